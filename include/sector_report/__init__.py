@@ -1,0 +1,1 @@
+"""Domain logic of the nightly sector report: plain Python, importable without Airflow or Flink."""

@@ -1,0 +1,96 @@
+"""Render a validated run: the HTML report and the console summary table."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .i18n import messages
+from .run_folder import RunFolder, atomic_writer
+from .validate import SectorSummary, read_summary
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+REPORT_TEMPLATE = "report.html.j2"
+
+
+def format_money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def format_int(value: int) -> str:
+    return f"{value:,}"
+
+
+def _template_env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+    )
+    env.filters["money"] = format_money
+    env.filters["int"] = format_int
+    return env
+
+
+def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
+    """Write ``report.html`` for a run whose summary has been validated and published."""
+    summary, sectors = read_summary(run)
+    total_value = sum((s.total_value for s in sectors), Decimal(0))
+    max_value = max((s.total_value for s in sectors), default=Decimal(0))
+    rows = [
+        {
+            "summary": s,
+            "share": (s.total_value / total_value * 100) if total_value else Decimal(0),
+            "bar_fraction": float(s.total_value / max_value) if max_value else 0.0,
+        }
+        for s in sectors
+    ]
+    html = _template_env().get_template(REPORT_TEMPLATE).render(
+        t=messages(locale),
+        locale=locale,
+        logical_date=summary["logical_date"],
+        rows=rows,
+        total_value=total_value,
+        total_volume=sum(s.total_volume for s in sectors),
+        transaction_count=sum(s.transaction_count for s in sectors),
+        data_rows=summary["data_rows"],
+        rejected_rows=summary["rejected_rows"],
+        rejected_file=run.rejected_csv.name,
+        run_facts=run_facts,
+    )
+    with atomic_writer(run.report_html) as out:
+        out.write(html)
+    return run.report_html
+
+
+def format_summary_table(sectors: Sequence[SectorSummary], locale: str) -> str:
+    """The seed's console summary, with columns aligned even for Korean (double-width) text."""
+    t = messages(locale)
+    header = [t["sector"], t["total_value"], t["avg_price"], t["total_volume"], t["transaction_count"]]
+    body = [
+        [s.sector, format_money(s.total_value), format_money(s.avg_price),
+         format_int(s.total_volume), format_int(s.transaction_count)]
+        for s in sectors
+    ]
+    widths = [max(_display_width(row[i]) for row in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        first = _pad(cells[0], widths[0], left=True)
+        rest = (_pad(cell, width, left=False) for cell, width in zip(cells[1:], widths[1:]))
+        return "  ".join([first, *rest])
+
+    rule = "-" * _display_width(line(header))
+    return "\n".join([f"=== {t['title']} ===", line(header), rule, *map(line, body)])
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, *, left: bool) -> str:
+    fill = " " * (width - _display_width(text))
+    return text + fill if left else fill + text

@@ -1,0 +1,79 @@
+"""Where one run's files live: everything for a logical date sits under ``<data_root>/runs/<ds>/``.
+
+One folder per date keeps reruns idempotent (a rerun replaces, never appends) and
+keeps two dates from ever touching each other's files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    root: Path
+
+    @classmethod
+    def for_date(cls, data_root: Path | str, ds: str) -> RunFolder:
+        # fromisoformat also refuses anything path-like, so ds cannot escape data_root.
+        day = dt.date.fromisoformat(ds)
+        return cls(Path(data_root).resolve() / "runs" / day.isoformat())
+
+    @property
+    def input_csv(self) -> Path:
+        return self.root / "input" / "transactions.csv"
+
+    @property
+    def control_json(self) -> Path:
+        return self.root / "control.json"
+
+    @property
+    def rejected_csv(self) -> Path:
+        return self.root / "rejected.csv"
+
+    @property
+    def sink_dir(self) -> Path:
+        return self.root / "sink"
+
+    @property
+    def validation_json(self) -> Path:
+        return self.root / "validation.json"
+
+    @property
+    def summary_csv(self) -> Path:
+        return self.root / "summary.csv"
+
+    @property
+    def summary_json(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
+    def reset(self) -> None:
+        """Start the date afresh: nothing from an earlier run of it survives to be mistaken for this one's."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.input_csv.parent.mkdir(parents=True)
+
+
+@contextmanager
+def atomic_writer(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
+    """Open ``path`` for writing so that readers see the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
+            yield handle
+        os.replace(tmp_name, path)
+    except BaseException:
+        os.unlink(tmp_name)
+        raise

@@ -1,0 +1,149 @@
+"""Child-process entry point: run one Flink SQL script in batch mode with PyFlink.
+
+    python -m airflow_flink_sql.job --sql-file script.sql --configuration '{"parallelism.default": "2"}'
+
+DDL and other statements run in order; every INSERT joins one statement set, so
+several INSERTs are one Flink job. The last line on stdout is machine-readable:
+``RESULT_MARKER {json}`` on success or ``ERROR_MARKER {json}`` on failure, with
+Flink's root cause; the full Java trace goes to stderr (the task log) only.
+
+This module imports no Airflow, so it runs in any interpreter that has PyFlink.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+
+from airflow_flink_sql.sql_script import describe, is_insert, split_statements
+
+RESULT_MARKER = "::airflow-flink-sql-result::"
+ERROR_MARKER = "::airflow-flink-sql-error::"
+
+log = logging.getLogger("airflow_flink_sql.job")
+
+
+class StatementFailed(Exception):
+    def __init__(self, kind: str, message: str, statement: str | None = None, index: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.statement = statement
+        self.index = index
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "message": str(self),
+            "statement_index": self.index,
+            "statement": describe(self.statement) if self.statement else None,
+        }
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost Java cause's message: the line a person needs, not the 300-line trace."""
+    java = getattr(exc, "java_exception", None)  # py4j's Py4JJavaError
+    if java is not None:
+        while java.getCause() is not None and not java.getCause().equals(java):
+            java = java.getCause()
+        return str(java.toString())
+    text = str(exc)  # pyflink's JavaException carries the trace as text
+    causes = re.findall(r"^Caused by: (.+)$", text, re.M)
+    first_line = next((line for line in text.splitlines() if line.strip()), type(exc).__name__)
+    return causes[-1] if causes else first_line
+
+
+def run_script(table_env, script: str) -> dict:
+    """Run every statement of ``script``; return the job's facts."""
+    statements = split_statements(script)
+    if not statements:
+        raise StatementFailed("sql", "The SQL script has no statements.")
+    statement_set = table_env.create_statement_set()
+    inserts = 0
+    for index, statement in enumerate(statements, start=1):
+        log.info("Statement %d/%d: %s", index, len(statements), describe(statement))
+        try:
+            if is_insert(statement):
+                statement_set.add_insert_sql(statement)
+                inserts += 1
+            else:
+                table_env.execute_sql(statement).wait()
+        except Exception as exc:
+            log.error("Statement %d failed:\n%s", index, traceback.format_exc())
+            raise StatementFailed("sql", root_cause(exc), statement, index) from exc
+    if not inserts:
+        return {"job_id": None, "net_runtime_ms": None, "statements": len(statements), "inserts": 0}
+    try:
+        job_client = statement_set.execute().get_job_client()
+        job_id = str(job_client.get_job_id())
+        log.info("Submitted Flink job %s with %d INSERT statement(s)", job_id, inserts)
+        result = job_client.get_job_execution_result().result()
+    except Exception as exc:
+        log.error("Flink job failed:\n%s", traceback.format_exc())
+        raise StatementFailed("job", root_cause(exc)) from exc
+    return {
+        "job_id": job_id,
+        "net_runtime_ms": result.get_net_runtime(),
+        "statements": len(statements),
+        "inserts": inserts,
+    }
+
+
+def create_table_env(configuration: dict[str, str]):
+    from pyflink.common import Configuration
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    config = Configuration()
+    for key, value in configuration.items():
+        config.set_string(key, str(value))
+    settings = EnvironmentSettings.new_instance().in_batch_mode().with_configuration(config).build()
+    return TableEnvironment.create(settings)
+
+
+def exit_with_parent() -> None:
+    """End this process group if the Airflow worker that started it dies without killing it."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        log.error("Parent process %d is gone; stopping the Flink job", parent)
+        os.killpg(os.getpgrp(), 9)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sql-file", required=True, help="Flink SQL script, statements separated by ';'")
+    parser.add_argument("--configuration", default="{}", help="Flink configuration as a JSON object")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    exit_with_parent()
+
+    started = time.monotonic()
+    try:
+        with open(args.sql_file, encoding="utf-8") as handle:
+            script = handle.read()
+        configuration = json.loads(args.configuration)
+        facts = run_script(create_table_env(configuration), script)
+    except StatementFailed as failure:
+        print(ERROR_MARKER, json.dumps(failure.to_json()), flush=True)
+        return 1
+    except Exception as exc:
+        log.error("Flink SQL job could not run:\n%s", traceback.format_exc())
+        print(ERROR_MARKER, json.dumps({"kind": "job", "message": root_cause(exc)}), flush=True)
+        return 1
+    facts["duration_s"] = round(time.monotonic() - started, 3)
+    print(RESULT_MARKER, json.dumps(facts), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
