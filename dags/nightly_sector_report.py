@@ -28,8 +28,8 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
-from airflow_flink_sql.operators import PyFlinkSqlOperator
 
+from airflow_flink_sql.operators import PyFlinkSqlOperator
 from include.sector_report.errors import ReportError
 from include.sector_report.run_folder import RunFolder
 
@@ -90,7 +90,8 @@ def validate(prepared: dict, **context) -> None:
 
 @task
 def render_report(prepared: dict, flink_job: dict, **context) -> str:
-    from include.sector_report.render import format_summary_table, render_report as render
+    from include.sector_report.render import format_summary_table
+    from include.sector_report.render import render_report as render
     from include.sector_report.validate import read_summary
 
     locale = context["params"]["locale"]
@@ -126,8 +127,13 @@ with DAG(
         "rows": Param(1000, type="integer", minimum=1, maximum=100_000_000, description="Rows to generate."),
         "seed": Param(42, type="integer", description="Random seed for generated data (with the date)."),
         "input_path": Param(None, type=["null", "string"], description="CSV to land when source is 'file'."),
-        "max_reject_ratio": Param(0.01, type="number", minimum=0, maximum=1,
-                                  description="Largest share of rejected input rows a run may have."),
+        "max_reject_ratio": Param(
+            0.01,
+            type="number",
+            minimum=0,
+            maximum=1,
+            description="Largest share of rejected input rows a run may have.",
+        ),
         "parallelism": Param(1, type="integer", minimum=1, maximum=64, description="Flink job parallelism."),
         "locale": Param("ko", enum=["ko", "en"], description="Language of the report."),
     },

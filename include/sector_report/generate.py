@@ -52,6 +52,6 @@ def generate_transactions(
             totals.total_value_cents += int((price_cents * volume).sum())
             out.writelines(
                 f"{prefix}{cents // 100}.{cents % 100:02d},{vol}{date_suffix}"
-                for prefix, cents, vol in zip(prefixes[stock_index], price_cents.tolist(), volume.tolist())
+                for prefix, cents, vol in zip(prefixes[stock_index], price_cents.tolist(), volume.tolist(), strict=True)
             )
     return totals

@@ -27,13 +27,14 @@ def prepare_input(
 ) -> dict:
     """Generate or land the input, write ``control.json`` and return it.
 
-    The run folder is reset first, so a rerun of the same date starts clean.
+    The run folder is reset first, so a rerun of the same date starts clean and a
+    failed rerun leaves no earlier report behind to be mistaken for its own.
     """
+    run.reset()
     if source not in SOURCES:
         raise ReportError(f"Parameter source={source!r} is not one of {', '.join(SOURCES)}.")
     if source == "file" and not input_path:
         raise ReportError("Parameter input_path is required when source='file'.")
-    run.reset()
     if source == "generate":
         control = generate_transactions(
             run.input_csv, rows=rows, seed=seed, logical_date=logical_date, universe=load_universe()
@@ -52,9 +53,7 @@ def read_manifest(run: RunFolder) -> dict:
     return json.loads(run.control_json.read_text(encoding="utf-8"))
 
 
-def _manifest(
-    source: str, source_path: str | None, data_rows: int, rejected_rows: int, control: ControlTotals
-) -> dict:
+def _manifest(source: str, source_path: str | None, data_rows: int, rejected_rows: int, control: ControlTotals) -> dict:
     return {
         "source": source,
         "source_path": source_path,

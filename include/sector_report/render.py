@@ -49,18 +49,22 @@ def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
         }
         for s in sectors
     ]
-    html = _template_env().get_template(REPORT_TEMPLATE).render(
-        t=messages(locale),
-        locale=locale,
-        logical_date=summary["logical_date"],
-        rows=rows,
-        total_value=total_value,
-        total_volume=sum(s.total_volume for s in sectors),
-        transaction_count=sum(s.transaction_count for s in sectors),
-        data_rows=summary["data_rows"],
-        rejected_rows=summary["rejected_rows"],
-        rejected_file=run.rejected_csv.name,
-        run_facts=run_facts,
+    html = (
+        _template_env()
+        .get_template(REPORT_TEMPLATE)
+        .render(
+            t=messages(locale),
+            locale=locale,
+            logical_date=summary["logical_date"],
+            rows=rows,
+            total_value=total_value,
+            total_volume=sum(s.total_volume for s in sectors),
+            transaction_count=sum(s.transaction_count for s in sectors),
+            data_rows=summary["data_rows"],
+            rejected_rows=summary["rejected_rows"],
+            rejected_file=run.rejected_csv.name,
+            run_facts=run_facts,
+        )
     )
     with atomic_writer(run.report_html) as out:
         out.write(html)
@@ -72,15 +76,20 @@ def format_summary_table(sectors: Sequence[SectorSummary], locale: str) -> str:
     t = messages(locale)
     header = [t["sector"], t["total_value"], t["avg_price"], t["total_volume"], t["transaction_count"]]
     body = [
-        [s.sector, format_money(s.total_value), format_money(s.avg_price),
-         format_int(s.total_volume), format_int(s.transaction_count)]
+        [
+            s.sector,
+            format_money(s.total_value),
+            format_money(s.avg_price),
+            format_int(s.total_volume),
+            format_int(s.transaction_count),
+        ]
         for s in sectors
     ]
     widths = [max(_display_width(row[i]) for row in [header, *body]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
         first = _pad(cells[0], widths[0], left=True)
-        rest = (_pad(cell, width, left=False) for cell, width in zip(cells[1:], widths[1:]))
+        rest = (_pad(cell, width, left=False) for cell, width in zip(cells[1:], widths[1:], strict=True))
         return "  ".join([first, *rest])
 
     rule = "-" * _display_width(line(header))

@@ -74,7 +74,7 @@ def _parse_sink_row(part: Path, line_number: int, fields: list[str]) -> SectorSu
     where = f"Flink sink file {part}, line {line_number}"
     if len(fields) != len(SINK_COLUMNS):
         raise ValidationFailed(f"{where} has {len(fields)} fields, expected {len(SINK_COLUMNS)}: {fields!r}.")
-    empty = [name for name, value in zip(SINK_COLUMNS, fields) if value == ""]
+    empty = [name for name, value in zip(SINK_COLUMNS, fields, strict=True) if value == ""]
     if empty:
         raise ValidationFailed(f"{where} has NULL {', '.join(empty)}: {fields!r}.")
     sector, total_value, avg_price, total_volume, transaction_count = fields
@@ -105,17 +105,33 @@ def reconcile(
     reject_ratio = rejected_rows / data_rows if data_rows else 0.0
     flink_value = from_cents(sum(to_cents(s.total_value) for s in sectors))
     return [
-        Check("every input row accounted for", control.rows + rejected_rows == data_rows,
-              f"{data_rows} data rows", f"{control.rows} valid + {rejected_rows} rejected"),
+        Check(
+            "every input row accounted for",
+            control.rows + rejected_rows == data_rows,
+            f"{data_rows} data rows",
+            f"{control.rows} valid + {rejected_rows} rejected",
+        ),
         Check("input has transactions", control.rows > 0, "at least 1 valid row", f"{control.rows} valid rows"),
-        Check("reject ratio", reject_ratio <= max_reject_ratio,
-              f"<= {max_reject_ratio:g}", f"{reject_ratio:.4g} ({rejected_rows} of {data_rows} rows)"),
+        Check(
+            "reject ratio",
+            reject_ratio <= max_reject_ratio,
+            f"<= {max_reject_ratio:g}",
+            f"{reject_ratio:.4g} ({rejected_rows} of {data_rows} rows)",
+        ),
         Check("sector names unique", not duplicated, "no duplicates", ", ".join(duplicated) or "no duplicates"),
         Check("counts and volumes non-negative", not negative, "none negative", ", ".join(negative) or "none negative"),
-        Check("transaction count", sum(s.transaction_count for s in sectors) == control.rows,
-              str(control.rows), str(sum(s.transaction_count for s in sectors))),
-        Check("total volume", sum(s.total_volume for s in sectors) == control.total_volume,
-              str(control.total_volume), str(sum(s.total_volume for s in sectors))),
+        Check(
+            "transaction count",
+            sum(s.transaction_count for s in sectors) == control.rows,
+            str(control.rows),
+            str(sum(s.transaction_count for s in sectors)),
+        ),
+        Check(
+            "total volume",
+            sum(s.total_volume for s in sectors) == control.total_volume,
+            str(control.total_volume),
+            str(sum(s.total_volume for s in sectors)),
+        ),
         Check("total value", flink_value == control.total_value, str(control.total_value), str(flink_value)),
     ]
 

@@ -92,7 +92,10 @@ class PyFlinkSqlHook(BaseHook):
             Path(sql_file).write_text(sql, encoding="utf-8")
             command = self.build_command(sql_file)
             self.log.info("Running Flink SQL on the %s target: %s", self.target, " ".join(command[:3]))
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))}
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_PARENT, os.environ.get("PYTHONPATH")])),
+            }
             outcome: dict[str, Any] | None = None
             failure: dict[str, Any] | None = None
             self._process = subprocess.Popen(
@@ -109,9 +112,9 @@ class PyFlinkSqlHook(BaseHook):
                 for line in self._process.stdout:
                     line = line.rstrip("\n")
                     if line.startswith(RESULT_MARKER):
-                        outcome = json.loads(line[len(RESULT_MARKER):])
+                        outcome = json.loads(line[len(RESULT_MARKER) :])
                     elif line.startswith(ERROR_MARKER):
-                        failure = json.loads(line[len(ERROR_MARKER):])
+                        failure = json.loads(line[len(ERROR_MARKER) :])
                     self.log.info("%s", line)
                 returncode = self._process.wait()
             finally:
@@ -119,7 +122,9 @@ class PyFlinkSqlHook(BaseHook):
         if failure is not None:
             raise _failure_exception(failure)
         if returncode != 0 or outcome is None:
-            raise AirflowException(f"Flink SQL child process exited with code {returncode} and no result; see the log above.")
+            raise AirflowException(
+                f"Flink SQL child process exited with code {returncode} and no result; see the log above."
+            )
         outcome["target"] = self.target
         return outcome
 
@@ -148,7 +153,11 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 def _failure_exception(failure: dict[str, Any]) -> AirflowException:
     if failure.get("kind") == "sql":
-        where = f"statement {failure['statement_index']} ({failure['statement']})" if failure.get("statement") else "the script"
+        where = (
+            f"statement {failure['statement_index']} ({failure['statement']})"
+            if failure.get("statement")
+            else "the script"
+        )
         # A statement Flink rejects fails the same way on every retry.
         return AirflowFailException(f"Flink rejected {where}: {failure['message']}")
     return AirflowException(f"Flink job failed: {failure['message']}")

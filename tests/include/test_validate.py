@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from include.sector_report.errors import ValidationFailed
+from include.sector_report.run_folder import RunFolder
+from include.sector_report.transactions import ControlTotals
+from include.sector_report.validate import read_sink, validate_run
+
+CONTROL = ControlTotals(rows=5, total_volume=300, total_value_cents=1_234_567_89)
+SINK_OK = ["internet,1000000.00,2000.5,100,2", "semiconductor,234567.89,1500.25,200,3"]
+
+
+def make_run(tmp_path: Path, sink_lines: list[str], *, rejected: int = 0) -> RunFolder:
+    run = RunFolder.for_date(tmp_path, "2024-03-08")
+    run.reset()
+    manifest = {"data_rows": CONTROL.rows + rejected, "rejected_rows": rejected, "control": CONTROL.to_json()}
+    run.control_json.write_text(json.dumps(manifest))
+    run.sink_dir.mkdir()
+    (run.sink_dir / "part-0-task-0-file-0").write_text("".join(line + "\n" for line in sink_lines))
+    (run.sink_dir / ".part-in-progress").write_text("junk,that,is,not,finished\n")
+    return run
+
+
+def validate(run: RunFolder, max_reject_ratio: float = 0.01):
+    return validate_run(run, max_reject_ratio=max_reject_ratio, logical_date="2024-03-08")
+
+
+def test_reconciled_sink_is_published(tmp_path: Path) -> None:
+    run = make_run(tmp_path, SINK_OK)
+    sectors = validate(run)
+    assert [s.sector for s in sectors] == ["internet", "semiconductor"]  # by value, largest first
+    summary = json.loads(run.summary_json.read_text())
+    assert summary["sectors"][0] == {
+        "sector": "internet",
+        "total_value": "1000000.00",
+        "avg_price": "2000.5",
+        "total_volume": 100,
+        "transaction_count": 2,
+    }
+    assert run.summary_csv.read_text().splitlines()[0] == "sector,total_value,avg_price,total_volume,transaction_count"
+    assert json.loads(run.validation_json.read_text())["passed"] is True
+
+
+@pytest.mark.parametrize(
+    ("sink", "check"),
+    [
+        (["internet,1000000.00,2000.5,100,2", "semiconductor,234567.88,1500.25,200,3"], "total value"),
+        (["internet,1000000.00,2000.5,101,2", "semiconductor,234567.89,1500.25,200,3"], "total volume"),
+        (["internet,1000000.00,2000.5,100,2", "semiconductor,234567.89,1500.25,200,4"], "transaction count"),
+        (["internet,1000000.00,2000.5,100,2", "internet,234567.89,1500.25,200,3"], "sector names unique"),
+        ([], "transaction count"),
+    ],
+)
+def test_a_sink_that_does_not_reconcile_fails_and_publishes_nothing(tmp_path: Path, sink, check) -> None:
+    run = make_run(tmp_path, sink)
+    with pytest.raises(ValidationFailed, match=check) as failure:
+        validate(run)
+    assert str(run.rejected_csv) in str(failure.value)
+    assert not run.summary_json.exists() and not run.summary_csv.exists()
+    validation = json.loads(run.validation_json.read_text())
+    assert validation["passed"] is False
+    assert check in [c["name"] for c in validation["checks"] if not c["passed"]]
+
+
+def test_one_cent_off_names_both_totals(tmp_path: Path) -> None:
+    run = make_run(tmp_path, ["internet,1000000.00,2000.5,100,2", "semiconductor,234567.90,1500.25,200,3"])
+    with pytest.raises(ValidationFailed, match=r"total value: expected 1234567.89, got 1234567.90"):
+        validate(run)
+
+
+def test_too_many_rejected_rows_fail(tmp_path: Path) -> None:
+    run = make_run(tmp_path, SINK_OK, rejected=1)
+    with pytest.raises(ValidationFailed, match=r"reject ratio: expected <= 0.01, got 0.1667 \(1 of 6 rows\)"):
+        validate(run)
+    assert validate(make_run(tmp_path, SINK_OK, rejected=1), max_reject_ratio=0.2)
+
+
+def test_null_in_sink_is_named(tmp_path: Path) -> None:
+    run = make_run(tmp_path, ["internet,,2000.5,100,2"])
+    with pytest.raises(ValidationFailed, match=r"part-0-task-0-file-0, line 1 has NULL total_value"):
+        read_sink(run.sink_dir)
+
+
+def test_missing_sink_folder_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed, match="does not exist: the aggregate task wrote nothing"):
+        read_sink(tmp_path / "sink")
+
+
+def test_control_totals_are_exact_beyond_float_precision() -> None:
+    totals = ControlTotals()
+    for _ in range(3):
+        totals.add(Decimal("9999999999999999.99"), 2_147_483_647)
+    assert totals.total_value == Decimal("9999999999999999.99") * 2_147_483_647 * 3
+    assert ControlTotals.from_json(totals.to_json()) == totals
