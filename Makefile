@@ -27,6 +27,7 @@ run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/python -m include.sector_report show --date $(DATE)
 
 test: check-java $(VENV)/.installed $(VENV)/.installed-test
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
