@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEST_DAGS_FOLDER = PROJECT_ROOT / "tests" / "dag_fixtures"
 _SCRATCH = Path(tempfile.mkdtemp(prefix="sector-report-tests-"))
+_LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 # Airflow reads its configuration when first imported, and the DAG reads its data folder
 # when parsed, so both must be pointed away from the developer's own folders right now.
@@ -22,6 +25,21 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # A second bundle holds test-only DAGs, so dag.test() can run them through Airflow's task runner.
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [
+                {
+                    "name": "dags-folder",
+                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                    "kwargs": {},
+                },
+                {
+                    "name": "test-dags",
+                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                    "kwargs": {"path": str(PROJECT_ROOT / "tests" / "dag_fixtures")},
+                },
+            ]
+        ),
         "SECTOR_REPORT_DATA_DIR": str(_SCRATCH / "data"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
     }

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_flink_sql.job import ERROR_MARKER, RESULT_MARKER
+from airflow_flink_sql.job import ERROR_MARKER, JOB_MARKER, RESULT_MARKER
 
 TARGETS = ("local", "remote")
 # The folder that holds this package: the child imports airflow_flink_sql.job from it.
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
 KILL_GRACE_SECONDS = 10
+REST_TIMEOUT_SECONDS = 10
+# Root causes that come from the data or the script, not from the cluster: a retry fails the same way.
+DETERMINISTIC_CAUSES = re.compile(
+    r"^(java\.io\.FileNotFoundException|java\.lang\.NumberFormatException|java\.time\.format\.DateTimeParseException"
+    r"|java\.lang\.ArithmeticException|org\.apache\.flink\.table\.api\.ValidationException"
+    r"|org\.apache\.flink\.formats\.\S+Exception)"
+)
 
 
 class PyFlinkSqlHook(BaseHook):
@@ -60,11 +71,31 @@ class PyFlinkSqlHook(BaseHook):
         self.parallelism = parallelism
         self.python = python or sys.executable
         self._process: subprocess.Popen[str] | None = None
+        self._connection = None
+
+    @property
+    def connection(self):
+        if self._connection is None:
+            self._connection = self.get_connection(self.flink_conn_id)
+        return self._connection
+
+    @property
+    def rest_url(self) -> str | None:
+        """The remote cluster's REST endpoint, which also serves its web UI."""
+        if self.target != "remote":
+            return None
+        conn = self.connection
+        if not conn.host:
+            raise AirflowFailException(f"Connection {self.flink_conn_id!r} has no host for the Flink REST endpoint.")
+        return f"{conn.schema or 'http'}://{conn.host}:{conn.port or 8081}"
+
+    def job_url(self, job_id: str) -> str | None:
+        return f"{self.rest_url}/#/job/completed/{job_id}/overview" if self.target == "remote" else None
 
     def flink_configuration(self) -> dict[str, str]:
         configuration: dict[str, str] = {}
         if self.target == "remote":
-            conn = self.get_connection(self.flink_conn_id)
+            conn = self.connection
             configuration.update(
                 {"execution.target": "remote", "rest.address": conn.host, "rest.port": str(conn.port or 8081)}
             )
@@ -85,17 +116,43 @@ class PyFlinkSqlHook(BaseHook):
             json.dumps(self.flink_configuration()),
         ]
 
-    def run_sql(self, sql: str) -> dict[str, Any]:
+    def rest_get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self.rest_url}{path}", timeout=REST_TIMEOUT_SECONDS) as response:
+            return json.load(response)
+
+    def check_cluster(self) -> None:
+        """Fail in seconds, not after Flink's client has retried for a minute, when the cluster is down."""
+        try:
+            self.rest_get("/overview")
+        except (urllib.error.URLError, OSError) as exc:
+            raise AirflowException(
+                f"Flink cluster at {self.rest_url} (connection {self.flink_conn_id!r}) is unreachable: "
+                f"{getattr(exc, 'reason', exc)}"
+            ) from None
+
+    def job_vertices(self, job_id: str) -> list[dict[str, Any]]:
+        """Records in and out of each vertex of a finished job, as the cluster's REST API reports them."""
+        details = self.rest_get(f"/jobs/{job_id}")
+        return [
+            {
+                "name": vertex["name"],
+                "read_records": vertex["metrics"]["read-records"],
+                "write_records": vertex["metrics"]["write-records"],
+                "duration_ms": vertex["duration"],
+            }
+            for vertex in details["vertices"]
+        ]
+
+    def run_sql(self, sql: str, on_job_submitted: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Run the script; stream the child's output to the log; return the job's facts."""
+        if self.target == "remote":
+            self.check_cluster()
         with tempfile.TemporaryDirectory(prefix="flink-sql-") as workdir:
             sql_file = os.path.join(workdir, "script.sql")
             Path(sql_file).write_text(sql, encoding="utf-8")
             command = self.build_command(sql_file)
             self.log.info("Running Flink SQL on the %s target: %s", self.target, " ".join(command[:3]))
-            env = {
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_PARENT, os.environ.get("PYTHONPATH")])),
-            }
+            python_path = os.pathsep.join(filter(None, [PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))
             outcome: dict[str, Any] | None = None
             failure: dict[str, Any] | None = None
             self._process = subprocess.Popen(
@@ -103,43 +160,70 @@ class PyFlinkSqlHook(BaseHook):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                env=env,
+                env={**os.environ, "PYTHONPATH": python_path},
                 cwd=workdir,
                 start_new_session=True,  # its own process group: kill() reaches the JVM too
             )
             try:
-                assert self._process.stdout is not None
                 for line in self._process.stdout:
                     line = line.rstrip("\n")
-                    if line.startswith(RESULT_MARKER):
+                    self.log.info("%s", line)
+                    if line.startswith(JOB_MARKER) and on_job_submitted:
+                        on_job_submitted(line[len(JOB_MARKER) :].strip())
+                    elif line.startswith(RESULT_MARKER):
                         outcome = json.loads(line[len(RESULT_MARKER) :])
                     elif line.startswith(ERROR_MARKER):
                         failure = json.loads(line[len(ERROR_MARKER) :])
-                    self.log.info("%s", line)
-                returncode = self._process.wait()
+                returncode = self._process.wait() if self._process else -signal.SIGKILL
             finally:
                 self.kill()
         if failure is not None:
-            raise _failure_exception(failure)
+            raise self._failure_exception(failure)
         if returncode != 0 or outcome is None:
             raise AirflowException(
                 f"Flink SQL child process exited with code {returncode} and no result; see the log above."
             )
-        outcome["target"] = self.target
-        return outcome
+        return self._facts(outcome)
+
+    def _facts(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        facts = {**outcome, "target": self.target, "job_url": None, "records_read": None, "vertices": None}
+        if self.target == "remote" and outcome.get("job_id"):
+            facts["job_url"] = self.job_url(outcome["job_id"])
+            try:
+                vertices = self.job_vertices(outcome["job_id"])
+            except (urllib.error.URLError, OSError, KeyError) as exc:
+                self.log.warning("Could not read job metrics from %s: %s", self.rest_url, exc)
+            else:
+                facts["vertices"] = vertices
+                facts["records_read"] = sum(v["read_records"] for v in vertices if v["name"].startswith("Source:"))
+        return facts
+
+    def _failure_exception(self, failure: dict[str, Any]) -> AirflowException:
+        message = failure["message"]
+        if failure.get("job_id") and self.target == "remote":
+            message += f" (job {self.job_url(failure['job_id'])})"
+        if failure.get("kind") == "sql":
+            statement = failure.get("statement")
+            where = f"statement {failure['statement_index']} ({statement})" if statement else "the script"
+            # A statement Flink rejects fails the same way on every retry.
+            return AirflowFailException(f"Flink rejected {where}: {message}")
+        if DETERMINISTIC_CAUSES.match(message):
+            return AirflowFailException(f"Flink job failed on its input: {message}")
+        return AirflowException(f"Flink job failed: {message}")
 
     def kill(self) -> None:
         """Stop the child's whole process group (Python and its JVM): TERM, then KILL after a grace period."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        self.log.warning("Stopping Flink SQL child process group %d", process.pid)
-        _signal_group(process.pid, signal.SIGTERM)
-        try:
-            process.wait(KILL_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            pass
-        # The JVM may outlive a Python child that exited on TERM: always sweep the group.
+        if process.poll() is None:
+            self.log.warning("Stopping Flink SQL child process group %d", process.pid)
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(KILL_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        # The JVM can outlive its Python parent: always sweep the group.
         _signal_group(process.pid, signal.SIGKILL)
         process.wait()
 
@@ -149,15 +233,3 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
     except ProcessLookupError:
         pass
-
-
-def _failure_exception(failure: dict[str, Any]) -> AirflowException:
-    if failure.get("kind") == "sql":
-        where = (
-            f"statement {failure['statement_index']} ({failure['statement']})"
-            if failure.get("statement")
-            else "the script"
-        )
-        # A statement Flink rejects fails the same way on every retry.
-        return AirflowFailException(f"Flink rejected {where}: {failure['message']}")
-    return AirflowException(f"Flink job failed: {failure['message']}")

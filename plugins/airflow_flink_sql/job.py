@@ -3,9 +3,10 @@
     python -m airflow_flink_sql.job --sql-file script.sql --configuration '{"parallelism.default": "2"}'
 
 DDL and other statements run in order; every INSERT joins one statement set, so
-several INSERTs are one Flink job. The last line on stdout is machine-readable:
-``RESULT_MARKER {json}`` on success or ``ERROR_MARKER {json}`` on failure, with
-Flink's root cause; the full Java trace goes to stderr (the task log) only.
+several INSERTs are one Flink job. Stdout carries machine-readable lines: ``JOB_MARKER
+<job id>`` once the job is submitted, then ``RESULT_MARKER {json}`` on success or
+``ERROR_MARKER {json}`` with Flink's root cause on failure. The full Java trace goes to
+stderr (the task log) only.
 
 This module imports no Airflow, so it runs in any interpreter that has PyFlink.
 """
@@ -26,16 +27,27 @@ from airflow_flink_sql.sql_script import describe, is_insert, split_statements
 
 RESULT_MARKER = "::airflow-flink-sql-result::"
 ERROR_MARKER = "::airflow-flink-sql-error::"
+JOB_MARKER = "::airflow-flink-sql-job::"
 
 log = logging.getLogger("airflow_flink_sql.job")
 
 
 class StatementFailed(Exception):
-    def __init__(self, kind: str, message: str, statement: str | None = None, index: int | None = None):
+    """``kind`` is ``sql`` (Flink rejected a statement) or ``job`` (the job could not run or failed)."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        statement: str | None = None,
+        index: int | None = None,
+        job_id: str | None = None,
+    ):
         super().__init__(message)
         self.kind = kind
         self.statement = statement
         self.index = index
+        self.job_id = job_id
 
     def to_json(self) -> dict:
         return {
@@ -43,7 +55,16 @@ class StatementFailed(Exception):
             "message": str(self),
             "statement_index": self.index,
             "statement": describe(self.statement) if self.statement else None,
+            "job_id": self.job_id,
         }
+
+
+def statement_error(exc: BaseException) -> str:
+    """Flink's own message for a rejected statement: the outermost one names the problem and where."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(exc)
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("An error occurred")]
+    return lines[0].lstrip(": ") if lines else type(exc).__name__
 
 
 def root_cause(exc: BaseException) -> str:
@@ -76,17 +97,20 @@ def run_script(table_env, script: str) -> dict:
                 table_env.execute_sql(statement).wait()
         except Exception as exc:
             log.error("Statement %d failed:\n%s", index, traceback.format_exc())
-            raise StatementFailed("sql", root_cause(exc), statement, index) from exc
+            raise StatementFailed("sql", statement_error(exc), statement, index) from exc
     if not inserts:
         return {"job_id": None, "net_runtime_ms": None, "statements": len(statements), "inserts": 0}
+    job_id = None
     try:
         job_client = statement_set.execute().get_job_client()
         job_id = str(job_client.get_job_id())
+        # The operator reads this line to link to the job while it runs.
+        print(JOB_MARKER, job_id, flush=True)
         log.info("Submitted Flink job %s with %d INSERT statement(s)", job_id, inserts)
         result = job_client.get_job_execution_result().result()
     except Exception as exc:
         log.error("Flink job failed:\n%s", traceback.format_exc())
-        raise StatementFailed("job", root_cause(exc)) from exc
+        raise StatementFailed("job", root_cause(exc), job_id=job_id) from exc
     return {
         "job_id": job_id,
         "net_runtime_ms": result.get_net_runtime(),

@@ -6,14 +6,25 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk.execution_time.xcom import XCom
 
 from airflow_flink_sql.hooks import PyFlinkSqlHook
 from airflow_flink_sql.sql_script import sql_string_literal
 
 if TYPE_CHECKING:
     import jinja2
+    from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.sdk import Context
+
+
+class FlinkJobLink(BaseOperatorLink):
+    """Opens the task's job in the remote Flink cluster's web UI."""
+
+    name = "Flink job"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        return XCom.get_value(key=self.xcom_key, ti_key=ti_key) or ""
 
 
 class PyFlinkSqlOperator(BaseOperator):
@@ -33,13 +44,15 @@ class PyFlinkSqlOperator(BaseOperator):
     :param flink_options: extra Flink configuration, templated.
     :param parallelism: default parallelism of the job, templated.
     :param python: interpreter with PyFlink installed (default: the worker's own).
-    :return: (XCom) the job's facts: ``job_id``, ``target``, ``duration_s``, ``net_runtime_ms``.
+    :return: (XCom) the job's facts: ``job_id``, ``target``, ``duration_s``, ``net_runtime_ms``,
+        and on the remote target ``job_url``, ``records_read`` and per-vertex ``vertices``.
     """
 
     template_fields: Sequence[str] = ("sql_params", "flink_options", "parallelism", "sql")
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "sql_params": "json", "flink_options": "json"}
     ui_color = "#e6522c"
+    operator_extra_links = (FlinkJobLink(),)
 
     def __init__(
         self,
@@ -81,7 +94,11 @@ class PyFlinkSqlOperator(BaseOperator):
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
-        return self.hook.run_sql(self.sql)
+        def link_job(job_id: str) -> None:
+            if url := self.hook.job_url(job_id):
+                context["ti"].xcom_push(key=FlinkJobLink().xcom_key, value=url)
+
+        return self.hook.run_sql(self.sql, on_job_submitted=link_job)
 
     def on_kill(self) -> None:
         self.hook.kill()

@@ -1,0 +1,248 @@
+"""PyFlinkSqlOperator against real Flink: a local MiniCluster and a real standalone session cluster."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_flink_sql.operators import FlinkJobLink, PyFlinkSqlOperator
+from tests.dag_fixtures.pyflink_sql_timeout import SLOW_SQL
+from tools.flink_session_cluster import SessionCluster, free_port
+
+TEST_DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dag_fixtures"
+ROWS = [
+    ("005930", "semiconductor", "820133.59", "53"),
+    ("000660", "semiconductor", "150000.00", "10"),
+    ("035420", "internet", "285893.55", "184"),
+]
+
+# Two INSERTs into two sinks: they must run as one Flink job.
+TWO_SINKS_SQL = """
+CREATE TEMPORARY TABLE trades (code STRING, sector STRING, price DECIMAL(18, 2), volume INT)
+WITH ('connector' = 'filesystem', 'path' = {{ sql_params.input | sql_string }}, 'format' = 'csv');
+CREATE TEMPORARY TABLE per_sector (sector STRING, n BIGINT)
+WITH ('connector' = 'filesystem', 'path' = {{ sql_params.per_sector | sql_string }}, 'format' = 'csv');
+CREATE TEMPORARY TABLE overall (total_value DECIMAL(38, 2))
+WITH ('connector' = 'filesystem', 'path' = {{ sql_params.overall | sql_string }}, 'format' = 'csv',
+      'csv.write-bigdecimal-in-scientific-notation' = 'false');
+INSERT OVERWRITE per_sector SELECT sector, COUNT(*) FROM trades GROUP BY sector;
+INSERT OVERWRITE overall SELECT SUM(price * volume) FROM trades;
+"""
+
+
+@pytest.fixture
+def quoted_dir(tmp_path: Path) -> Path:
+    """A folder whose name needs quoting in SQL: a space and a single quote."""
+    folder = tmp_path / "it's a folder"
+    folder.mkdir()
+    with (folder / "in put.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows(ROWS)
+    return folder
+
+
+def two_sinks_operator(folder: Path, **kwargs) -> PyFlinkSqlOperator:
+    return PyFlinkSqlOperator(
+        task_id="aggregate",
+        sql=TWO_SINKS_SQL,
+        sql_params={
+            "input": str(folder / "in put.csv"),
+            "per_sector": str(folder / "per sector"),
+            "overall": str(folder / "overall"),
+        },
+        **kwargs,
+    )
+
+
+def run_operator(operator: PyFlinkSqlOperator, context: dict | None = None) -> dict:
+    context = context or {}
+    operator.render_template_fields(context)
+    return operator.execute(context)
+
+
+def read_sink(folder: Path) -> list[list[str]]:
+    rows = []
+    for part in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
+        rows += list(csv.reader(part.open()))
+    return sorted(rows)
+
+
+def assert_two_sinks_written(folder: Path) -> None:
+    assert read_sink(folder / "per sector") == [["internet", "1"], ["semiconductor", "2"]]
+    total_value = sum(Decimal(price) * int(volume) for _, _, price, volume in ROWS)
+    assert read_sink(folder / "overall") == [[str(total_value)]]
+
+
+def java_pids() -> set[int]:
+    pids = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if b"java" in (proc / "cmdline").read_bytes().split(b"\0")[0]:
+                    pids.add(int(proc.name))
+            except OSError:
+                pass
+    return pids
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(proc.name))
+    return members
+
+
+def test_local_target_runs_all_inserts_as_one_job_with_quoted_paths(quoted_dir: Path) -> None:
+    operator = two_sinks_operator(quoted_dir, parallelism="2")
+    result = run_operator(operator)
+    assert "'/" in operator.sql and "it''s a folder/in put.csv'" in operator.sql  # rendered, quoted literal
+    assert result["target"] == "local"
+    assert result["inserts"] == 2 and len(result["job_id"]) == 32
+    assert result["duration_s"] > 0
+    assert_two_sinks_written(quoted_dir)
+
+
+def test_params_cannot_inject_sql(tmp_path: Path) -> None:
+    operator = PyFlinkSqlOperator(
+        task_id="t",
+        sql="CREATE TEMPORARY TABLE t (a STRING) WITH ('connector' = 'filesystem', "
+        "'path' = {{ sql_params.path | sql_string }}, 'format' = 'csv')",
+        sql_params={"path": "x', 'format' = 'json'); DROP TABLE t; --"},
+    )
+    operator.render_template_fields({})
+    assert "'x'', ''format'' = ''json''); DROP TABLE t; --'" in operator.sql
+
+
+def test_sql_syntax_error_names_the_statement(tmp_path: Path) -> None:
+    operator = PyFlinkSqlOperator(
+        task_id="t", sql="CREATE TEMPORARY TABLE a (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO a SELEC 1;"
+    )
+    with pytest.raises(
+        AirflowFailException, match=r"Flink rejected statement 2 \(INSERT INTO a SELEC 1\): .*SQL parse failed"
+    ):
+        run_operator(operator)
+
+
+def test_missing_input_path_fails_without_retry(tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    with pytest.raises(AirflowFailException, match=r"FileNotFoundException: File .*in put.csv does not exist"):
+        run_operator(two_sinks_operator(folder))
+
+
+def test_failed_job_reports_flinks_root_cause(tmp_path: Path) -> None:
+    (tmp_path / "in put.csv").write_text("005930,semiconductor,not-a-price,53\n")
+    with pytest.raises(AirflowFailException, match=r"failed on its input: java.lang.NumberFormatException"):
+        run_operator(two_sinks_operator(tmp_path))
+
+
+def test_unreachable_cluster_is_a_retryable_error(monkeypatch) -> None:
+    port = free_port()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_NOWHERE", json.dumps({"conn_type": "flink", "host": "localhost", "port": port})
+    )
+    operator = PyFlinkSqlOperator(task_id="t", sql="SELECT 1", target="remote", flink_conn_id="flink_nowhere")
+    with pytest.raises(
+        AirflowException, match=rf"Flink cluster at http://localhost:{port} .* is unreachable"
+    ) as failure:
+        run_operator(operator)
+    assert not isinstance(failure.value, AirflowFailException)
+
+
+def test_on_kill_stops_the_child_and_its_jvm() -> None:
+    operator = PyFlinkSqlOperator(task_id="slow", sql=SLOW_SQL)
+    errors: list[BaseException] = []
+
+    def execute() -> None:
+        try:
+            run_operator(operator)
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=execute)
+    worker.start()
+    deadline = time.monotonic() + 60
+    pgid = None
+    while time.monotonic() < deadline:
+        process = operator.hook._process
+        if process and any(pid in java_pids() for pid in group_members(process.pid)):
+            pgid = process.pid
+            break
+        time.sleep(0.5)
+    assert pgid, "the Flink JVM never started"
+    time.sleep(5)  # let the job get going
+    operator.on_kill()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert errors, "a killed job must not look successful"
+    assert group_members(pgid) == []
+
+
+@pytest.fixture(scope="module")
+def flink_cluster(tmp_path_factory):
+    cluster = SessionCluster(tmp_path_factory.mktemp("flink-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+    assert not any(pid in java_pids() for pid in cluster.pids())
+
+
+@pytest.fixture
+def flink_conn(flink_cluster, monkeypatch) -> str:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLINK_TEST",
+        json.dumps({"conn_type": "flink", "host": "localhost", "port": flink_cluster.rest_port}),
+    )
+    return "flink_test"
+
+
+class RecordingTI:
+    """The one TaskInstance method the operator calls outside Airflow's runner."""
+
+    def __init__(self) -> None:
+        self.xcom: dict[str, object] = {}
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self.xcom[key] = value
+
+
+def test_remote_target_runs_on_the_session_cluster(quoted_dir: Path, flink_cluster, flink_conn) -> None:
+    ti = RecordingTI()
+    result = run_operator(two_sinks_operator(quoted_dir, target="remote", flink_conn_id=flink_conn), {"ti": ti})
+    assert result["target"] == "remote"
+    assert_two_sinks_written(quoted_dir)
+    assert result["records_read"] == len(ROWS)
+    assert result["vertices"] and all(v["name"] for v in result["vertices"])
+    # The job is the cluster's: its REST API knows it as finished, and the extra link points at it.
+    with urllib.request.urlopen(f"{flink_cluster.rest_url}/jobs/{result['job_id']}") as response:
+        assert json.load(response)["state"] == "FINISHED"
+    assert result["job_url"] == f"{flink_cluster.rest_url}/#/job/completed/{result['job_id']}/overview"
+    assert ti.xcom[FlinkJobLink().xcom_key] == result["job_url"]
+
+
+def test_execution_timeout_leaves_no_jvm_behind(airflow_db) -> None:
+    """Through Airflow's own task runner: the timeout fires, on_kill runs, no JVM survives."""
+    bag = DagBag(dag_folder=TEST_DAGS_FOLDER)
+    dag = bag.dags["pyflink_sql_timeout"]
+    before = java_pids()
+    started = time.monotonic()
+    assert dag.test().state == "failed"
+    print(f"timed-out task ended after {time.monotonic() - started:.1f} s")
+    deadline = time.monotonic() + 15
+    while java_pids() - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert java_pids() - before == set(), "a JVM outlived the timed-out task"

@@ -1,0 +1,163 @@
+"""Start and stop a real Flink standalone session cluster from the PyFlink wheel, on free local ports.
+
+    python tools/flink_session_cluster.py start --workdir .flink-cluster [--rest-port 8081]
+    python tools/flink_session_cluster.py stop --workdir .flink-cluster
+
+The wheel ships Flink's own ``bin/start-cluster.sh``; this runs it with a configuration
+folder, log folder and pid folder of its own, so several clusters (a developer's and a
+test's) never share ports or pid files. Used by the tests and by the Makefile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+
+def flink_home() -> Path:
+    import pyflink  # only for its location: nothing of it runs in this process
+
+    return Path(pyflink.__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    for key, value in extra.items():
+        base[key] = _merge(base.get(key, {}), value) if isinstance(value, dict) else value
+    return base
+
+
+class SessionCluster:
+    """One JobManager and one TaskManager on localhost, all state under ``workdir``."""
+
+    def __init__(self, workdir: Path, *, rest_port: int | None = None, slots: int = 2) -> None:
+        self.workdir = Path(workdir).resolve()
+        self.rest_port = rest_port
+        self.slots = slots
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.workdir / "conf"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.workdir / "log"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://localhost:{self.rest_port}"
+
+    def _env(self) -> dict[str, str]:
+        home = flink_home()
+        return {
+            **os.environ,
+            "FLINK_HOME": str(home),
+            "FLINK_CONF_DIR": str(self.conf_dir),
+            "FLINK_LOG_DIR": str(self.log_dir),
+            "FLINK_PID_DIR": str(self.workdir),
+        }
+
+    def _script(self, name: str) -> list[str]:
+        return ["bash", str(flink_home() / "bin" / name)]
+
+    def write_configuration(self) -> None:
+        self.rest_port = self.rest_port or free_port()
+        shutil.copytree(flink_home() / "conf", self.conf_dir, dirs_exist_ok=True)
+        config_file = self.conf_dir / "config.yaml"
+        config = yaml.safe_load(config_file.read_text())
+        _merge(
+            config,
+            {
+                "jobmanager": {"rpc": {"port": free_port()}, "memory": {"process": {"size": "1024m"}}},
+                "taskmanager": {"numberOfTaskSlots": self.slots, "memory": {"process": {"size": "1280m"}}},
+                "rest": {"port": self.rest_port, "bind-port": str(self.rest_port)},
+            },
+        )
+        config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+        (self.workdir / "cluster.json").write_text(json.dumps({"rest_port": self.rest_port}))
+
+    def start(self, timeout: float = 90) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.write_configuration()
+        subprocess.run(self._script("start-cluster.sh"), env=self._env(), check=True, capture_output=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            overview = self.overview()
+            if overview and overview.get("slots-available", 0) >= self.slots:
+                return
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"Flink session cluster did not get ready in {timeout:.0f} s; logs in {self.log_dir}")
+
+    def overview(self) -> dict | None:
+        try:
+            with urllib.request.urlopen(f"{self.rest_url}/overview", timeout=2) as response:
+                return json.load(response)
+        except OSError:
+            return None
+
+    def pids(self) -> list[int]:
+        pids = []
+        for pid_file in self.workdir.glob("flink-*.pid"):
+            pids += [int(line) for line in pid_file.read_text().split() if line.strip().isdigit()]
+        return pids
+
+    def stop(self) -> None:
+        """Stop both daemons with Flink's script, then make sure their processes are gone."""
+        pids = self.pids()
+        subprocess.run(self._script("stop-cluster.sh"), env=self._env(), check=False, capture_output=True)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in filter(_alive, pids):
+            os.kill(pid, 9)
+
+    @classmethod
+    def from_workdir(cls, workdir: Path) -> SessionCluster:
+        state = json.loads((Path(workdir) / "cluster.json").read_text())
+        return cls(workdir, rest_port=state["rest_port"])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it has exited all the same.
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["start", "stop"])
+    parser.add_argument("--workdir", type=Path, default=Path(".flink-cluster"))
+    parser.add_argument("--rest-port", type=int, default=None, help="REST/web UI port (default: a free one)")
+    args = parser.parse_args(argv)
+    if args.command == "start":
+        cluster = SessionCluster(args.workdir, rest_port=args.rest_port)
+        cluster.start()
+        print(f"Flink session cluster ready: {cluster.rest_url} (logs in {cluster.log_dir})")
+    else:
+        SessionCluster.from_workdir(args.workdir).stop()
+        print("Flink session cluster stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
