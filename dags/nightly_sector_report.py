@@ -3,9 +3,9 @@
 
 Every night at 23:00 (Asia/Seoul), after the trading day, this DAG
 
-1. **prepare_input**: generates the day's transactions (`source=generate`) or lands the CSV at
-   `input_path` (`source=file`), quarantining bad rows, and records control totals computed
-   independently of Flink;
+1. **prepare_input**: generates the day's transactions (`source=generate`) or lands a CSV
+   (`source=file`: `input_path`, or the newest CSV for the date in `incoming/`), quarantining
+   bad rows, and records control totals computed independently of Flink;
 2. **aggregate**: runs `include/sql/nightly_sector_report/sector_summary.sql` as one PyFlink batch job:
    per sector total value `SUM(price * volume)` (exact DECIMAL), average price, total volume, count;
 3. **validate**: reconciles Flink's output with the control totals to the cent, then publishes
@@ -36,6 +36,8 @@ from include.sector_report.run_folder import RunFolder
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INCLUDE_DIR = PROJECT_ROOT / "include"
 DATA_ROOT = Path(os.environ.get("SECTOR_REPORT_DATA_DIR", PROJECT_ROOT / "data"))
+# Folders outside DATA_ROOT that input_path may point into (os.pathsep-separated).
+ALLOWED_INPUT_DIRS = [Path(p) for p in os.environ.get("SECTOR_REPORT_ALLOWED_INPUT_DIRS", "").split(os.pathsep) if p]
 FLINK_TARGET = os.environ.get("SECTOR_REPORT_FLINK_TARGET", "local")
 TIMEZONE = pendulum.timezone("Asia/Seoul")
 
@@ -71,6 +73,9 @@ def prepare_input(**context) -> dict:
             rows=params["rows"],
             seed=params["seed"],
             input_path=params["input_path"],
+            data_root=DATA_ROOT,
+            allowed_input_dirs=ALLOWED_INPUT_DIRS,
+            allow_empty=params["allow_empty"],
         )
     print(f"Prepared {run.input_csv}: {manifest}")
     return {"run_dir": str(run.root), "input_path": str(run.input_csv), "sink_path": str(run.sink_dir)}
@@ -126,7 +131,13 @@ with DAG(
         "source": Param("generate", enum=["generate", "file"], description="Generate sample data or land a CSV file."),
         "rows": Param(1000, type="integer", minimum=1, maximum=100_000_000, description="Rows to generate."),
         "seed": Param(42, type="integer", description="Random seed for generated data (with the date)."),
-        "input_path": Param(None, type=["null", "string"], description="CSV to land when source is 'file'."),
+        "input_path": Param(
+            None,
+            type=["null", "string"],
+            description="CSV file or folder of part files to land when source is 'file' (relative to the data "
+            "folder, or inside SECTOR_REPORT_ALLOWED_INPUT_DIRS); empty: the newest CSV for the date in incoming/.",
+        ),
+        "allow_empty": Param(False, type="boolean", description="A day without transactions is a valid report."),
         "max_reject_ratio": Param(
             0.01,
             type="number",

@@ -18,8 +18,9 @@ from include.sector_report.run_folder import RunFolder
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def nightly_dag(airflow_db):
+    # Parsed afresh for every test: dag.test() keeps one run's conf in the DAG object's params.
     bag = DagBag(dag_folder=DAGS_FOLDER)
     assert bag.import_errors == {}
     return bag.dags["nightly_sector_report"]
@@ -108,6 +109,7 @@ def test_generated_run_reports_figures_equal_to_an_independent_computation(night
 
 
 def write_landing_file(path: Path, good_rows: int, bad_rows: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["stock_code,sector,price,volume,transaction_date"]
     lines += [f"005930,semiconductor,{1000 + i}.25,{10 + i},2024-03-09" for i in range(good_rows // 2)]
     lines += [f"068270,biotech,{2000 + i}.50,{20 + i},2024-03-09" for i in range(good_rows - good_rows // 2)]
@@ -116,11 +118,9 @@ def write_landing_file(path: Path, good_rows: int, bad_rows: list[str]) -> Path:
     return path
 
 
-def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(
-    nightly_dag, data_root, tmp_path
-) -> None:
-    source = write_landing_file(tmp_path / "export.csv", 199, ["005930,semiconductor,not-a-price,5,2024-03-09"])
-    conf = {"source": "file", "input_path": str(source), "max_reject_ratio": 0.01}
+def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(nightly_dag, data_root) -> None:
+    write_landing_file(data_root / "exports" / "export.csv", 199, ["005930,semiconductor,not-a-price,5,2024-03-09"])
+    conf = {"source": "file", "input_path": "exports/export.csv", "max_reject_ratio": 0.01}
     assert run_dag(nightly_dag, "2024-03-09", conf) == "success"
     run = RunFolder.for_date(data_root, "2024-03-09")
     first_summary = run.summary_json.read_text()
@@ -128,7 +128,9 @@ def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(
     assert (summary["data_rows"], summary["rejected_rows"], summary["totals"]["rows"]) == (200, 1, 199)
     with run.rejected_csv.open(newline="") as handle:
         quarantined = list(csv.DictReader(handle))
-    assert [(q["line"], q["record"]) for q in quarantined] == [("6", "005930,semiconductor,not-a-price,5,2024-03-09")]
+    assert [(q["file"], q["line"], q["record"]) for q in quarantined] == [
+        ("export.csv", "6", "005930,semiconductor,not-a-price,5,2024-03-09")
+    ]
     assert "rejected.csv" in run.report_html.read_text()  # the report names the quarantine file (Korean default)
 
     assert run_dag(nightly_dag, "2024-03-09", conf) == "success"
@@ -137,13 +139,25 @@ def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(
     assert len(parts) == 1, f"a rerun must replace the sink, not append to it: {parts}"
 
 
-def test_too_many_bad_rows_fail_the_run_and_publish_nothing(nightly_dag, data_root, tmp_path) -> None:
+def test_too_many_bad_rows_fail_the_run_and_publish_nothing(nightly_dag, data_root) -> None:
     bad = [f"005930,semiconductor,1.00,{volume},2024-03-10" for volume in ("0", "-3", "x")]
-    source = write_landing_file(tmp_path / "export.csv", 97, bad)
-    assert run_dag(nightly_dag, "2024-03-10", {"source": "file", "input_path": str(source)}) == "failed"
+    write_landing_file(data_root / "incoming" / "transactions_2024-03-10.csv", 97, bad)  # found by its date
+    assert run_dag(nightly_dag, "2024-03-10", {"source": "file"}) == "failed"
     run = RunFolder.for_date(data_root, "2024-03-10")
     validation = json.loads(run.validation_json.read_text())
     assert validation["passed"] is False
     assert [c["name"] for c in validation["checks"] if not c["passed"]] == ["reject ratio"]
     assert not run.summary_json.exists()
     assert not run.report_html.exists()
+
+
+def test_an_allowed_empty_day_reports_no_transactions(nightly_dag, data_root) -> None:
+    write_landing_file(data_root / "incoming" / "transactions_2024-03-11.csv", 0, [])  # a header only
+    conf = {"source": "file", "allow_empty": True, "locale": "en"}
+    assert run_dag(nightly_dag, "2024-03-11", conf) == "success"
+    run = RunFolder.for_date(data_root, "2024-03-11")
+    summary = json.loads(run.summary_json.read_text())
+    assert (summary["data_rows"], summary["sectors"]) == (0, [])
+    html = run.report_html.read_text()
+    assert "No transactions on this date." in html
+    assert report_rows(run.report_html) == {}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import ReportError
+from .errors import InputFileError, ReportError
 from .generate import generate_transactions
-from .land import land_csv
+from .land import land_csv, resolve_input
 from .run_folder import RunFolder, atomic_writer
 from .transactions import ControlTotals
 from .universe import load_universe
@@ -24,6 +25,9 @@ def prepare_input(
     rows: int,
     seed: int,
     input_path: str | None,
+    data_root: Path,
+    allowed_input_dirs: Sequence[Path] = (),
+    allow_empty: bool = False,
 ) -> dict:
     """Generate or land the input, write ``control.json`` and return it.
 
@@ -33,19 +37,25 @@ def prepare_input(
     run.reset()
     if source not in SOURCES:
         raise ReportError(f"Parameter source={source!r} is not one of {', '.join(SOURCES)}.")
-    if source == "file" and not input_path:
-        raise ReportError("Parameter input_path is required when source='file'.")
     if source == "generate":
         control = generate_transactions(
             run.input_csv, rows=rows, seed=seed, logical_date=logical_date, universe=load_universe()
         )
-        manifest = _manifest(source, None, control.rows, 0, control)
+        manifest = _manifest(source, control.rows, 0, control, allow_empty)
     else:
-        source_file = Path(input_path)
-        landed = land_csv(source_file, run)
-        manifest = _manifest(source, str(source_file), landed.data_rows, landed.rejected_rows, landed.control)
+        landing = resolve_input(
+            input_path, data_root=data_root, allowed_roots=allowed_input_dirs, report_date=logical_date
+        )
+        landed = land_csv(landing, run, allowed_roots=[data_root, *allowed_input_dirs])
+        if landed.data_rows == 0 and not allow_empty:
+            raise InputFileError(
+                f"Input {landing} has no data rows (it is empty or holds only a header); "
+                "if a day without transactions is expected, run with allow_empty=true."
+            )
+        manifest = _manifest(source, landed.data_rows, landed.rejected_rows, landed.control, allow_empty)
+        manifest.update(source_path=str(landing), files=landed.files, control_file=landed.control_file)
     with atomic_writer(run.control_json) as out:
-        json.dump(manifest, out, indent=2)
+        json.dump(manifest, out, indent=2, ensure_ascii=False)
     return manifest
 
 
@@ -53,11 +63,11 @@ def read_manifest(run: RunFolder) -> dict:
     return json.loads(run.control_json.read_text(encoding="utf-8"))
 
 
-def _manifest(source: str, source_path: str | None, data_rows: int, rejected_rows: int, control: ControlTotals) -> dict:
+def _manifest(source: str, data_rows: int, rejected_rows: int, control: ControlTotals, allow_empty: bool) -> dict:
     return {
         "source": source,
-        "source_path": source_path,
         "data_rows": data_rows,
         "rejected_rows": rejected_rows,
+        "allow_empty": allow_empty,
         "control": control.to_json(),
     }

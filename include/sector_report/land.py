@@ -1,21 +1,28 @@
 """Land a CSV of transactions into a run folder, row by row, losing nothing.
 
-Valid rows are rewritten in the canonical headerless form Flink reads; every other
-data row goes to the quarantine file with its line number and the reason. The file
-is streamed, so memory stays flat whatever its size.
+The input is one CSV file or a folder of part files. Valid rows are rewritten in the
+canonical headerless form Flink reads; every other data row goes to the quarantine
+file with its file, line number and reason. Files are streamed, so memory stays flat
+whatever their size. A control file that comes with the input is checked too.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import InputFileError
 from .run_folder import RunFolder, atomic_writer
 from .transactions import COLUMNS, ControlTotals, RowRejected, parse_row
 
-QUARANTINE_HEADER = ("line", "reason", "record")
+QUARANTINE_HEADER = ("file", "line", "reason", "record")
+CONTROL_SUFFIX = ".ctl.json"
+SNIFF_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -23,51 +30,189 @@ class LandingResult:
     data_rows: int
     rejected_rows: int
     control: ControlTotals
+    files: list[str] = field(default_factory=list)
+    control_file: str | None = None
 
 
-def land_csv(source: Path, run: RunFolder) -> LandingResult:
-    """Copy ``source`` into ``run.input_csv``, quarantining bad rows into ``run.rejected_csv``."""
-    if not source.is_file():
-        raise InputFileError(f"Input file {source} does not exist or is not a file.")
+def resolve_input(
+    input_path: str | None, *, data_root: Path, allowed_roots: Sequence[Path], report_date: dt.date
+) -> Path:
+    """The file or folder to land: ``input_path``, or the newest file dropped for the date in ``incoming/``.
+
+    A relative ``input_path`` is taken from the data root. Whatever it is, it must resolve
+    (symlinks followed) inside the data root or one of ``allowed_roots``.
+    """
+    roots = [data_root.resolve(), *(root.resolve() for root in allowed_roots)]
+    if input_path:
+        candidate = (data_root / input_path).resolve()
+        if not _inside(candidate, roots):
+            raise InputFileError(
+                f"Parameter input_path={input_path!r} resolves to {candidate}, outside the data root "
+                f"{roots[0]} and the allowed input folders ({', '.join(map(str, roots[1:])) or 'none'}); "
+                "move the file under the data root or add its folder to SECTOR_REPORT_ALLOWED_INPUT_DIRS."
+            )
+        if not candidate.exists():
+            raise InputFileError(f"Input {candidate} (parameter input_path={input_path!r}) does not exist.")
+        return candidate
+    incoming = data_root / "incoming"
+    stamps = (report_date.isoformat(), report_date.strftime("%Y%m%d"))
+    dropped = [
+        p
+        for p in (incoming.iterdir() if incoming.is_dir() else [])
+        if p.is_file() and p.suffix.lower() == ".csv" and any(stamp in p.name for stamp in stamps)
+    ]
+    if not dropped:
+        raise InputFileError(
+            f"No input_path was given and no CSV for {report_date} was dropped in {incoming} "
+            f"(expected a name containing {stamps[0]} or {stamps[1]}, ending in .csv)."
+        )
+    return max(dropped, key=lambda p: (p.stat().st_mtime, p.name)).resolve()
+
+
+def land_csv(source: Path, run: RunFolder, *, allowed_roots: Sequence[Path] = ()) -> LandingResult:
+    """Copy ``source`` (a file or a folder of part files) into ``run.input_csv``.
+
+    Bad rows go to ``run.rejected_csv``; a control file that comes with the input is checked.
+    ``allowed_roots``, when given, is where every part file must resolve (symlinks followed).
+    """
+    files = _data_files(source, allowed_roots)
     control = ControlTotals()
     rejected = 0
     data_rows = 0
-    line = 0
-    try:
-        # utf-8-sig drops a BOM if there is one; newline="" lets csv handle CRLF and quoted commas.
-        with (
-            source.open(encoding="utf-8-sig", newline="") as handle,
-            atomic_writer(run.input_csv, newline="") as valid_out,
-            atomic_writer(run.rejected_csv, newline="") as rejected_out,
-        ):
-            reader = csv.reader(handle)
-            valid_writer = csv.writer(valid_out, lineterminator="\n")
-            rejected_writer = csv.writer(rejected_out, lineterminator="\n")
-            rejected_writer.writerow(QUARANTINE_HEADER)
-            for fields in reader:
-                line = reader.line_num
-                if not fields:  # a blank line holds no transaction
-                    continue
-                if line == 1 and _is_header(fields):
-                    continue
+    with (
+        atomic_writer(run.input_csv, newline="") as valid_out,
+        atomic_writer(run.rejected_csv, newline="") as rejected_out,
+    ):
+        valid_writer = csv.writer(valid_out, lineterminator="\n")
+        rejected_writer = csv.writer(rejected_out, lineterminator="\n")
+        rejected_writer.writerow(QUARANTINE_HEADER)
+        for path in files:
+            for line, fields in _records(path):
                 data_rows += 1
                 try:
                     row = parse_row(fields)
                 except RowRejected as reason:
                     rejected += 1
-                    rejected_writer.writerow((line, str(reason), ",".join(fields)))
+                    rejected_writer.writerow((path.name, line, str(reason), ",".join(fields)))
                     continue
                 control.add(row.price, row.volume)
                 valid_writer.writerow(row.as_csv_fields())
+    control_file = _control_file(source)
+    if control_file:
+        _check_control_file(control_file, data_rows, rejected, control)
+    return LandingResult(
+        data_rows=data_rows,
+        rejected_rows=rejected,
+        control=control,
+        files=[str(p) for p in files],
+        control_file=str(control_file) if control_file else None,
+    )
+
+
+def _data_files(source: Path, allowed_roots: Sequence[Path]) -> list[Path]:
+    if source.is_dir():
+        files = sorted(
+            p
+            for p in source.iterdir()
+            if p.is_file() and not p.name.startswith((".", "_")) and not p.name.endswith(CONTROL_SUFFIX)
+        )
+        if not files:
+            raise InputFileError(f"Input folder {source} holds no data files.")
+    elif source.is_file():
+        files = [source]
+    else:
+        raise InputFileError(f"Input {source} does not exist or is neither a file nor a folder.")
+    roots = [root.resolve() for root in allowed_roots]
+    for path in files:
+        if roots and not _inside(path.resolve(), roots):
+            raise InputFileError(f"Input file {path} links to {path.resolve()}, outside the allowed folders.")
+        _refuse_unreadable(path)
+    return files
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path.is_relative_to(root) for root in roots)
+
+
+def _refuse_unreadable(path: Path) -> None:
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    if b"\0" in head:
+        raise InputFileError(
+            f"Input file {path} is binary, not CSV text (it contains NUL bytes); "
+            "expected UTF-8 CSV with the columns " + ",".join(COLUMNS) + "."
+        )
+
+
+def _records(path: Path):
+    """Yield (line number, fields) of each data record of one file, header and blank lines skipped."""
+    line = 0
+    try:
+        # utf-8-sig drops a BOM if there is one; newline="" lets csv handle CRLF and quoted commas.
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            for fields in reader:
+                first = line == 0
+                line = reader.line_num
+                if not fields or (first and _is_header(fields)):
+                    continue
+                yield line, fields
     except UnicodeDecodeError:
         raise InputFileError(
-            f"Input file {source} is not UTF-8 text (undecodable bytes after line {line}); "
+            f"Input file {path} is not UTF-8 text (undecodable bytes on line {_first_undecodable_line(path)}); "
             "export it as UTF-8 CSV with the columns " + ",".join(COLUMNS) + "."
         ) from None
     except csv.Error as exc:
-        raise InputFileError(f"Input file {source} is not a readable CSV at line {line + 1}: {exc}.") from None
-    return LandingResult(data_rows=data_rows, rejected_rows=rejected, control=control)
+        raise InputFileError(f"Input file {path} is not a readable CSV at line {line + 1}: {exc}.") from None
+
+
+def _first_undecodable_line(path: Path) -> int:
+    # The text reader decodes ahead in blocks, so its line count cannot tell where the bad bytes are.
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def _is_header(fields: list[str]) -> bool:
     return tuple(f.strip().lower() for f in fields) == COLUMNS
+
+
+def _control_file(source: Path) -> Path | None:
+    """``<name>.ctl.json`` beside a file; the one ``*.ctl.json`` inside a folder."""
+    if source.is_dir():
+        found = sorted(source.glob(f"*{CONTROL_SUFFIX}"))
+        if len(found) > 1:
+            raise InputFileError(f"Input folder {source} has {len(found)} control files; expected at most one.")
+        return found[0] if found else None
+    beside = source.with_name(source.stem + CONTROL_SUFFIX)
+    return beside if beside.is_file() else None
+
+
+def _check_control_file(path: Path, data_rows: int, rejected: int, control: ControlTotals) -> None:
+    """The sender's own counts must match what arrived: rows always; totals when no row was rejected."""
+    try:
+        declared = json.loads(path.read_text(encoding="utf-8"))
+        declared_rows = int(declared["rows"])
+        declared_volume = int(declared["total_volume"]) if "total_volume" in declared else None
+        declared_value = Decimal(str(declared["total_value"])) if "total_value" in declared else None
+    except (OSError, ValueError, KeyError, TypeError, InvalidOperation) as exc:
+        raise InputFileError(
+            f"Control file {path} is not valid: {exc!r}; expected JSON with 'rows' "
+            "and optionally 'total_volume' and 'total_value'."
+        ) from None
+    if declared_rows != data_rows:
+        raise InputFileError(f"Control file {path} declares {declared_rows} rows, but the input has {data_rows}.")
+    if rejected:
+        return  # the rejected rows' amounts are unknown, so the declared totals cannot be compared
+    for name, declared_total, actual in (
+        ("total_volume", declared_volume, control.total_volume),
+        ("total_value", declared_value, control.total_value),
+    ):
+        if declared_total is not None and declared_total != actual:
+            raise InputFileError(
+                f"Control file {path} declares {name} {declared_total}, but the input sums to {actual}."
+            )

@@ -79,10 +79,11 @@ def _parse_price(text: str) -> Decimal:
         raise RowRejected(f"price {text!r} is not a number") from None
     if not price.is_finite() or price < 0:
         raise RowRejected(f"price {text!r} is not a non-negative number")
-    if price != price.quantize(CENT, rounding="ROUND_DOWN"):
-        raise RowRejected(f"price {text!r} has more than 2 decimals")
+    # Range first: quantizing a huge value such as 1e400 would itself fail.
     if price > MAX_PRICE:
         raise RowRejected(f"price {text!r} exceeds DECIMAL(18, 2)")
+    if price != price.quantize(CENT, rounding="ROUND_DOWN"):
+        raise RowRejected(f"price {text!r} has more than 2 decimals")
     return price.quantize(CENT)
 
 

@@ -97,6 +97,7 @@ def reconcile(
     data_rows: int,
     rejected_rows: int,
     max_reject_ratio: float,
+    allow_empty: bool = False,
 ) -> list[Check]:
     """Every check that decides whether a run's figures can be published."""
     names = [s.sector for s in sectors]
@@ -111,7 +112,12 @@ def reconcile(
             f"{data_rows} data rows",
             f"{control.rows} valid + {rejected_rows} rejected",
         ),
-        Check("input has transactions", control.rows > 0, "at least 1 valid row", f"{control.rows} valid rows"),
+        Check(
+            "input has transactions",
+            control.rows > 0 or allow_empty,
+            "any number of rows (allow_empty)" if allow_empty else "at least 1 valid row",
+            f"{control.rows} valid rows",
+        ),
         Check(
             "reject ratio",
             reject_ratio <= max_reject_ratio,
@@ -150,6 +156,7 @@ def validate_run(run: RunFolder, *, max_reject_ratio: float, logical_date: str) 
         data_rows=manifest["data_rows"],
         rejected_rows=manifest["rejected_rows"],
         max_reject_ratio=max_reject_ratio,
+        allow_empty=manifest["allow_empty"],
     )
     failed = [c for c in checks if not c.passed]
     with atomic_writer(run.validation_json) as out:

@@ -18,7 +18,12 @@ SINK_OK = ["internet,1000000.00,2000.5,100,2", "semiconductor,234567.89,1500.25,
 def make_run(tmp_path: Path, sink_lines: list[str], *, rejected: int = 0) -> RunFolder:
     run = RunFolder.for_date(tmp_path, "2024-03-08")
     run.reset()
-    manifest = {"data_rows": CONTROL.rows + rejected, "rejected_rows": rejected, "control": CONTROL.to_json()}
+    manifest = {
+        "data_rows": CONTROL.rows + rejected,
+        "rejected_rows": rejected,
+        "allow_empty": False,
+        "control": CONTROL.to_json(),
+    }
     run.control_json.write_text(json.dumps(manifest))
     run.sink_dir.mkdir()
     (run.sink_dir / "part-0-task-0-file-0").write_text("".join(line + "\n" for line in sink_lines))
