@@ -18,6 +18,8 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # LocalExecutor starts core.parallelism workers; the default 32 is far too many for a laptop.
 export AIRFLOW__CORE__PARALLELISM := 4
 export SECTOR_REPORT_DATA_DIR ?= $(CURDIR)/data
+# The report viewer plugin serves the HTML reports under the data folder in the Airflow UI.
+export AIRFLOW__REPORT_VIEWER__ROOT ?= $(SECTOR_REPORT_DATA_DIR)
 
 .PHONY: run test lint install check-python check-java clean
 

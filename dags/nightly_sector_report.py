@@ -10,7 +10,9 @@ Every night at 23:00 (Asia/Seoul), after the trading day, this DAG
    per sector total value `SUM(price * volume)` (exact DECIMAL), average price, total volume, count;
 3. **validate**: reconciles Flink's output with the control totals to the cent, then publishes
    `summary.csv` / `summary.json`;
-4. **render_report**: writes `report.html` (Korean or English) and logs the summary table.
+4. **render_report**: writes `report.html` (Korean or English), logs the summary table and links
+   the report to the task ("Report" button) and the run ("Report" tab);
+5. **publish**: adds the date to `reports/index.html` and points `reports/latest.html` at the newest.
 
 A run's files live in `$SECTOR_REPORT_DATA_DIR/runs/<date>/`, where `<date>` is the logical
 date in Asia/Seoul; a rerun of a date replaces them. Bad input and failed validation fail the run
@@ -28,6 +30,7 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
+from report_viewer.links import ReportLink, link_report
 
 from airflow_flink_sql.operators import PyFlinkSqlOperator
 from include.sector_report.errors import ReportError
@@ -78,7 +81,12 @@ def prepare_input(**context) -> dict:
             allow_empty=params["allow_empty"],
         )
     print(f"Prepared {run.input_csv}: {manifest}")
-    return {"run_dir": str(run.root), "input_path": str(run.input_csv), "sink_path": str(run.sink_dir)}
+    return {
+        "run_dir": str(run.root),
+        "input_path": str(run.input_csv),
+        "sector_sink_path": str(run.sector_sink_dir),
+        "stock_sink_path": str(run.stock_sink_dir),
+    }
 
 
 @task
@@ -112,8 +120,18 @@ def render_report(prepared: dict, flink_job: dict, **context) -> str:
     )
     _, sectors = read_summary(run)
     print(format_summary_table(sectors, locale))
-    print(f"Report: {report}")
+    print(f"Report: {report} (in the Airflow UI: {link_report(context, report)})")
     return str(report)
+
+
+@task
+def publish(report: str, **context) -> str:
+    """Only now, with the report validated and rendered, does the date join the reports index."""
+    from include.sector_report.publish import publish_index
+
+    index = publish_index(DATA_ROOT, locale=context["params"]["locale"])
+    print(f"Reports index: {index}")
+    return str(index)
 
 
 with DAG(
@@ -153,9 +171,17 @@ with DAG(
     aggregate = PyFlinkSqlOperator(
         task_id="aggregate",
         sql="sql/nightly_sector_report/sector_summary.sql",
-        sql_params={"input_path": prepared["input_path"], "sink_path": prepared["sink_path"]},
+        sql_params={
+            "input_path": prepared["input_path"],
+            "sector_sink_path": prepared["sector_sink_path"],
+            "stock_sink_path": prepared["stock_sink_path"],
+        },
         parallelism="{{ params.parallelism }}",
         target=FLINK_TARGET,
     )
     validated = validate(prepared)
-    aggregate >> validated >> render_report(prepared, aggregate.output)
+    report = render_report(prepared, aggregate.output)
+    # TaskFlow takes no operator_extra_links argument; the link is the rendered report's.
+    report.operator.operator_extra_links = (ReportLink(),)
+    aggregate >> validated >> report
+    publish(report)

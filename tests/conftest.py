@@ -41,6 +41,7 @@ os.environ.update(
             ]
         ),
         "SECTOR_REPORT_DATA_DIR": str(_SCRATCH / "data"),
+        "AIRFLOW__REPORT_VIEWER__ROOT": str(_SCRATCH / "data"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
     }
 )

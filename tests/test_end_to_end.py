@@ -23,7 +23,10 @@ def nightly_dag(airflow_db):
     # Parsed afresh for every test: dag.test() keeps one run's conf in the DAG object's params.
     bag = DagBag(dag_folder=DAGS_FOLDER)
     assert bag.import_errors == {}
-    return bag.dags["nightly_sector_report"]
+    dag = bag.dags["nightly_sector_report"]
+    for task in dag.tasks:
+        task.retries = 0  # dag.test() sleeps through retry delays: a bug should fail the test at once
+    return dag
 
 
 def run_dag(dag, day: str, conf: dict) -> str:
@@ -97,11 +100,13 @@ def test_generated_run_reports_figures_equal_to_an_independent_computation(night
         assert published["total_volume"] == want["total_volume"]
         assert published["transaction_count"] == want["transaction_count"]
     assert summary["totals"]["rows"] == 3000
+    published = (data_root / "reports" / "index.html").read_text()
+    assert 'href="../runs/2024-03-08/report.html"' in published
 
     shown = report_rows(run.report_html)
     assert set(shown) == set(expected)
     for sector, want in expected.items():
-        value, avg, volume, count, _share = shown[sector]
+        value, avg, volume, count, _share, _change = shown[sector]
         assert value == f"{want['total_value']:,.2f}"
         assert avg == f"{want['avg_price'].quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f}"
         assert volume == f"{want['total_volume']:,}"
@@ -135,8 +140,9 @@ def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(
 
     assert run_dag(nightly_dag, "2024-03-09", conf) == "success"
     assert run.summary_json.read_text() == first_summary
-    parts = [p for p in run.sink_dir.iterdir() if not p.name.startswith(".")]
-    assert len(parts) == 1, f"a rerun must replace the sink, not append to it: {parts}"
+    for sink in (run.sector_sink_dir, run.stock_sink_dir):
+        parts = [p for p in sink.iterdir() if not p.name.startswith(".")]
+        assert len(parts) == 1, f"a rerun must replace the sink, not append to it: {parts}"
 
 
 def test_too_many_bad_rows_fail_the_run_and_publish_nothing(nightly_dag, data_root) -> None:

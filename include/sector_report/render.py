@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .i18n import messages
 from .run_folder import RunFolder, atomic_writer
+from .universe import load_universe
 from .validate import SectorSummary, read_summary
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -25,7 +26,11 @@ def format_int(value: int) -> str:
     return f"{value:,}"
 
 
-def _template_env() -> Environment:
+def format_change(percent: Decimal | None) -> str:
+    return "–" if percent is None else f"{percent:+.1f}%"
+
+
+def template_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html", "j2"]),
@@ -33,6 +38,7 @@ def _template_env() -> Environment:
     )
     env.filters["money"] = format_money
     env.filters["int"] = format_int
+    env.filters["change"] = format_change
     return env
 
 
@@ -41,16 +47,28 @@ def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
     summary, sectors = read_summary(run)
     total_value = sum((s.total_value for s in sectors), Decimal(0))
     max_value = max((s.total_value for s in sectors), default=Decimal(0))
+    previous_run = run.previous_published()
+    previous = _previous_values(previous_run)
+    names = {stock.stock_code: getattr(stock, f"name_{locale}") for stock in load_universe()}
     rows = [
         {
             "summary": s,
             "share": (s.total_value / total_value * 100) if total_value else Decimal(0),
             "bar_fraction": float(s.total_value / max_value) if max_value else 0.0,
+            "change": _change(s.total_value, previous.get(s.sector)),
+            "top_stocks": [
+                {
+                    **stock,
+                    "name": names.get(stock["stock_code"], stock["stock_code"]),
+                    "value": Decimal(stock["total_value"]),
+                }
+                for stock in summary["top_stocks"].get(s.sector, [])
+            ],
         }
         for s in sectors
     ]
     html = (
-        _template_env()
+        template_env()
         .get_template(REPORT_TEMPLATE)
         .render(
             t=messages(locale),
@@ -58,6 +76,8 @@ def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
             logical_date=summary["logical_date"],
             rows=rows,
             total_value=total_value,
+            total_change=_change(total_value, sum(previous.values(), Decimal(0)) if previous_run else None),
+            previous_date=previous_run.date if previous_run else None,
             total_volume=sum(s.total_volume for s in sectors),
             transaction_count=sum(s.transaction_count for s in sectors),
             data_rows=summary["data_rows"],
@@ -69,6 +89,20 @@ def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
     with atomic_writer(run.report_html) as out:
         out.write(html)
     return run.report_html
+
+
+def _previous_values(previous_run: RunFolder | None) -> dict[str, Decimal]:
+    if previous_run is None:
+        return {}
+    _, sectors = read_summary(previous_run)
+    return {s.sector: s.total_value for s in sectors}
+
+
+def _change(value: Decimal, previous: Decimal | None) -> Decimal | None:
+    """Percent change against the previous report; None where there is nothing to compare with."""
+    if not previous:
+        return None
+    return (value - previous) / previous * 100
 
 
 def format_summary_table(sectors: Sequence[SectorSummary], locale: str) -> str:

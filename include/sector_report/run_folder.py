@@ -44,6 +44,14 @@ class RunFolder:
         return self.root / "sink"
 
     @property
+    def sector_sink_dir(self) -> Path:
+        return self.sink_dir / "sectors"
+
+    @property
+    def stock_sink_dir(self) -> Path:
+        return self.sink_dir / "stocks"
+
+    @property
     def validation_json(self) -> Path:
         return self.root / "validation.json"
 
@@ -58,6 +66,19 @@ class RunFolder:
     @property
     def report_html(self) -> Path:
         return self.root / "report.html"
+
+    @property
+    def date(self) -> str:
+        return self.root.name
+
+    def previous_published(self) -> RunFolder | None:
+        """The latest earlier date with a published (validated) summary, if any."""
+        earlier = [
+            RunFolder(folder)
+            for folder in self.root.parent.iterdir()
+            if folder.name < self.root.name and (folder / "summary.json").is_file()
+        ]
+        return max(earlier, key=lambda run: run.root.name, default=None)
 
     def reset(self) -> None:
         """Start the date afresh: nothing from an earlier run of it survives to be mistaken for this one's."""

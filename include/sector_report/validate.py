@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -18,35 +18,44 @@ from .inputs import read_manifest
 from .run_folder import RunFolder, atomic_writer
 from .transactions import ControlTotals, from_cents, to_cents
 
-SINK_COLUMNS = ("sector", "total_value", "avg_price", "total_volume", "transaction_count")
+_CONVERTERS = {"str": str, "Decimal": Decimal, "int": int}
+
+
+class SinkRow:
+    """A row of a Flink sink: columns in field order, parsed by each field's type."""
+
+    @classmethod
+    def columns(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_fields(cls, values: list[str]):
+        return cls(*(_CONVERTERS[f.type](v) for f, v in zip(fields(cls), values, strict=True)))
+
+    def to_json(self) -> dict:
+        return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict):
+        return cls.from_fields([data[name] for name in cls.columns()])
 
 
 @dataclass(frozen=True)
-class SectorSummary:
+class SectorSummary(SinkRow):
     sector: str
     total_value: Decimal
     avg_price: Decimal
     total_volume: int
     transaction_count: int
 
-    def to_json(self) -> dict:
-        return {
-            "sector": self.sector,
-            "total_value": str(self.total_value),
-            "avg_price": str(self.avg_price),
-            "total_volume": self.total_volume,
-            "transaction_count": self.transaction_count,
-        }
 
-    @classmethod
-    def from_json(cls, data: dict) -> SectorSummary:
-        return cls(
-            sector=data["sector"],
-            total_value=Decimal(data["total_value"]),
-            avg_price=Decimal(data["avg_price"]),
-            total_volume=int(data["total_volume"]),
-            transaction_count=int(data["transaction_count"]),
-        )
+@dataclass(frozen=True)
+class StockSummary(SinkRow):
+    sector: str
+    stock_code: str
+    total_value: Decimal
+    total_volume: int
+    transaction_count: int
 
 
 @dataclass(frozen=True)
@@ -57,41 +66,35 @@ class Check:
     actual: str
 
 
-def read_sink(sink_dir: Path) -> list[SectorSummary]:
-    """Read every finished part file of a Flink filesystem sink (headerless CSV)."""
+def read_sink(sink_dir: Path, row_type: type[SinkRow]) -> list:
+    """Read every finished part file of a Flink filesystem sink (headerless CSV) as ``row_type`` rows."""
     if not sink_dir.is_dir():
         raise ValidationFailed(f"Flink sink folder {sink_dir} does not exist: the aggregate task wrote nothing.")
-    sectors = []
+    columns = row_type.columns()
+    rows = []
     # Flink keeps in-progress files hidden ('.part-...'); only finished part files count.
     for part in sorted(p for p in sink_dir.iterdir() if p.is_file() and not p.name.startswith((".", "_"))):
         with part.open(encoding="utf-8", newline="") as handle:
-            for line_number, fields in enumerate(csv.reader(handle), start=1):
-                sectors.append(_parse_sink_row(part, line_number, fields))
-    return sectors
+            for line_number, values in enumerate(csv.reader(handle), start=1):
+                where = f"Flink sink file {part}, line {line_number}"
+                if len(values) != len(columns):
+                    raise ValidationFailed(f"{where} has {len(values)} fields, expected {len(columns)}: {values!r}.")
+                empty = [name for name, value in zip(columns, values, strict=True) if value == ""]
+                if empty:
+                    raise ValidationFailed(f"{where} has NULL {', '.join(empty)}: {values!r}.")
+                try:
+                    rows.append(row_type.from_fields(values))
+                except (InvalidOperation, ValueError):
+                    raise ValidationFailed(f"{where} is not a valid {row_type.__name__} row: {values!r}.") from None
+    return rows
 
 
-def _parse_sink_row(part: Path, line_number: int, fields: list[str]) -> SectorSummary:
-    where = f"Flink sink file {part}, line {line_number}"
-    if len(fields) != len(SINK_COLUMNS):
-        raise ValidationFailed(f"{where} has {len(fields)} fields, expected {len(SINK_COLUMNS)}: {fields!r}.")
-    empty = [name for name, value in zip(SINK_COLUMNS, fields, strict=True) if value == ""]
-    if empty:
-        raise ValidationFailed(f"{where} has NULL {', '.join(empty)}: {fields!r}.")
-    sector, total_value, avg_price, total_volume, transaction_count = fields
-    try:
-        return SectorSummary(
-            sector=sector,
-            total_value=Decimal(total_value),
-            avg_price=Decimal(avg_price),
-            total_volume=int(total_volume),
-            transaction_count=int(transaction_count),
-        )
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed(f"{where} is not a valid summary row: {fields!r}.") from None
+TOP_STOCKS = 5
 
 
 def reconcile(
     sectors: list[SectorSummary],
+    stocks: list[StockSummary],
     control: ControlTotals,
     *,
     data_rows: int,
@@ -104,7 +107,10 @@ def reconcile(
     duplicated = sorted({n for n in names if names.count(n) > 1})
     negative = sorted(s.sector for s in sectors if s.total_volume < 0 or s.transaction_count < 0)
     reject_ratio = rejected_rows / data_rows if data_rows else 0.0
-    flink_value = from_cents(sum(to_cents(s.total_value) for s in sectors))
+    flink_value = _exact_sum(s.total_value for s in sectors)
+    flink_count = sum(s.transaction_count for s in sectors)
+    flink_volume = sum(s.total_volume for s in sectors)
+    unbalanced = _sectors_not_matching_their_stocks(sectors, stocks)
     return [
         Check(
             "every input row accounted for",
@@ -126,32 +132,50 @@ def reconcile(
         ),
         Check("sector names unique", not duplicated, "no duplicates", ", ".join(duplicated) or "no duplicates"),
         Check("counts and volumes non-negative", not negative, "none negative", ", ".join(negative) or "none negative"),
-        Check(
-            "transaction count",
-            sum(s.transaction_count for s in sectors) == control.rows,
-            str(control.rows),
-            str(sum(s.transaction_count for s in sectors)),
-        ),
-        Check(
-            "total volume",
-            sum(s.total_volume for s in sectors) == control.total_volume,
-            str(control.total_volume),
-            str(sum(s.total_volume for s in sectors)),
-        ),
+        Check("transaction count", flink_count == control.rows, str(control.rows), str(flink_count)),
+        Check("total volume", flink_volume == control.total_volume, str(control.total_volume), str(flink_volume)),
         Check("total value", flink_value == control.total_value, str(control.total_value), str(flink_value)),
+        Check(
+            "stocks add up to their sectors",
+            not unbalanced,
+            "per sector: value, volume and count of its stocks",
+            ", ".join(unbalanced) or "all sectors match",
+        ),
     ]
 
 
+def _exact_sum(amounts) -> Decimal:
+    return from_cents(sum(to_cents(a) for a in amounts))
+
+
+def _sectors_not_matching_their_stocks(sectors: list[SectorSummary], stocks: list[StockSummary]) -> list[str]:
+    by_sector: dict[str, list[StockSummary]] = {}
+    for stock in stocks:
+        by_sector.setdefault(stock.sector, []).append(stock)
+    mismatched = sorted(set(by_sector) - {s.sector for s in sectors})
+    for sector in sectors:
+        own = by_sector.get(sector.sector, [])
+        if (
+            _exact_sum(s.total_value for s in own) != sector.total_value
+            or sum(s.total_volume for s in own) != sector.total_volume
+            or sum(s.transaction_count for s in own) != sector.transaction_count
+        ):
+            mismatched.append(sector.sector)
+    return mismatched
+
+
 def validate_run(run: RunFolder, *, max_reject_ratio: float, logical_date: str) -> list[SectorSummary]:
-    """Check the run's sink against its control totals; publish the summary only if all checks pass.
+    """Check the run's sinks against its control totals; publish the summary only if all checks pass.
 
     ``validation.json`` is written either way, so a failed run can be diagnosed.
     """
     manifest = read_manifest(run)
     control = ControlTotals.from_json(manifest["control"])
-    sectors = read_sink(run.sink_dir)
+    sectors = read_sink(run.sector_sink_dir, SectorSummary)
+    stocks = read_sink(run.stock_sink_dir, StockSummary)
     checks = reconcile(
         sectors,
+        stocks,
         control,
         data_rows=manifest["data_rows"],
         rejected_rows=manifest["rejected_rows"],
@@ -168,20 +192,30 @@ def validate_run(run: RunFolder, *, max_reject_ratio: float, logical_date: str) 
             f"Rejected rows are in {run.rejected_csv}; nothing was published for {logical_date}."
         )
     sectors.sort(key=lambda s: (-s.total_value, s.sector))
-    _write_summary(run, sectors, control, manifest, logical_date)
+    stocks.sort(key=lambda s: (-s.total_value, s.stock_code))
+    _write_summary(run, sectors, stocks, control, manifest, logical_date)
     return sectors
 
 
 def _write_summary(
-    run: RunFolder, sectors: list[SectorSummary], control: ControlTotals, manifest: dict, logical_date: str
+    run: RunFolder,
+    sectors: list[SectorSummary],
+    stocks: list[StockSummary],
+    control: ControlTotals,
+    manifest: dict,
+    logical_date: str,
 ) -> None:
+    columns = SectorSummary.columns()
     with atomic_writer(run.summary_csv, newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(SINK_COLUMNS)
-        writer.writerows([getattr(s, column) for column in SINK_COLUMNS] for s in sectors)
+        writer.writerow(columns)
+        writer.writerows([getattr(s, column) for column in columns] for s in sectors)
     summary = {
         "logical_date": logical_date,
         "sectors": [s.to_json() for s in sectors],
+        "top_stocks": {
+            sector.sector: [s.to_json() for s in stocks if s.sector == sector.sector][:TOP_STOCKS] for sector in sectors
+        },
         "totals": control.to_json(),
         "data_rows": manifest["data_rows"],
         "rejected_rows": manifest["rejected_rows"],

@@ -6,21 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from include.sector_report.publish import publish_index
 from include.sector_report.render import format_summary_table, render_report
 from include.sector_report.run_folder import RunFolder
 from include.sector_report.validate import SectorSummary
 
 FACTS = {"run_id": "manual__2024-03-08", "flink_job_id": "abc123", "flink_duration_s": 4.2}
-
-
-def published_run(tmp_path: Path, sectors: list[dict]) -> RunFolder:
-    run = RunFolder.for_date(tmp_path, "2024-03-08")
-    run.reset()
-    summary = {"logical_date": "2024-03-08", "sectors": sectors, "data_rows": 10, "rejected_rows": 1, "totals": {}}
-    run.summary_json.write_text(json.dumps(summary))
-    return run
-
-
 SECTORS = [
     {
         "sector": "semiconductor",
@@ -31,17 +22,55 @@ SECTORS = [
     },
     {"sector": "internet", "total_value": "1000.00", "avg_price": "10.00", "total_volume": 100, "transaction_count": 3},
 ]
+TOP_STOCKS = {
+    "semiconductor": [
+        {
+            "sector": "semiconductor",
+            "stock_code": "005930",
+            "total_value": "1000000.00",
+            "total_volume": 1000,
+            "transaction_count": 4,
+        },
+        {
+            "sector": "semiconductor",
+            "stock_code": "999999",
+            "total_value": "234567.50",
+            "total_volume": 234,
+            "transaction_count": 2,
+        },
+    ],
+    "internet": [],
+}
+
+
+def published_run(data_root: Path, sectors: list[dict], day: str = "2024-03-08", top_stocks=None) -> RunFolder:
+    run = RunFolder.for_date(data_root, day)
+    run.reset()
+    summary = {
+        "logical_date": day,
+        "sectors": sectors,
+        "top_stocks": TOP_STOCKS if top_stocks is None else top_stocks,
+        "data_rows": 10,
+        "rejected_rows": 1,
+        "totals": {},
+    }
+    run.summary_json.write_text(json.dumps(summary))
+    return run
+
+
+def render(run: RunFolder, locale: str = "ko") -> str:
+    return render_report(run, locale=locale, run_facts=FACTS).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
-    ("locale", "headings"),
+    ("locale", "headings", "stock_name"),
     [
-        ("ko", ["섹터", "총 거래액", "평균 가격", "총 거래량", "거래 건수"]),
-        ("en", ["Sector", "Total value", "Average price", "Total volume", "Transactions"]),
+        ("ko", ["섹터", "총 거래액", "평균 가격", "총 거래량", "거래 건수"], "삼성전자"),
+        ("en", ["Sector", "Total value", "Average price", "Total volume", "Transactions"], "Samsung Electronics"),
     ],
 )
-def test_report_in_both_locales(tmp_path: Path, locale: str, headings: list[str]) -> None:
-    html = render_report(published_run(tmp_path, SECTORS), locale=locale, run_facts=FACTS).read_text()
+def test_report_in_both_locales(tmp_path: Path, locale: str, headings: list[str], stock_name: str) -> None:
+    html = render(published_run(tmp_path, SECTORS), locale)
     assert f'<html lang="{locale}">' in html
     for heading in headings:
         assert f"<th>{heading}</th>" in html or f'<th class="num">{heading}' in html
@@ -50,19 +79,49 @@ def test_report_in_both_locales(tmp_path: Path, locale: str, headings: list[str]
     assert "1,234" in html
     assert "99.9%" in html  # share of value
     assert "abc123" in html and "manual__2024-03-08" in html
+    assert stock_name in html and "005930" in html
+    assert "999999" in html  # a stock missing from the universe shows by its code
+
+
+def test_without_a_previous_report_there_is_no_change(tmp_path: Path) -> None:
+    html = render(published_run(tmp_path, SECTORS), "en")
+    assert 'id="no-previous"' in html and "kpi-total-change" not in html
+
+
+def test_change_against_the_latest_earlier_report(tmp_path: Path) -> None:
+    older = [{**SECTORS[0], "total_value": "617283.75"}, {**SECTORS[1], "total_value": "2000.00"}]
+    published_run(tmp_path, older, day="2024-03-06")
+    published_run(tmp_path, older, day="2024-03-01")
+    html = render(published_run(tmp_path, SECTORS), "en")
+    assert '<time datetime="2024-03-06" id="previous-date">' in html
+    assert "+100.0%" in html  # semiconductor doubled
+    assert "-50.0%" in html  # internet halved
+    assert "Change +99.5%" in html  # 1,235,567.50 against 619,283.75
 
 
 def test_sector_names_are_escaped(tmp_path: Path) -> None:
     evil = [{**SECTORS[0], "sector": "<script>alert(1)</script>"}]
-    html = render_report(published_run(tmp_path, evil), locale="en", run_facts=FACTS).read_text()
+    html = render(published_run(tmp_path, evil, top_stocks={}), "en")
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_report_is_self_contained(tmp_path: Path) -> None:
-    html = render_report(published_run(tmp_path, SECTORS), locale="ko", run_facts=FACTS).read_text()
+    html = render(published_run(tmp_path, SECTORS))
     assert "http://" not in html and "https://" not in html
-    assert "<svg" in html
+    assert "<svg" in html and "<link" not in html and "<script" not in html
+
+
+def test_index_lists_published_dates_newest_first(tmp_path: Path) -> None:
+    for day in ("2024-03-07", "2024-03-08", "2024-03-05"):
+        render(published_run(tmp_path, SECTORS, day=day))
+    RunFolder.for_date(tmp_path, "2024-03-09").reset()  # a failed run: no summary, no report
+    index = publish_index(tmp_path, locale="en").read_text()
+    dates = [line.split("<td>")[1].split("</td>")[0] for line in index.splitlines() if "<tr><td>" in line]
+    assert dates == ["2024-03-08", "2024-03-07", "2024-03-05"]
+    assert 'href="../runs/2024-03-08/report.html"' in index
+    latest = (tmp_path / "reports" / "latest.html").read_text()
+    assert "url=../runs/2024-03-08/report.html" in latest
 
 
 def test_console_table_columns_line_up_with_korean_headings() -> None:

@@ -9,13 +9,24 @@ import pytest
 from include.sector_report.errors import ValidationFailed
 from include.sector_report.run_folder import RunFolder
 from include.sector_report.transactions import ControlTotals
-from include.sector_report.validate import read_sink, validate_run
+from include.sector_report.validate import SectorSummary, read_sink, validate_run
 
 CONTROL = ControlTotals(rows=5, total_volume=300, total_value_cents=1_234_567_89)
 SINK_OK = ["internet,1000000.00,2000.5,100,2", "semiconductor,234567.89,1500.25,200,3"]
+STOCKS_OK = [
+    "internet,035420,1000000.00,100,2",
+    "semiconductor,000660,34567.89,50,1",
+    "semiconductor,005930,200000.00,150,2",
+]
 
 
-def make_run(tmp_path: Path, sink_lines: list[str], *, rejected: int = 0) -> RunFolder:
+def write_parts(folder: Path, lines: list[str]) -> None:
+    folder.mkdir(parents=True)
+    (folder / "part-0-task-0-file-0").write_text("".join(line + "\n" for line in lines))
+    (folder / ".part-in-progress").write_text("junk,that,is,not,finished\n")
+
+
+def make_run(tmp_path: Path, sink_lines: list[str], *, rejected: int = 0, stocks: list[str] = STOCKS_OK) -> RunFolder:
     run = RunFolder.for_date(tmp_path, "2024-03-08")
     run.reset()
     manifest = {
@@ -25,9 +36,8 @@ def make_run(tmp_path: Path, sink_lines: list[str], *, rejected: int = 0) -> Run
         "control": CONTROL.to_json(),
     }
     run.control_json.write_text(json.dumps(manifest))
-    run.sink_dir.mkdir()
-    (run.sink_dir / "part-0-task-0-file-0").write_text("".join(line + "\n" for line in sink_lines))
-    (run.sink_dir / ".part-in-progress").write_text("junk,that,is,not,finished\n")
+    write_parts(run.sector_sink_dir, sink_lines)
+    write_parts(run.stock_sink_dir, stocks)
     return run
 
 
@@ -48,6 +58,8 @@ def test_reconciled_sink_is_published(tmp_path: Path) -> None:
         "transaction_count": 2,
     }
     assert run.summary_csv.read_text().splitlines()[0] == "sector,total_value,avg_price,total_volume,transaction_count"
+    top = summary["top_stocks"]["semiconductor"]
+    assert [(s["stock_code"], s["total_value"]) for s in top] == [("005930", "200000.00"), ("000660", "34567.89")]
     assert json.loads(run.validation_json.read_text())["passed"] is True
 
 
@@ -72,6 +84,12 @@ def test_a_sink_that_does_not_reconcile_fails_and_publishes_nothing(tmp_path: Pa
     assert check in [c["name"] for c in validation["checks"] if not c["passed"]]
 
 
+def test_stocks_that_do_not_add_up_to_their_sector_fail(tmp_path: Path) -> None:
+    stocks = [STOCKS_OK[0], STOCKS_OK[1], "semiconductor,005930,200000.01,150,2"]
+    with pytest.raises(ValidationFailed, match=r"stocks add up to their sectors: .* got semiconductor"):
+        validate(make_run(tmp_path, SINK_OK, stocks=stocks))
+
+
 def test_one_cent_off_names_both_totals(tmp_path: Path) -> None:
     run = make_run(tmp_path, ["internet,1000000.00,2000.5,100,2", "semiconductor,234567.90,1500.25,200,3"])
     with pytest.raises(ValidationFailed, match=r"total value: expected 1234567.89, got 1234567.90"):
@@ -88,12 +106,12 @@ def test_too_many_rejected_rows_fail(tmp_path: Path) -> None:
 def test_null_in_sink_is_named(tmp_path: Path) -> None:
     run = make_run(tmp_path, ["internet,,2000.5,100,2"])
     with pytest.raises(ValidationFailed, match=r"part-0-task-0-file-0, line 1 has NULL total_value"):
-        read_sink(run.sink_dir)
+        read_sink(run.sector_sink_dir, SectorSummary)
 
 
 def test_missing_sink_folder_is_explained(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed, match="does not exist: the aggregate task wrote nothing"):
-        read_sink(tmp_path / "sink")
+        read_sink(tmp_path / "sink", SectorSummary)
 
 
 def test_control_totals_are_exact_beyond_float_precision() -> None:

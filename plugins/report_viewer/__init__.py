@@ -1,0 +1,8 @@
+"""Serve static HTML reports from a folder inside the Airflow 3 UI.
+
+Generic: it knows nothing of what the reports say. Configure the folder with
+``[report_viewer] root`` (``AIRFLOW__REPORT_VIEWER__ROOT``); a task links its run to a
+report with :func:`report_viewer.links.link_report`.
+"""
+
+URL_PREFIX = "/reports"

@@ -1,0 +1,60 @@
+"""FastAPI app mounted by the Airflow api-server at ``/reports``.
+
+Airflow 3 gives plugin apps no authentication of their own: every route here depends on
+Airflow's own token check (the UI's cookie or a bearer header), then on DAG read access.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.core_api.security import get_user
+from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi.responses import FileResponse, RedirectResponse
+
+from report_viewer import URL_PREFIX
+from report_viewer.links import ReportLink, reports_root
+
+
+async def require_reader(user: Annotated[Any, Depends(get_user)]) -> Any:
+    if not get_auth_manager().is_authorized_dag(method="GET", user=user):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Not allowed to read DAG runs")
+    return user
+
+
+Reader = Annotated[Any, Depends(require_reader)]
+
+app = FastAPI(title="Report viewer", description="Static HTML reports written by Airflow tasks.")
+
+
+@app.get("/", include_in_schema=False)
+def index(_user: Reader) -> RedirectResponse:
+    return RedirectResponse(f"{URL_PREFIX}/reports/index.html")
+
+
+@app.get("/dags/{dag_id}/runs/{run_id}")
+def run_report(dag_id: str, run_id: str, _user: Reader) -> RedirectResponse:
+    """The report a task of this DAG run linked with ``link_report``."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.execute(
+            XComModel.get_many(key=ReportLink().xcom_key, run_id=run_id, dag_ids=dag_id).with_only_columns(
+                XComModel.value
+            )
+        ).first()
+    if not row:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No report was published by run {run_id} of {dag_id}")
+    return RedirectResponse(XComModel.deserialize_value(row))
+
+
+@app.get("/{path:path}")
+def report_file(path: str, _user: Reader) -> FileResponse:
+    """An HTML file under the root; nothing else (no inputs, no data files) is ever served."""
+    root = reports_root().resolve()
+    target = (root / path).resolve()
+    if target.suffix != ".html" or not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No report at {path}")
+    return FileResponse(target, media_type="text/html; charset=utf-8")
