@@ -21,14 +21,14 @@ export SECTOR_REPORT_DATA_DIR ?= $(CURDIR)/data
 # The report viewer plugin serves the HTML reports under the data folder in the Airflow UI.
 export AIRFLOW__REPORT_VIEWER__ROOT ?= $(SECTOR_REPORT_DATA_DIR)
 
-.PHONY: run test lint install check-python check-java clean
+.PHONY: run test lint install check-python check-java browser clean
 
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/airflow dags test nightly_sector_report $(DATE) --conf '$(CONF)'
 	@# `airflow dags test` exits 0 even when the run fails: show exits non-zero if no report was published.
 	$(BIN)/python -m include.sector_report show --date $(DATE)
 
-test: check-java $(VENV)/.installed $(VENV)/.installed-test
+test: check-java browser $(VENV)/.installed $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -53,6 +53,12 @@ check-java:
 	case "$$version" in 11|17|21) ;; *) \
 	  echo "Java $$version found; PyFlink 2.3 needs Java 11, 17 or 21 (e.g. apt-get install openjdk-17-jre-headless)."; \
 	  exit 1;; esac
+
+# The report tests drive Debian's Chromium (Playwright uses it; it downloads no browser of its own).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk; \
+	  else echo "The browser tests need Chromium: sudo apt-get install -y chromium fonts-noto-cjk"; exit 1; fi; }
 
 $(VENV)/.installed: requirements.txt constraints.txt | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -6,12 +6,13 @@ Airflow's own token check (the UI's cookie or a bearer header), then on DAG read
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated, Any
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import Depends, FastAPI, HTTPException, status
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from report_viewer import URL_PREFIX
 from report_viewer.links import ReportLink, reports_root
@@ -33,8 +34,8 @@ def index(_user: Reader) -> RedirectResponse:
     return RedirectResponse(f"{URL_PREFIX}/reports/index.html")
 
 
-@app.get("/dags/{dag_id}/runs/{run_id}")
-def run_report(dag_id: str, run_id: str, _user: Reader) -> RedirectResponse:
+@app.get("/dags/{dag_id}/runs/{run_id}", response_class=RedirectResponse)
+def run_report(dag_id: str, run_id: str, _user: Reader) -> Response:
     """The report a task of this DAG run linked with ``link_report``."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -46,15 +47,21 @@ def run_report(dag_id: str, run_id: str, _user: Reader) -> RedirectResponse:
             )
         ).first()
     if not row:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No report was published by run {run_id} of {dag_id}")
+        return _not_found(f"Run {run_id} of {dag_id} has published no report (yet).")
     return RedirectResponse(XComModel.deserialize_value(row))
 
 
-@app.get("/{path:path}")
-def report_file(path: str, _user: Reader) -> FileResponse:
+@app.get("/{path:path}", response_class=FileResponse)
+def report_file(path: str, _user: Reader) -> Response:
     """An HTML file under the root; nothing else (no inputs, no data files) is ever served."""
     root = reports_root().resolve()
     target = (root / path).resolve()
     if target.suffix != ".html" or not target.is_relative_to(root) or not target.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No report at {path}")
+        return _not_found(f"No report has been published at {path}.")
     return FileResponse(target, media_type="text/html; charset=utf-8")
+
+
+def _not_found(message: str) -> HTMLResponse:
+    # Shown inside the Airflow UI's frame: a sentence for a person, not a JSON error.
+    body = f'<!DOCTYPE html><meta charset="utf-8"><p style="font-family: sans-serif">{escape(message)}</p>'
+    return HTMLResponse(body, status_code=status.HTTP_404_NOT_FOUND)
