@@ -18,19 +18,47 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # LocalExecutor starts core.parallelism workers; the default 32 is far too many for a laptop.
 export AIRFLOW__CORE__PARALLELISM := 4
 export SECTOR_REPORT_DATA_DIR ?= $(CURDIR)/data
+export SECTOR_REPORT_FLINK_TARGET ?= local
 # The report viewer plugin serves the HTML reports under the data folder in the Airflow UI.
 export AIRFLOW__REPORT_VIEWER__ROOT ?= $(SECTOR_REPORT_DATA_DIR)
 
-.PHONY: run test lint install check-python check-java browser clean
+FLINK_REST_PORT ?= 8081
+FLINK_WORKDIR := $(CURDIR)/.flink-cluster
+
+.PHONY: run test lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop clean
 
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/airflow dags test nightly_sector_report $(DATE) --conf '$(CONF)'
 	@# `airflow dags test` exits 0 even when the run fails: show exits non-zero if no report was published.
 	$(BIN)/python -m include.sector_report show --date $(DATE)
 
-test: check-java browser $(VENV)/.installed $(VENV)/.installed-test
+test: check-java test-system-deps $(VENV)/.installed $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Local Airflow with the UI (api-server, scheduler, dag-processor, triggerer) on the embedded defaults.
+airflow: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
+	$(BIN)/python tools/airflow_local.py start
+
+stop:
+	$(BIN)/python tools/airflow_local.py stop
+
+# Against the running `make airflow`: let the scheduler run the nightly schedule, or trigger a run now.
+unpause:
+	$(BIN)/airflow dags unpause nightly_sector_report
+
+trigger:
+	$(BIN)/airflow dags trigger nightly_sector_report --conf '$(CONF)' $(if $(LOGICAL_DATE),--logical-date $(LOGICAL_DATE))
+
+# A real Flink session cluster from the PyFlink wheel, registered as flink_default for target=remote.
+flink-cluster: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
+	$(BIN)/python tools/flink_session_cluster.py start --workdir $(FLINK_WORKDIR) --rest-port $(FLINK_REST_PORT)
+	-$(BIN)/airflow connections delete flink_default >/dev/null 2>&1
+	$(BIN)/airflow connections add flink_default --conn-type flink --conn-host localhost --conn-port $(FLINK_REST_PORT)
+	@echo "Run on it with SECTOR_REPORT_FLINK_TARGET=remote (make run / make airflow)."
+
+flink-stop:
+	$(BIN)/python tools/flink_session_cluster.py stop --workdir $(FLINK_WORKDIR)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -54,11 +82,14 @@ check-java:
 	  echo "Java $$version found; PyFlink 2.3 needs Java 11, 17 or 21 (e.g. apt-get install openjdk-17-jre-headless)."; \
 	  exit 1;; esac
 
-# The report tests drive Debian's Chromium (Playwright uses it; it downloads no browser of its own).
-browser:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk; \
-	  else echo "The browser tests need Chromium: sudo apt-get install -y chromium fonts-noto-cjk"; exit 1; fi; }
+# What the tests drive besides Python: Debian's Chromium (Playwright downloads no browser of its own),
+# a PostgreSQL server (metadata DB test) and docker-compose (only to validate docker-compose.yaml).
+TEST_DEBIAN_PACKAGES := chromium fonts-noto-cjk postgresql docker-compose
+test-system-deps:
+	@missing=$$(for p in $(TEST_DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	  else echo "The tests need these Debian packages: sudo apt-get install -y $$missing"; exit 1; fi; fi
 
 $(VENV)/.installed: requirements.txt constraints.txt | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,4 +105,4 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
 	$(BIN)/airflow db migrate
 
 clean:
-	rm -rf $(VENV) .airflow data .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .airflow .flink-cluster data .pytest_cache .ruff_cache .hypothesis

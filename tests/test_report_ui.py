@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from airflow.dag_processing.dagbag import DagBag
 from playwright.sync_api import sync_playwright
 
 from include.sector_report.run_folder import RunFolder
+from tools.processes import free_port
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 DAY = "2024-04-01"
@@ -57,12 +57,6 @@ def published_run(airflow_db, data_root):
     dag_run = dag.test(logical_date=logical_date, run_conf={"locale": "en", "rows": 500})
     assert dag_run.state == "success"
     return dag_run.run_id, RunFolder.for_date(data_root, DAY)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

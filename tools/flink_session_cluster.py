@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,15 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from tools.processes import alive, free_port  # noqa: E402
+
 
 def flink_home() -> Path:
     import pyflink  # only for its location: nothing of it runs in this process
 
     return Path(pyflink.__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -122,25 +119,15 @@ class SessionCluster:
         pids = self.pids()
         subprocess.run(self._script("stop-cluster.sh"), env=self._env(), check=False, capture_output=True)
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.2)
-        for pid in filter(_alive, pids):
+        for pid in filter(alive, pids):
             os.kill(pid, 9)
 
     @classmethod
     def from_workdir(cls, workdir: Path) -> SessionCluster:
         state = json.loads((Path(workdir) / "cluster.json").read_text())
         return cls(workdir, rest_port=state["rest_port"])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it has exited all the same.
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,8 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_flink_sql.operators import FlinkJobLink, PyFlinkSqlOperator
 from tests.dag_fixtures.pyflink_sql_timeout import SLOW_SQL
-from tools.flink_session_cluster import SessionCluster, free_port
+from tools.flink_session_cluster import SessionCluster
+from tools.processes import free_port, group_members, java_pids
 
 TEST_DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dag_fixtures"
 ROWS = [
@@ -79,31 +80,6 @@ def assert_two_sinks_written(folder: Path) -> None:
     assert read_sink(folder / "per sector") == [["internet", "1"], ["semiconductor", "2"]]
     total_value = sum(Decimal(price) * int(volume) for _, _, price, volume in ROWS)
     assert read_sink(folder / "overall") == [[str(total_value)]]
-
-
-def java_pids() -> set[int]:
-    pids = set()
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if b"java" in (proc / "cmdline").read_bytes().split(b"\0")[0]:
-                    pids.add(int(proc.name))
-            except OSError:
-                pass
-    return pids
-
-
-def group_members(pgid: int) -> list[int]:
-    members = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(proc.name))
-    return members
 
 
 def test_local_target_runs_all_inserts_as_one_job_with_quoted_paths(quoted_dir: Path) -> None:

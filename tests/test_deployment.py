@@ -1,0 +1,238 @@
+"""Production shapes: scheduler-driven runs on a remote Flink cluster, `airflow dags trigger`, PostgreSQL.
+
+Everything here is real: `airflow standalone` (api-server, scheduler, dag-processor,
+triggerer with LocalExecutor), a Flink session cluster from the PyFlink wheel, and a
+PostgreSQL server started from Debian's binaries in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from include.sector_report.run_folder import RunFolder
+from tools.airflow_local import AirflowStandalone
+from tools.flink_session_cluster import SessionCluster
+from tools.processes import free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DAG_ID = "nightly_sector_report"
+PASSWORD = "deployment-test-pw"
+
+
+@pytest.fixture(scope="module")
+def flink(tmp_path_factory):
+    cluster = SessionCluster(tmp_path_factory.mktemp("flink"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def airflow(flink, tmp_path_factory):
+    """`airflow standalone` on its own home and data folder, running the DAG on the remote Flink cluster."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    data = tmp_path_factory.mktemp("data")
+    (home / "passwords.json").write_text(json.dumps({"admin": PASSWORD}))
+    env = {
+        **os.environ,
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__API_AUTH__JWT_SECRET": "deployment-test-secret",
+        "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps({"conn_type": "flink", "host": "localhost", "port": flink.rest_port}),
+        "SECTOR_REPORT_FLINK_TARGET": "remote",
+        "SECTOR_REPORT_DATA_DIR": str(data),
+        "AIRFLOW__REPORT_VIEWER__ROOT": str(data),
+    }
+    standalone = AirflowStandalone(home, port=free_port(), env=env)
+    standalone.start()
+    try:
+        yield standalone, data
+    finally:
+        standalone.stop()
+
+
+class Api:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        request = urllib.request.Request(
+            f"{base}/auth/token",
+            data=json.dumps({"username": "admin", "password": PASSWORD}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            self.token = json.load(response)["access_token"]
+
+    def call(self, method: str, path: str, body: dict | None = None):
+        request = urllib.request.Request(
+            f"{self.base}/api/v2{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def wait_for(self, predicate, what: str, timeout: float = 240):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                found = predicate()
+            except urllib.error.HTTPError as error:
+                if error.code != 404:
+                    raise
+                found = None
+            if found:
+                return found
+            time.sleep(2)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    def finished_run(self, run_id: str) -> dict:
+        quoted = urllib.parse.quote(run_id, safe="")
+
+        def done():
+            run = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}")
+            return run if run["state"] in ("success", "failed") else None
+
+        return self.wait_for(done, f"run {run_id} to finish")
+
+    def aggregate_result(self, run_id: str) -> dict:
+        quoted = urllib.parse.quote(run_id, safe="")
+        entry = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/aggregate/xcomEntries/return_value")
+        value = entry["value"]
+        return json.loads(value) if isinstance(value, str) else value
+
+
+def airflow_cli(standalone: AirflowStandalone, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", *args], env=standalone.env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def flink_job_state(flink: SessionCluster, job_id: str) -> str:
+    with urllib.request.urlopen(f"{flink.rest_url}/jobs/{job_id}", timeout=10) as response:
+        return json.load(response)["state"]
+
+
+@pytest.fixture(scope="module")
+def api(airflow) -> Api:
+    standalone, _ = airflow
+    api = Api(standalone.url)
+    api.wait_for(lambda: api.call("GET", f"/dags/{DAG_ID}"), "the dag-processor to parse the DAG")
+    return api
+
+
+def test_scheduler_runs_the_nightly_schedule_on_the_remote_flink_cluster(airflow, api, flink) -> None:
+    _, data = airflow
+    api.call("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
+    # catchup is off: unpausing schedules only the latest 23:00 (Asia/Seoul) run.
+    scheduled = api.wait_for(
+        lambda: api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=scheduled")["dag_runs"], "a scheduled run"
+    )
+    assert len(scheduled) == 1
+    run = api.finished_run(scheduled[0]["dag_run_id"])
+    assert run["state"] == "success"
+    result = api.aggregate_result(run["dag_run_id"])
+    assert result["target"] == "remote"
+    assert flink_job_state(flink, result["job_id"]) == "FINISHED"
+    assert result["records_read"] == 1000
+    report_date = dt.datetime.fromisoformat(run["logical_date"]).astimezone(dt.timezone(dt.timedelta(hours=9))).date()
+    assert RunFolder.for_date(data, report_date.isoformat()).report_html.is_file()
+
+
+def test_dags_trigger_with_conf_and_a_rerun_replaces_outputs(airflow, api, flink) -> None:
+    standalone, data = airflow
+    conf = json.dumps({"rows": 2500, "seed": 11, "locale": "en"})
+    airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", "2024-05-02T00:00:00+00:00", "--conf", conf)
+    runs = api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
+    [first] = [r for r in runs if r["logical_date"].startswith("2024-05-02")]
+    assert api.finished_run(first["dag_run_id"])["state"] == "success"
+    run = RunFolder.for_date(data, "2024-05-02")
+    first_summary = run.summary_json.read_text()
+    first_job = api.aggregate_result(first["dag_run_id"])["job_id"]
+    assert json.loads(first_summary)["totals"]["rows"] == 2500
+    assert "Sector transaction summary" in run.report_html.read_text()
+
+    # Run the same logical date again: clearing it makes the scheduler run every task anew.
+    airflow_cli(standalone, "tasks", "clear", DAG_ID, "--start-date", "2024-05-02", "--end-date", "2024-05-02", "--yes")
+    rerun = api.wait_for(
+        lambda: (
+            (r := api.finished_run(first["dag_run_id"]))
+            and api.aggregate_result(r["dag_run_id"])["job_id"] != first_job
+            and r
+        ),
+        "the cleared run to run again",
+    )
+    assert rerun["state"] == "success"
+    assert run.summary_json.read_text() == first_summary, "the same input must give the same summary"
+    for sink in (run.sector_sink_dir, run.stock_sink_dir):
+        parts = [p for p in sink.iterdir() if not p.name.startswith(".")]
+        assert len(parts) == 1, f"a rerun must replace the sink, not add to it: {parts}"
+    index = (data / "reports" / "index.html").read_text()
+    assert index.count("../runs/2024-05-02/report.html") == 1
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL server on a free port, run as the 'postgres' user (it refuses root)."""
+    bin_dir = next(Path("/usr/lib/postgresql").glob("*/bin"), None)
+    if bin_dir is None:
+        pytest.fail("PostgreSQL server binaries are missing: `make test` installs Debian's postgresql.")
+    # Directly under /tmp: pytest's own temp folders are private to root, and postgres must reach its data.
+    folder = Path(tempfile.mkdtemp(prefix="airflow-test-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    port = free_port()
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    run = lambda *cmd: subprocess.run([*as_postgres, *cmd], check=True, capture_output=True, timeout=120)  # noqa: E731
+    run(str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "postgres", "-A", "trust")
+    run(str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
+        "-o", f"-p {port} -k {folder} -c listen_addresses=localhost", "start")  # fmt: skip
+    try:
+        run(str(bin_dir / "createdb"), "-h", "localhost", "-p", str(port), "-U", "postgres", "airflow")
+        yield f"postgresql+psycopg2://postgres@localhost:{port}/airflow"
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "-w", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_run_on_a_postgresql_metadata_database(postgres, tmp_path) -> None:
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres,
+        "SECTOR_REPORT_DATA_DIR": str(tmp_path / "data"),
+        "AIRFLOW__REPORT_VIEWER__ROOT": str(tmp_path / "data"),
+    }
+    airflow = [sys.executable, "-m", "airflow"]
+    migrate = subprocess.run([*airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    subprocess.run(
+        [*airflow, "dags", "test", DAG_ID, "2024-05-03", "--conf", json.dumps({"rows": 800})],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    run = RunFolder.for_date(tmp_path / "data", "2024-05-03")
+    assert json.loads(run.summary_json.read_text())["totals"]["rows"] == 800
+    with psycopg2.connect(postgres.replace("postgresql+psycopg2", "postgresql")) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT state FROM dag_run WHERE dag_id = %s", (DAG_ID,))
+            assert cursor.fetchall() == [("success",)]

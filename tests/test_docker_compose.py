@@ -1,0 +1,70 @@
+"""docker-compose.yaml, validated by `docker-compose config` (no Docker engine runs here to start it)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    if not shutil.which("docker-compose"):
+        pytest.fail("docker-compose is required to validate docker-compose.yaml: `make test` installs it (apt-get).")
+    result = subprocess.run(
+        ["docker-compose", "-f", str(PROJECT_ROOT / "docker-compose.yaml"), "config"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def mounts(service: dict) -> dict[str, str]:
+    """Target path -> volume or host path; docker-compose 1.x prints the short 'source:target:mode' form."""
+    found = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume["source"], volume["target"]
+        found[target] = source
+    return found
+
+
+def test_it_has_the_production_shape(compose) -> None:
+    services = compose["services"]
+    assert {"postgres", "airflow-init", *AIRFLOW_SERVICES, "flink-jobmanager", "flink-taskmanager"} <= set(services)
+    for name in ("postgres", "airflow-apiserver", "flink-jobmanager"):
+        assert services[name].get("healthcheck"), f"{name} has a healthcheck"
+
+
+def test_airflow_uses_postgres_and_the_remote_flink_cluster(compose) -> None:
+    for name in AIRFLOW_SERVICES:
+        env = compose["services"][name]["environment"]
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
+        assert env["SECTOR_REPORT_FLINK_TARGET"] == "remote"
+        assert env["AIRFLOW_CONN_FLINK_DEFAULT"] == "flink://flink-jobmanager:8081"
+
+
+def test_flink_sees_the_data_at_the_same_path_as_airflow(compose) -> None:
+    services = compose["services"]
+    data_dir = services["airflow-scheduler"]["environment"]["SECTOR_REPORT_DATA_DIR"]
+    volume = mounts(services["airflow-scheduler"])[data_dir]
+    for name in ("flink-jobmanager", "flink-taskmanager", *AIRFLOW_SERVICES):
+        assert mounts(services[name]).get(data_dir) == volume, f"{name} mounts {volume} at {data_dir}"
+
+
+def test_flink_image_matches_the_pyflink_version() -> None:
+    pinned = re.search(r"apache-flink==(\S+)", (PROJECT_ROOT / "requirements.txt").read_text()).group(1)
+    compose_text = (PROJECT_ROOT / "docker-compose.yaml").read_text()
+    assert set(re.findall(r"image: flink:(\S+?)-java17", compose_text)) == {pinned}
+    assert "apache/airflow:3.3.2" in (PROJECT_ROOT / "Dockerfile").read_text()

@@ -1,0 +1,127 @@
+"""Start and stop a local Airflow (api-server, scheduler, dag-processor, triggerer) with `airflow standalone`.
+
+    python tools/airflow_local.py start [--port 8080]
+    python tools/airflow_local.py stop
+
+Runs in the background in its own process group, with its log and pid file in
+$AIRFLOW_HOME; configuration comes from the environment (the Makefile exports it).
+Used by `make airflow` / `make stop` and by the deployment tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from tools.processes import alive, group_members  # noqa: E402
+
+
+class AirflowStandalone:
+    def __init__(self, home: Path, *, port: int = 8080, env: dict[str, str] | None = None) -> None:
+        self.home = Path(home).resolve()
+        self.port = port
+        env = {
+            **(env or os.environ),
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__API__PORT": str(port),
+            # Task workers reach the api-server's execution API; its default URL assumes port 8080.
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        }
+        # standalone starts its components as `airflow ...` from PATH: make that this interpreter's airflow.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        self.env = env
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "standalone.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "standalone.log"
+
+    def health(self) -> dict | None:
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=3) as response:
+                return json.load(response)
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def start(self, timeout: float = 180) -> None:
+        if self.pid_file.exists() and alive(int(self.pid_file.read_text())):
+            raise RuntimeError(f"Airflow is already running (pid {self.pid_file.read_text().strip()}); stop it first")
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "airflow", "standalone"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"airflow standalone exited with {process.returncode}; see {self.log_file}")
+            health = self.health()
+            components = ("metadatabase", "scheduler", "dag_processor", "triggerer")
+            if health and all(health.get(c, {}).get("status") == "healthy" for c in components):
+                return
+            time.sleep(1)
+        self.stop()
+        raise RuntimeError(f"Airflow did not become healthy in {timeout:.0f} s; see {self.log_file}")
+
+    def stop(self) -> None:
+        """SIGINT lets standalone stop its components; then the whole group is swept."""
+        if not self.pid_file.exists():
+            return
+        pid = int(self.pid_file.read_text())
+        for sig, grace in ((signal.SIGINT, 30), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + grace
+            while group_members(pid) and time.monotonic() < deadline:
+                time.sleep(0.3)
+            if not group_members(pid):
+                break
+        self.pid_file.unlink(missing_ok=True)
+
+    def admin_password(self) -> str | None:
+        generated = self.home / "simple_auth_manager_passwords.json.generated"
+        return json.loads(generated.read_text()).get("admin") if generated.exists() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["start", "stop"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW__API__PORT", 8080)))
+    args = parser.parse_args(argv)
+    airflow = AirflowStandalone(Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser(), port=args.port)
+    if args.command == "start":
+        airflow.start()
+        print(f"Airflow is up: {airflow.url}  (user admin, password {airflow.admin_password()})")
+        print(f"Log: {airflow.log_file}; stop it with `make stop`.")
+    else:
+        airflow.stop()
+        print("Airflow stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
