@@ -86,11 +86,11 @@ class AirflowStandalone:
         raise RuntimeError(f"Airflow did not become healthy in {timeout:.0f} s; see {self.log_file}")
 
     def stop(self) -> None:
-        """SIGINT lets standalone stop its components; then the whole group is swept."""
+        """TERM reaches every component at once (they share the group) and each shuts down cleanly; then KILL."""
         if not self.pid_file.exists():
             return
         pid = int(self.pid_file.read_text())
-        for sig, grace in ((signal.SIGINT, 30), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
             try:
                 os.killpg(pid, sig)
             except ProcessLookupError:
