@@ -30,11 +30,11 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
-from report_viewer.links import ReportLink, link_report
 
 from airflow_flink_sql.operators import PyFlinkSqlOperator
 from include.sector_report.errors import ReportError
 from include.sector_report.run_folder import RunFolder
+from report_viewer.links import ReportLink, link_report
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INCLUDE_DIR = PROJECT_ROOT / "include"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
+
 from report_viewer import URL_PREFIX
 from report_viewer.app import app
 

@@ -60,3 +60,17 @@ def data_root() -> Path:
 def airflow_db() -> None:
     """A migrated SQLite metadata database in the throwaway Airflow home."""
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def flink_cluster(tmp_path_factory):
+    """A real Flink standalone session cluster from the PyFlink wheel, shared by the tests that need one."""
+    from tools.flink_session_cluster import SessionCluster
+    from tools.processes import alive
+
+    cluster = SessionCluster(tmp_path_factory.mktemp("flink-cluster"))
+    cluster.start()
+    yield cluster
+    pids = cluster.pids()
+    cluster.stop()
+    assert not any(alive(pid) for pid in pids), "the session cluster's JVMs outlived it"

@@ -33,15 +33,7 @@ PASSWORD = "deployment-test-pw"
 
 
 @pytest.fixture(scope="module")
-def flink(tmp_path_factory):
-    cluster = SessionCluster(tmp_path_factory.mktemp("flink"))
-    cluster.start()
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def airflow(flink, tmp_path_factory):
+def airflow(flink_cluster, tmp_path_factory):
     """`airflow standalone` on its own home and data folder, running the DAG on the remote Flink cluster."""
     home = tmp_path_factory.mktemp("airflow-home")
     data = tmp_path_factory.mktemp("data")
@@ -53,7 +45,9 @@ def airflow(flink, tmp_path_factory):
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__API_AUTH__JWT_SECRET": "deployment-test-secret",
-        "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps({"conn_type": "flink", "host": "localhost", "port": flink.rest_port}),
+        "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(
+            {"conn_type": "flink", "host": "localhost", "port": flink_cluster.rest_port}
+        ),
         "SECTOR_REPORT_FLINK_TARGET": "remote",
         "SECTOR_REPORT_DATA_DIR": str(data),
         "AIRFLOW__REPORT_VIEWER__ROOT": str(data),
@@ -138,7 +132,7 @@ def api(airflow) -> Api:
     return api
 
 
-def test_scheduler_runs_the_nightly_schedule_on_the_remote_flink_cluster(airflow, api, flink) -> None:
+def test_scheduler_runs_the_nightly_schedule_on_the_remote_flink_cluster(airflow, api, flink_cluster) -> None:
     _, data = airflow
     api.call("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
     # catchup is off: unpausing schedules only the latest 23:00 (Asia/Seoul) run.
@@ -150,13 +144,13 @@ def test_scheduler_runs_the_nightly_schedule_on_the_remote_flink_cluster(airflow
     assert run["state"] == "success"
     result = api.aggregate_result(run["dag_run_id"])
     assert result["target"] == "remote"
-    assert flink_job_state(flink, result["job_id"]) == "FINISHED"
+    assert flink_job_state(flink_cluster, result["job_id"]) == "FINISHED"
     assert result["records_read"] == 1000
     report_date = dt.datetime.fromisoformat(run["logical_date"]).astimezone(dt.timezone(dt.timedelta(hours=9))).date()
     assert RunFolder.for_date(data, report_date.isoformat()).report_html.is_file()
 
 
-def test_dags_trigger_with_conf_and_a_rerun_replaces_outputs(airflow, api, flink) -> None:
+def test_dags_trigger_with_conf_and_a_rerun_replaces_outputs(airflow, api, flink_cluster) -> None:
     standalone, data = airflow
     conf = json.dumps({"rows": 2500, "seed": 11, "locale": "en"})
     airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", "2024-05-02T00:00:00+00:00", "--conf", conf)

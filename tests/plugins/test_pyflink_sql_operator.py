@@ -16,7 +16,6 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_flink_sql.operators import FlinkJobLink, PyFlinkSqlOperator
 from tests.dag_fixtures.pyflink_sql_timeout import SLOW_SQL
-from tools.flink_session_cluster import SessionCluster
 from tools.processes import free_port, group_members, java_pids
 
 TEST_DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dag_fixtures"
@@ -166,15 +165,6 @@ def test_on_kill_stops_the_child_and_its_jvm() -> None:
     assert not worker.is_alive()
     assert errors, "a killed job must not look successful"
     assert group_members(pgid) == []
-
-
-@pytest.fixture(scope="module")
-def flink_cluster(tmp_path_factory):
-    cluster = SessionCluster(tmp_path_factory.mktemp("flink-cluster"))
-    cluster.start()
-    yield cluster
-    cluster.stop()
-    assert not any(pid in java_pids() for pid in cluster.pids())
 
 
 @pytest.fixture
