@@ -30,7 +30,7 @@ FLINK_WORKDIR := $(CURDIR)/.flink-cluster
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/airflow dags test nightly_sector_report $(DATE) --conf '$(CONF)'
 	@# `airflow dags test` exits 0 even when the run fails: show exits non-zero if no report was published.
-	$(BIN)/python -m include.sector_report show --date $(DATE)
+	$(BIN)/python -m include.sector_report show --date $(DATE) --conf '$(CONF)'
 
 test: check-java test-system-deps $(VENV)/.installed $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("show", help="print the summary table and report path of a date")
     show.add_argument("--date", required=True, help="report date, YYYY-MM-DD")
-    show.add_argument("--locale", default="ko", choices=["ko", "en"])
+    show.add_argument("--conf", default="{}", help="the run's conf JSON; its locale picks the table's language")
     show.add_argument("--data-dir", default=os.environ.get("SECTOR_REPORT_DATA_DIR", "data"))
     args = parser.parse_args(argv)
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     _, sectors = read_summary(run)
-    print(format_summary_table(sectors, args.locale))
+    print(format_summary_table(sectors, json.loads(args.conf or "{}").get("locale", "ko")))
     print(f"\nReport: {run.report_html}")
     return 0
 
