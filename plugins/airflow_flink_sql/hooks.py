@@ -80,14 +80,20 @@ class PyFlinkSqlHook(BaseHook):
         return self._connection
 
     @property
+    def rest_endpoint(self) -> tuple[str, int]:
+        """Host and port of the remote cluster's REST API, from the connection."""
+        conn = self.connection
+        if not conn.host:
+            raise AirflowFailException(f"Connection {self.flink_conn_id!r} has no host for the Flink REST endpoint.")
+        return conn.host, conn.port or 8081
+
+    @property
     def rest_url(self) -> str | None:
         """The remote cluster's REST endpoint, which also serves its web UI."""
         if self.target != "remote":
             return None
-        conn = self.connection
-        if not conn.host:
-            raise AirflowFailException(f"Connection {self.flink_conn_id!r} has no host for the Flink REST endpoint.")
-        return f"{conn.schema or 'http'}://{conn.host}:{conn.port or 8081}"
+        host, port = self.rest_endpoint
+        return f"{self.connection.schema or 'http'}://{host}:{port}"
 
     def job_url(self, job_id: str) -> str | None:
         return f"{self.rest_url}/#/job/completed/{job_id}/overview" if self.target == "remote" else None
@@ -95,11 +101,9 @@ class PyFlinkSqlHook(BaseHook):
     def flink_configuration(self) -> dict[str, str]:
         configuration: dict[str, str] = {}
         if self.target == "remote":
-            conn = self.connection
-            configuration.update(
-                {"execution.target": "remote", "rest.address": conn.host, "rest.port": str(conn.port or 8081)}
-            )
-            configuration.update({k: str(v) for k, v in conn.extra_dejson.items()})
+            host, port = self.rest_endpoint
+            configuration.update({"execution.target": "remote", "rest.address": host, "rest.port": str(port)})
+            configuration.update({k: str(v) for k, v in self.connection.extra_dejson.items()})
         if self.parallelism:
             configuration["parallelism.default"] = str(self.parallelism)
         configuration.update({k: str(v) for k, v in self.flink_options.items()})
