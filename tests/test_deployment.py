@@ -23,13 +23,13 @@ import psycopg2
 import pytest
 
 from include.sector_report.run_folder import RunFolder
+from tests.airflow_admin import admin_env, admin_token
 from tools.airflow_local import AirflowStandalone
 from tools.flink_session_cluster import SessionCluster
 from tools.processes import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "nightly_sector_report"
-PASSWORD = "deployment-test-pw"
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +37,11 @@ def airflow(flink_cluster, tmp_path_factory):
     """`airflow standalone` on its own home and data folder, running the DAG on the remote Flink cluster."""
     home = tmp_path_factory.mktemp("airflow-home")
     data = tmp_path_factory.mktemp("data")
-    (home / "passwords.json").write_text(json.dumps({"admin": PASSWORD}))
     env = {
         **os.environ,
+        **admin_env(home),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__API_AUTH__JWT_SECRET": "deployment-test-secret",
         "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(
             {"conn_type": "flink", "host": "localhost", "port": flink_cluster.rest_port}
         ),
@@ -63,13 +60,7 @@ def airflow(flink_cluster, tmp_path_factory):
 class Api:
     def __init__(self, base: str) -> None:
         self.base = base
-        request = urllib.request.Request(
-            f"{base}/auth/token",
-            data=json.dumps({"username": "admin", "password": PASSWORD}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            self.token = json.load(response)["access_token"]
+        self.token = admin_token(base)
 
     def call(self, method: str, path: str, body: dict | None = None):
         request = urllib.request.Request(

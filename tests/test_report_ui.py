@@ -6,7 +6,6 @@ Screenshots are saved in each test's temporary folder.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import signal
@@ -22,11 +21,11 @@ from airflow.dag_processing.dagbag import DagBag
 from playwright.sync_api import sync_playwright
 
 from include.sector_report.run_folder import RunFolder
+from tests.airflow_admin import PASSWORD, admin_env, admin_token
 from tools.processes import free_port
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 DAY = "2024-04-01"
-PASSWORD = "report-viewer-test-pw"
 # Without these, Chromium keeps trying to reach Google's services on this offline machine.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -63,14 +62,8 @@ def published_run(airflow_db, data_root):
 def api_server(published_run, tmp_path_factory):
     """A real `airflow api-server` on the test's Airflow home, with one admin user."""
     home = tmp_path_factory.mktemp("api-server")
-    (home / "passwords.json").write_text(json.dumps({"admin": PASSWORD}))
     port = free_port()
-    env = {
-        **os.environ,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__API_AUTH__JWT_SECRET": "report-viewer-test-secret",
-    }
+    env = {**os.environ, **admin_env(home)}
     log = (home / "api-server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "airflow", "api-server", "--port", str(port)],
@@ -112,16 +105,6 @@ def status_of(url: str, token: str | None = None) -> int:
         return error.code
 
 
-def api_token(base: str) -> str:
-    request = urllib.request.Request(
-        f"{base}/auth/token",
-        data=json.dumps({"username": "admin", "password": PASSWORD}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["access_token"]
-
-
 def test_report_renders_offline_in_chromium(chromium, published_run, tmp_path) -> None:
     _, run = published_run
     requests: list[str] = []
@@ -155,7 +138,7 @@ def test_anonymous_and_forged_requests_are_refused(api_server, published_run) ->
 
 
 def test_only_html_reports_under_the_root_are_served(api_server, published_run) -> None:
-    token = api_token(api_server)
+    token = admin_token(api_server)
     assert status_of(f"{api_server}/reports/runs/{DAY}/report.html", token) == 200
     assert status_of(f"{api_server}/reports/runs/{DAY}/control.json", token) == 404
     assert status_of(f"{api_server}/reports/runs/{DAY}/input/transactions.csv", token) == 404
