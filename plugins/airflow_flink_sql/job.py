@@ -37,6 +37,8 @@ from airflow_flink_sql.sql_script import describe, is_insert, split_statements
 RESULT_MARKER = "::airflow-flink-sql-result::"
 ERROR_MARKER = "::airflow-flink-sql-error::"
 JOB_MARKER = "::airflow-flink-sql-job::"
+# JVM options whose output is written when the JVM exits normally.
+WRITTEN_AT_EXIT = ("-XX:ArchiveClassesAtExit", "-XX:StartFlightRecording")
 
 log = logging.getLogger("airflow_flink_sql.job")
 
@@ -144,39 +146,53 @@ class ClassDataArchive:
         self.path = os.path.join(folder, f"pyflink-{pyflink.version.__version__}-{key}.jsa")
         self.creating = not os.path.exists(self.path)
         self._partial = f"{self.path}.{os.getpid()}.partial"
+        self.usable = True
         if self.creating:
-            _remove_abandoned_partials(folder)
+            try:
+                os.makedirs(folder, exist_ok=True)
+                _remove_abandoned_partials(folder)
+            except OSError as exc:  # e.g. a read-only home: start without the archive
+                log.warning("No class-data archive in %s: %s", folder, exc)
+                self.usable = False
 
     def jvm_options(self) -> list[str]:
+        if not self.usable:
+            return []
         if self.creating:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
             # Writing lists thousands of classes it skips, one warning each, on stdout.
             return [f"-XX:ArchiveClassesAtExit={self._partial}", "-Xlog:cds*=off"]
         return [f"-XX:SharedArchiveFile={self.path}", "-Xshare:auto"]
 
-    def finish(self) -> None:
-        """The JVM writes the archive only when it exits normally: end it, wait, then publish the file."""
-        from pyflink import java_gateway
-
-        if not self.creating or java_gateway._gateway is None:  # no JVM was started
-            return
-        try:
-            java_gateway._gateway.jvm.java.lang.System.exit(0)
-        except Exception:  # noqa: BLE001 - the connection drops as the JVM exits, by design
-            pass
-        try:
-            while True:
-                os.waitpid(-1, 0)  # the gateway JVM is this process's only child
-        except ChildProcessError:
-            pass
-        if os.path.exists(self._partial):
+    def publish(self) -> None:
+        """Once the JVM has exited normally (``stop_jvm``), its archive is complete: give it its name."""
+        if self.usable and self.creating and os.path.exists(self._partial):
             os.replace(self._partial, self.path)
             log.info("Wrote class-data archive %s for faster JVM start-up", self.path)
 
 
+def stop_jvm() -> None:
+    """End PyFlink's JVM and wait for it, so what it writes at exit (class-data archive, flight
+    recording) is complete and no JVM outlives the job."""
+    from pyflink import java_gateway
+
+    if java_gateway._gateway is None:  # never started
+        return
+    started = time.monotonic()
+    try:
+        java_gateway._gateway.jvm.java.lang.System.exit(0)
+    except Exception:  # noqa: BLE001 - the connection drops as the JVM exits, by design
+        pass
+    try:
+        while True:
+            os.waitpid(-1, 0)  # the gateway JVM is this process's only child
+    except ChildProcessError:
+        pass
+    log.info("JVM stopped in %.2f s", time.monotonic() - started)
+
+
 def _remove_abandoned_partials(folder: str) -> None:
     """A run killed while its JVM wrote the archive leaves a partial file (about 100 MB) behind."""
-    for name in os.listdir(folder) if os.path.isdir(folder) else []:
+    for name in os.listdir(folder):
         match = re.fullmatch(r".+\.jsa\.(\d+)\.partial", name)
         if match and not _alive(int(match.group(1))):
             with contextlib.suppress(OSError):
@@ -255,10 +271,14 @@ def main(argv: list[str] | None = None) -> int:
         print(ERROR_MARKER, json.dumps({"kind": "job", "message": root_cause(exc)}), flush=True)
         return 1
     finally:
+        # A normal JVM exit takes about 0.4 s; it is only needed for what the JVM writes when it exits.
+        # Otherwise the JVM ends with this process (the operator stops the whole process group).
+        if any(option.startswith(WRITTEN_AT_EXIT) for option in jvm_options):
+            stop_jvm()
         if archive:
-            archive.finish()
+            archive.publish()
     facts["duration_s"] = round(time.monotonic() - started, 3)
-    if archive:
+    if archive and archive.usable:
         facts["class_data_archive"] = "written" if archive.creating else "used"
     print(RESULT_MARKER, json.dumps(facts), flush=True)
     return 0

@@ -91,6 +91,26 @@ def test_local_target_runs_all_inserts_as_one_job_with_quoted_paths(quoted_dir: 
     assert_two_sinks_written(quoted_dir)
 
 
+def test_first_local_run_writes_a_class_data_archive_that_later_runs_use(quoted_dir: Path, tmp_path: Path) -> None:
+    archive_dir = tmp_path / "class data"
+    first = run_operator(two_sinks_operator(quoted_dir, class_data_dir=str(archive_dir)))
+    assert first["class_data_archive"] == "written"
+    archives = list(archive_dir.iterdir())
+    assert [a.suffix for a in archives] == [".jsa"] and archives[0].stat().st_size > 10_000_000  # no partial left
+
+    second = run_operator(two_sinks_operator(quoted_dir, class_data_dir=str(archive_dir)))
+    assert second["class_data_archive"] == "used"
+    assert_two_sinks_written(quoted_dir)
+
+
+def test_a_class_data_folder_that_cannot_be_made_only_costs_the_speed_up(quoted_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    facts = run_operator(two_sinks_operator(quoted_dir, class_data_dir=str(blocker / "archives")))
+    assert "class_data_archive" not in facts
+    assert_two_sinks_written(quoted_dir)
+
+
 def test_params_cannot_inject_sql(tmp_path: Path) -> None:
     operator = PyFlinkSqlOperator(
         task_id="t",
