@@ -1,6 +1,7 @@
 # One-command entry points; see README.md.
 #   make run  [DATE=YYYY-MM-DD] [CONF='{"rows": 5000}']   one nightly run on generated data
 #   make test                                             the whole pytest suite
+#   make bench [ROWS=1e3,1e6,1e7] [REPEATS=3]             Flink against PySpark, DuckDB and pandas
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -25,7 +26,8 @@ export AIRFLOW__REPORT_VIEWER__ROOT ?= $(SECTOR_REPORT_DATA_DIR)
 FLINK_REST_PORT ?= 8081
 FLINK_WORKDIR := $(CURDIR)/.flink-cluster
 
-.PHONY: run test lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop clean
+.PHONY: run test lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
+	bench bench-flink bench-dag profile-flink clean
 
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/airflow dags test nightly_sector_report $(DATE) --conf '$(CONF)'
@@ -59,6 +61,25 @@ flink-cluster: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 
 flink-stop:
 	$(BIN)/python tools/flink_session_cluster.py stop --workdir $(FLINK_WORKDIR)
+
+# Benchmarks (see benchmarks/): results go to benchmarks/results/.
+ROWS ?= 1e3,1e6,1e7
+REPEATS ?= 3
+bench: check-java $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.engines --rows $(ROWS) --repeats $(REPEATS)
+
+bench-flink: check-java $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.flink_tuning --repeats $(REPEATS)
+
+bench-dag: check-java $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.dag_run
+
+profile-flink: check-java $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.profile_flink
+
+$(VENV)/.installed-bench: benchmarks/requirements.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt -c constraints.txt
+	touch $@
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

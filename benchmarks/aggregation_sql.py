@@ -1,0 +1,79 @@
+"""The product's aggregation script, taken apart so other SQL engines can run the same queries.
+
+Only the connector DDL is Flink's own (``CREATE TEMPORARY TABLE ... WITH (...)``): every peer
+reads the source file its own way, with the column list of that same DDL, then runs the
+script's views and the ``SELECT`` of each ``INSERT`` as they are written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from airflow_flink_sql.sql_script import is_insert, split_statements, sql_string_literal
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = PROJECT_ROOT / "include" / "sql" / "nightly_sector_report" / "sector_summary.sql"
+
+_TABLE = re.compile(r"CREATE\s+TEMPORARY\s+TABLE\s+(\w+)\s*\((.*)\)\s*WITH\s*\(", re.I | re.S)
+_INSERT = re.compile(r"INSERT\s+(?:OVERWRITE|INTO)\s+(\w+)\s+(SELECT\b.*)", re.I | re.S)
+_VIEW = re.compile(r"CREATE\s+TEMPORARY\s+VIEW\b", re.I)
+
+
+@dataclass(frozen=True)
+class AggregationSql:
+    source_table: str
+    columns: dict[str, list[tuple[str, str]]]  # table -> (name, SQL type) in file order
+    views: list[str]
+    queries: dict[str, str]  # sink table -> SELECT
+
+    @property
+    def source_columns(self) -> list[tuple[str, str]]:
+        return self.columns[self.source_table]
+
+    @property
+    def schema_ddl(self) -> str:
+        return ", ".join(f"{name} {sql_type}" for name, sql_type in self.source_columns)
+
+
+def load(script_path: Path = SCRIPT) -> AggregationSql:
+    statements = [_without_comment_lines(s) for s in split_statements(script_path.read_text(encoding="utf-8"))]
+    tables = {m.group(1): m.group(2) for s in statements if (m := _TABLE.match(s))}
+    queries = {m.group(1): m.group(2) for s in statements if is_insert(s) and (m := _INSERT.match(s))}
+    sources = [name for name in tables if name not in queries]
+    if len(sources) != 1:
+        raise ValueError(f"{script_path}: expected one source table (not written by an INSERT), found {sources}")
+    return AggregationSql(
+        source_table=sources[0],
+        columns={name: _columns(body) for name, body in tables.items()},
+        views=[s for s in statements if _VIEW.match(s)],
+        queries=queries,
+    )
+
+
+def render(sql_params: dict[str, str], script_path: Path = SCRIPT) -> str:
+    """The script as the operator renders it: ``sql_params`` placed as quoted literals."""
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 - SQL, not HTML
+    env.filters["sql_string"] = sql_string_literal
+    return env.from_string(script_path.read_text(encoding="utf-8")).render(sql_params=sql_params)
+
+
+def _without_comment_lines(statement: str) -> str:
+    return "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--")).strip()
+
+
+def _columns(body: str) -> list[tuple[str, str]]:
+    """``a STRING, b DECIMAL(18, 2)`` -> pairs, splitting only at commas outside parentheses."""
+    columns, depth, current = [], 0, ""
+    for char in body + ",":
+        if char == "," and depth == 0:
+            name, sql_type = current.strip().split(None, 1)
+            columns.append((name, " ".join(sql_type.split())))
+            current = ""
+            continue
+        depth += (char == "(") - (char == ")")
+        current += char
+    return columns
