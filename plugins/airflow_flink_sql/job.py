@@ -12,7 +12,7 @@ stderr (the task log) only.
 Start-up is most of a small job's time, so the JVM that PyFlink launches (the gateway, which
 also hosts the local MiniCluster) can use a class-data-sharing archive: the first run with
 ``--class-data-dir`` writes one when its JVM exits, later runs map it instead of loading and
-verifying some 20,000 classes again.
+verifying the planner's classes again.
 
 This module imports no Airflow, so it runs in any interpreter that has PyFlink.
 """
@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import sys
 import threading
 import time
@@ -141,7 +142,8 @@ class ClassDataArchive:
         import pyflink.version
         from pyflink.pyflink_gateway_server import find_java_executable
 
-        java = os.path.realpath(find_java_executable() or "java")
+        java = find_java_executable()  # "java" unless JAVA_HOME or env.java.home says where
+        java = os.path.realpath(shutil.which(java) or java)
         key = hashlib.sha256(f"{java}:{_mtime(java)}".encode()).hexdigest()[:12]
         self.path = os.path.join(folder, f"pyflink-{pyflink.version.__version__}-{key}.jsa")
         self.creating = not os.path.exists(self.path)
@@ -168,6 +170,12 @@ class ClassDataArchive:
         if self.usable and self.creating and os.path.exists(self._partial):
             os.replace(self._partial, self.path)
             log.info("Wrote class-data archive %s for faster JVM start-up", self.path)
+            # Archives of another PyFlink or Java are of no use to this one: keep one, not one per upgrade.
+            folder = os.path.dirname(self.path)
+            for name in os.listdir(folder):
+                if name.endswith(".jsa") and name != os.path.basename(self.path):
+                    with contextlib.suppress(OSError):
+                        os.remove(os.path.join(folder, name))
 
 
 def stop_jvm() -> None:
