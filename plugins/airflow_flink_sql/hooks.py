@@ -19,7 +19,7 @@ from typing import Any
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_flink_sql.job import ERROR_MARKER, JOB_MARKER, RESULT_MARKER
+from airflow_flink_sql.job import ERROR_MARKER, JOB_MARKER, RESULT_MARKER, quote_java_option
 
 TARGETS = ("local", "remote")
 # The folder that holds this package: the child imports airflow_flink_sql.job from it.
@@ -86,6 +86,11 @@ class PyFlinkSqlHook(BaseHook):
         self.parallelism = parallelism
         self.python = python or sys.executable
         self.jvm_options = list(jvm_options)
+        for option in self.jvm_options:
+            try:
+                quote_java_option(option)
+            except ValueError as exc:
+                raise AirflowFailException(str(exc)) from exc
         self.class_data_dir = class_data_dir
         self._process: subprocess.Popen[str] | None = None
         self._connection = None

@@ -179,8 +179,8 @@ class ClassDataArchive:
 
 
 def stop_jvm() -> None:
-    """End PyFlink's JVM and wait for it, so what it writes at exit (class-data archive, flight
-    recording) is complete and no JVM outlives the job."""
+    """End PyFlink's JVM normally and wait for it, so what it writes at exit (class-data archive,
+    flight recording) is complete; a killed JVM writes nothing."""
     from pyflink import java_gateway
 
     if java_gateway._gateway is None:  # never started
@@ -205,6 +205,14 @@ def _remove_abandoned_partials(folder: str) -> None:
         if match and not _alive(int(match.group(1))):
             with contextlib.suppress(OSError):
                 os.remove(os.path.join(folder, name))
+
+
+def quote_java_option(option: str) -> str:
+    """Quoted for JDK_JAVA_OPTIONS, which knows both quote characters but no escapes."""
+    for quote in "\"'":
+        if quote not in option:
+            return f"{quote}{option}{quote}"
+    raise ValueError(f"JVM option {option!r} has both kinds of quote; it cannot be passed to the JVM")
 
 
 def _alive(pid: int) -> bool:
@@ -261,8 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     archive = ClassDataArchive(args.class_data_dir) if args.class_data_dir else None
     jvm_options = shlex.split(args.jvm_options) + (archive.jvm_options() if archive else [])
-    # PyFlink's gateway launcher adds JVM_ARGS, split at whitespace, to the java command line.
-    os.environ["JVM_ARGS"] = " ".join([os.environ.get("JVM_ARGS", ""), *jvm_options]).strip()
+    # The java launcher reads JDK_JAVA_OPTIONS with quoting, so a path with a space
+    # survives (PyFlink's own JVM_ARGS is split at every space).
+    os.environ["JDK_JAVA_OPTIONS"] = " ".join(
+        filter(None, [os.environ.get("JDK_JAVA_OPTIONS"), *(quote_java_option(option) for option in jvm_options)])
+    )
     # In local mode PyFlink otherwise imports Apache Beam and starts a loopback server for Python
     # UDF workers (about a second); SQL has no Python UDFs, and any would still run in a process.
     os.environ.setdefault("_python_worker_execution_mode", "process")

@@ -111,6 +111,11 @@ def test_a_class_data_folder_that_cannot_be_made_only_costs_the_speed_up(quoted_
     assert_two_sinks_written(quoted_dir)
 
 
+def test_a_jvm_option_that_cannot_be_quoted_is_refused_before_anything_runs() -> None:
+    with pytest.raises(AirflowFailException, match="has both kinds of quote"):
+        PyFlinkSqlOperator(task_id="t", sql="SELECT 1", jvm_options=["-Dx='a\"b'"]).hook  # noqa: B018
+
+
 def test_params_cannot_inject_sql(tmp_path: Path) -> None:
     operator = PyFlinkSqlOperator(
         task_id="t",
