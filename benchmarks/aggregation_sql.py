@@ -7,6 +7,7 @@ script's views and the ``SELECT`` of each ``INSERT`` as they are written.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ class AggregationSql:
         return ", ".join(f"{name} {sql_type}" for name, sql_type in self.source_columns)
 
 
+@functools.cache
 def load(script_path: Path = SCRIPT) -> AggregationSql:
     statements = [_without_comment_lines(s) for s in split_statements(script_path.read_text(encoding="utf-8"))]
     tables = {m.group(1): m.group(2) for s in statements if (m := _TABLE.match(s))}

@@ -21,11 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_ROOT))
-
-from benchmarks.engines import RESULTS, environment, parse_sizes  # noqa: E402
-from benchmarks.process_tree import run_measured  # noqa: E402
+from benchmarks.engines import PROJECT_ROOT, RESULTS, environment, parse_sizes
+from benchmarks.process_tree import run_measured
 
 LOGICAL_DATE = "2024-03-08T14:00:00+00:00"
 

@@ -29,19 +29,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins")]
+from airflow_flink_sql.hooks import PyFlinkSqlHook
+from benchmarks import aggregation_sql
+from benchmarks.process_tree import Measurement, run_measured
+from include.sector_report.generate import generate_transactions
+from include.sector_report.transactions import ControlTotals
+from include.sector_report.universe import load_universe
 
-from airflow_flink_sql.hooks import PyFlinkSqlHook  # noqa: E402
-from benchmarks import aggregation_sql  # noqa: E402
-from benchmarks.process_tree import Measurement, run_measured  # noqa: E402
-from include.sector_report.generate import generate_transactions  # noqa: E402
-from include.sector_report.transactions import ControlTotals  # noqa: E402
-from include.sector_report.universe import load_universe  # noqa: E402
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = PROJECT_ROOT / "benchmarks" / "results"
 LOGICAL_DATE = dt.date(2024, 3, 8)
@@ -55,7 +54,7 @@ class Engine:
 
     name: str
     command: Callable[[Path, Path, Path], list[str]]  # (input, output, workdir) -> argv
-    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: dict[str, str]
 
 
 def flink_engine(name: str = "flink", env_overrides: dict[str, str] | None = None, **hook_kwargs) -> Engine:
@@ -83,8 +82,7 @@ def peer_engine(name: str) -> Engine:
     def command(input_csv: Path, output: Path, workdir: Path) -> list[str]:
         return [sys.executable, "-m", "benchmarks.peers", name, "--input", str(input_csv), "--output", str(output)]
 
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins")]))
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     return Engine(name, command, env)
 
 
@@ -238,11 +236,11 @@ def environment() -> dict[str, str]:
     }
 
 
-def write_results(table: list[dict], sizes: list[int], repeats: int, stem: str, title: str) -> list[Path]:
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def write_results(table: list[dict], sizes: list[int], repeats: int, folder: Path, stem: str, title: str) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
     env = environment()
     comparison = {_size_key(rows): ratios(table, rows) for rows in sizes}
-    json_path = RESULTS / f"{stem}.json"
+    json_path = folder / f"{stem}.json"
     json_path.write_text(
         json.dumps({"environment": env, "repeats": repeats, "results": table, "ratios": comparison}, indent=2) + "\n"
     )
@@ -269,9 +267,9 @@ def write_results(table: list[dict], sizes: list[int], repeats: int, stem: str, 
             lines.append(
                 f"| {rows:,} | {found.get('pyspark_over_flink', '–')} | {found.get('flink_over_duckdb', '–')} |"
             )
-    md_path = RESULTS / f"{stem}.md"
+    md_path = folder / f"{stem}.md"
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [md_path, json_path, chart(table, sizes, RESULTS / f"{stem}.png")]
+    return [md_path, json_path, chart(table, sizes, folder / f"{stem}.png")]
 
 
 def chart(table: list[dict], sizes: list[int], path: Path) -> Path:
@@ -328,6 +326,7 @@ def main(
     parser.add_argument("--rows", default=sizes, help="comma-separated sizes, e.g. 1e3,1e6,1e7,1e8")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per engine and size")
     parser.add_argument("--workdir", help="where inputs and outputs go (default: a temporary folder)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the tables and chart go")
     args = parser.parse_args(argv)
     sizes = parse_sizes(args.rows)
     engines = engines or default_engines()
@@ -337,9 +336,9 @@ def main(
             runs += benchmark_size(engines, rows, args.repeats, Path(tmp), log=lambda m: print(m, flush=True))
     table = summarize(runs)
     title = description.splitlines()[0].rstrip(".")
-    for path in write_results(table, sizes, args.repeats, stem, title):
-        print(f"wrote {path.relative_to(PROJECT_ROOT)}")
-    print((RESULTS / f"{stem}.md").read_text(encoding="utf-8"))
+    for path in write_results(table, sizes, args.repeats, args.results, stem, title):
+        print(f"wrote {path}")
+    print((args.results / f"{stem}.md").read_text(encoding="utf-8"))
     return 0
 
 

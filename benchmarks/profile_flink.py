@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from airflow_flink_sql.hooks import DEFAULT_JVM_OPTIONS
 from benchmarks.engines import LOGICAL_DATE, flink_engine, parse_sizes
 from benchmarks.process_tree import run_measured
 from include.sector_report.generate import generate_transactions
@@ -99,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         input_csv = workdir / "transactions.csv"
         generate_transactions(input_csv, rows=rows, seed=7, logical_date=LOGICAL_DATE, universe=load_universe())
         recording = workdir / "flink-job.jfr"
-        engine = flink_engine(jvm_options=["-Xmx1g", f"-XX:StartFlightRecording=filename={recording},settings=default"])
+        engine = flink_engine(
+            jvm_options=[*DEFAULT_JVM_OPTIONS, f"-XX:StartFlightRecording=filename={recording},settings=default"]
+        )
         output = workdir / "out"
         cpu: dict[str, float] = {}
         measurement = run_measured(
