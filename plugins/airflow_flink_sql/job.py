@@ -38,6 +38,7 @@ from airflow_flink_sql.sql_script import describe, is_insert, split_statements
 RESULT_MARKER = "::airflow-flink-sql-result::"
 ERROR_MARKER = "::airflow-flink-sql-error::"
 JOB_MARKER = "::airflow-flink-sql-job::"
+STALE_ARCHIVE_DAYS = 30
 # JVM options whose output is written when the JVM exits normally.
 WRITTEN_AT_EXIT = ("-XX:ArchiveClassesAtExit", "-XX:StartFlightRecording")
 
@@ -134,17 +135,21 @@ def run_script(table_env, script: str) -> dict:
 class ClassDataArchive:
     """A JDK class-data-sharing archive of the classes this PyFlink and Java load: used if present, else written.
 
-    The file name carries the PyFlink version and the Java binary, so an upgrade writes a new
-    archive instead of offering the JVM a stale one (which it would ignore, with a warning).
+    An archive only fits the Java binary and the class path (the PyFlink installation's jars)
+    it was written with; the JVM silently ignores any other. So the file name carries both:
+    another venv or an upgrade writes an archive of its own, and one nobody used for
+    ``STALE_ARCHIVE_DAYS`` is removed.
     """
 
     def __init__(self, folder: str):
+        import pyflink
         import pyflink.version
         from pyflink.pyflink_gateway_server import find_java_executable
 
         java = find_java_executable()  # "java" unless JAVA_HOME or env.java.home says where
         java = os.path.realpath(shutil.which(java) or java)
-        key = hashlib.sha256(f"{java}:{_mtime(java)}".encode()).hexdigest()[:12]
+        installation = os.path.dirname(os.path.realpath(pyflink.__file__))
+        key = hashlib.sha256(f"{java}:{_mtime(java)}:{installation}".encode()).hexdigest()[:12]
         self.path = os.path.join(folder, f"pyflink-{pyflink.version.__version__}-{key}.jsa")
         self.creating = not os.path.exists(self.path)
         self._partial = f"{self.path}.{os.getpid()}.partial"
@@ -163,6 +168,8 @@ class ClassDataArchive:
         if self.creating:
             # Writing lists thousands of classes it skips, one warning each, on stdout.
             return [f"-XX:ArchiveClassesAtExit={self._partial}", "-Xlog:cds*=off"]
+        with contextlib.suppress(OSError):
+            os.utime(self.path)  # in use: not stale
         return [f"-XX:SharedArchiveFile={self.path}", "-Xshare:auto"]
 
     def publish(self) -> None:
@@ -170,12 +177,14 @@ class ClassDataArchive:
         if self.usable and self.creating and os.path.exists(self._partial):
             os.replace(self._partial, self.path)
             log.info("Wrote class-data archive %s for faster JVM start-up", self.path)
-            # Archives of another PyFlink or Java are of no use to this one: keep one, not one per upgrade.
+            # Archives of an upgraded-away PyFlink or Java stop being used: remove them in time.
             folder = os.path.dirname(self.path)
+            stale_before = time.time() - STALE_ARCHIVE_DAYS * 86400
             for name in os.listdir(folder):
-                if name.endswith(".jsa") and name != os.path.basename(self.path):
+                other = os.path.join(folder, name)
+                if name.endswith(".jsa") and other != self.path and _mtime(other) < stale_before:
                     with contextlib.suppress(OSError):
-                        os.remove(os.path.join(folder, name))
+                        os.remove(other)
 
 
 def stop_jvm() -> None:
