@@ -38,17 +38,17 @@ dag = bag.dags["nightly_sector_report"]
 for task in dag.tasks:
     task.retries = 0  # a failure must end the run, not sleep through retry delays
 run = dag.test(logical_date=dt.datetime.fromisoformat(sys.argv[2]), run_conf=json.loads(sys.argv[3]))
+ran = [ti for ti in run.get_task_instances() if ti.start_date and ti.end_date]
 tasks = {
     ti.task_id: {"state": str(ti.state), "start": ti.start_date.isoformat(), "end": ti.end_date.isoformat(),
                  "duration_s": round(ti.duration, 3)}
-    for ti in run.get_task_instances() if ti.start_date and ti.end_date
+    for ti in ran
 }
 with create_session() as session:
     row = session.scalars(XComModel.get_many(run_id=run.run_id, key="return_value", task_ids="aggregate")).first()
 flink = XComModel.deserialize_value(row) if row else None
 # dag.test() gives its run the logical date as start date: the run's span is its tasks' span.
-span = [ti for ti in run.get_task_instances() if ti.start_date and ti.end_date]
-run_s = (max(ti.end_date for ti in span) - min(ti.start_date for ti in span)).total_seconds() if span else 0.0
+run_s = (max(ti.end_date for ti in ran) - min(ti.start_date for ti in ran)).total_seconds() if ran else 0.0
 print("::dag-run::", json.dumps({"state": str(run.state), "run_s": run_s, "tasks": tasks, "flink": flink}))
 """
 

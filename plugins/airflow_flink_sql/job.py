@@ -157,7 +157,6 @@ class ClassDataArchive:
         if self.creating:
             try:
                 os.makedirs(folder, exist_ok=True)
-                _remove_abandoned_partials(folder)
             except OSError as exc:  # e.g. a read-only home: start without the archive
                 log.warning("No class-data archive in %s: %s", folder, exc)
                 self.usable = False
@@ -177,14 +176,7 @@ class ClassDataArchive:
         if self.usable and self.creating and os.path.exists(self._partial):
             os.replace(self._partial, self.path)
             log.info("Wrote class-data archive %s for faster JVM start-up", self.path)
-            # Archives of an upgraded-away PyFlink or Java stop being used: remove them in time.
-            folder = os.path.dirname(self.path)
-            stale_before = time.time() - STALE_ARCHIVE_DAYS * 86400
-            for name in os.listdir(folder):
-                other = os.path.join(folder, name)
-                if name.endswith(".jsa") and other != self.path and _mtime(other) < stale_before:
-                    with contextlib.suppress(OSError):
-                        os.remove(other)
+            _remove_leftovers(os.path.dirname(self.path))
 
 
 def stop_jvm() -> None:
@@ -207,13 +199,16 @@ def stop_jvm() -> None:
     log.info("JVM stopped in %.2f s", time.monotonic() - started)
 
 
-def _remove_abandoned_partials(folder: str) -> None:
-    """A run killed while its JVM wrote the archive leaves a partial file (about 100 MB) behind."""
+def _remove_leftovers(folder: str) -> None:
+    """Remove what no run will use again: archives of an upgraded-away PyFlink or Java (unused for
+    ``STALE_ARCHIVE_DAYS``) and partial archives of runs killed while their JVM wrote them."""
+    stale_before = time.time() - STALE_ARCHIVE_DAYS * 86400
     for name in os.listdir(folder):
-        match = re.fullmatch(r".+\.jsa\.(\d+)\.partial", name)
-        if match and not _alive(int(match.group(1))):
+        path = os.path.join(folder, name)
+        partial = re.fullmatch(r".+\.jsa\.(\d+)\.partial", name)
+        if (partial and not _alive(int(partial.group(1)))) or (name.endswith(".jsa") and _mtime(path) < stale_before):
             with contextlib.suppress(OSError):
-                os.remove(os.path.join(folder, name))
+                os.remove(path)
 
 
 def quote_java_option(option: str) -> str:

@@ -37,5 +37,8 @@ def test_a_partial_archive_of_a_killed_run_is_removed(tmp_path: Path) -> None:
     dead_pid = 2**22 + 12345  # above any pid Linux hands out (at most 2**22)
     leftover = tmp_path / f"pyflink-2.3.0-111111111111.jsa.{dead_pid}.partial"
     leftover.write_bytes(b"half")
-    ClassDataArchive(str(tmp_path))
+    archive = ClassDataArchive(str(tmp_path))
+    [write_option, _] = archive.jvm_options()
+    Path(write_option.split("=", 1)[1]).write_bytes(b"what the JVM wrote at exit")
+    archive.publish()
     assert not leftover.exists()
