@@ -17,6 +17,17 @@ from pathlib import Path
 from typing import IO
 
 
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+# mkstemp creates files readable by their owner only; a published file gets the usual mode, so that
+# other users (a Flink cluster's, a web server's) can read it, as with any file this process creates.
+FILE_MODE = _file_mode()
+
+
 @dataclass(frozen=True)
 class RunFolder:
     root: Path
@@ -92,6 +103,7 @@ def atomic_writer(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
             yield handle
         os.replace(tmp_name, path)
