@@ -84,7 +84,8 @@ def land_csv(source: Path, run: RunFolder, *, allowed_roots: Sequence[Path] = ()
         atomic_writer(run.rejected_csv, newline="") as rejected_out,
     ):
         valid_writer = csv.writer(valid_out, lineterminator="\n")
-        rejected_writer = csv.writer(rejected_out, lineterminator="\n")
+        # Every text quoted: a rejected record may hold a bare carriage return, which minimal quoting leaves bare.
+        rejected_writer = csv.writer(rejected_out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
         rejected_writer.writerow(QUARANTINE_HEADER)
         for path in files:
             for line, fields in _records(path):

@@ -85,6 +85,13 @@ def test_bad_rows_are_quarantined_with_their_reason(data_root: Path, run: RunFol
     assert reason in rejected["reason"]
 
 
+def test_a_rejected_record_is_kept_whole_even_with_a_bare_carriage_return(data_root: Path, run: RunFolder) -> None:
+    # Without a comma or a quote in it, minimal quoting would write the record bare.
+    land_csv(write(data_root / "in.csv", GOOD[0] + '\n"semi\rconductor"\n'), run)
+    [rejected] = quarantine(run)
+    assert (rejected["line"], rejected["record"]) == ("3", "semi\rconductor")
+
+
 def test_a_folder_of_part_files_lands_as_one_input(data_root: Path, run: RunFolder) -> None:
     folder = data_root / "export"
     write(folder / "part-0.csv", "stock_code,sector,price,volume,transaction_date\n" + GOOD[0] + "\n")
