@@ -1,8 +1,10 @@
 """The product's aggregation script, taken apart so other SQL engines can run the same queries.
 
 Only the connector DDL is Flink's own (``CREATE TEMPORARY TABLE ... WITH (...)``): every peer
-reads the source file its own way, with the column list of that same DDL, then runs the
-script's views and the ``SELECT`` of each ``INSERT`` as they are written.
+reads each source table's file its own way, with the column list of that same DDL, then runs
+the script's views and the ``SELECT`` of each ``INSERT`` as they are written. Which file or
+folder a table is comes from the ``sql_params`` its ``'path'`` names, the same values the DAG
+gives the Flink job.
 """
 
 from __future__ import annotations
@@ -19,40 +21,40 @@ from airflow_flink_sql.sql_script import is_insert, split_statements, sql_string
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = PROJECT_ROOT / "include" / "sql" / "nightly_sector_report" / "sector_summary.sql"
 
-_TABLE = re.compile(r"CREATE\s+TEMPORARY\s+TABLE\s+(\w+)\s*\((.*)\)\s*WITH\s*\(", re.I | re.S)
+_TABLE = re.compile(r"CREATE\s+TEMPORARY\s+TABLE\s+(\w+)\s*\((.*)\)\s*WITH\s*\((.*)\)", re.I | re.S)
+_PATH_PARAM = re.compile(r"'path'\s*=\s*\{\{\s*sql_params\.(\w+)")
 _INSERT = re.compile(r"INSERT\s+(?:OVERWRITE|INTO)\s+(\w+)\s+(SELECT\b.*)", re.I | re.S)
 _VIEW = re.compile(r"CREATE\s+TEMPORARY\s+VIEW\b", re.I)
 
 
 @dataclass(frozen=True)
 class AggregationSql:
-    source_table: str
     columns: dict[str, list[tuple[str, str]]]  # table -> (name, SQL type) in file order
+    path_params: dict[str, str]  # table -> the sql_params entry that holds its path
     views: list[str]
     queries: dict[str, str]  # sink table -> SELECT
 
     @property
-    def source_columns(self) -> list[tuple[str, str]]:
-        return self.columns[self.source_table]
+    def sources(self) -> list[str]:
+        """Tables read from files: those no INSERT writes."""
+        return [table for table in self.columns if table not in self.queries]
 
-    @property
-    def schema_ddl(self) -> str:
-        return ", ".join(f"{name} {sql_type}" for name, sql_type in self.source_columns)
+    def path(self, table: str, sql_params: dict[str, str]) -> str:
+        return sql_params[self.path_params[table]]
+
+    def schema_ddl(self, table: str) -> str:
+        return ", ".join(f"{name} {sql_type}" for name, sql_type in self.columns[table])
 
 
 @functools.cache
 def load(script_path: Path = SCRIPT) -> AggregationSql:
     statements = [_without_comment_lines(s) for s in split_statements(script_path.read_text(encoding="utf-8"))]
-    tables = {m.group(1): m.group(2) for s in statements if (m := _TABLE.match(s))}
-    queries = {m.group(1): m.group(2) for s in statements if is_insert(s) and (m := _INSERT.match(s))}
-    sources = [name for name in tables if name not in queries]
-    if len(sources) != 1:
-        raise ValueError(f"{script_path}: expected one source table (not written by an INSERT), found {sources}")
+    tables = {m.group(1): (m.group(2), m.group(3)) for s in statements if (m := _TABLE.match(s))}
     return AggregationSql(
-        source_table=sources[0],
-        columns={name: _columns(body) for name, body in tables.items()},
+        columns={name: _columns(body) for name, (body, _) in tables.items()},
+        path_params={name: _PATH_PARAM.search(options).group(1) for name, (_, options) in tables.items()},
         views=[s for s in statements if _VIEW.match(s)],
-        queries=queries,
+        queries={m.group(1): m.group(2) for s in statements if is_insert(s) and (m := _INSERT.match(s))},
     )
 
 

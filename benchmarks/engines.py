@@ -3,15 +3,16 @@
     make bench                                   # 1e3, 1e6 and 1e7 rows, 3 timed runs each
     .venv/bin/python -m benchmarks.engines --rows 1e8 --repeats 1
 
-For each size it generates one input (the DAG's own generator), runs every engine once to
-check that its output equals Flink's (and Flink's equals the generator's control totals),
+For each size it generates one landed input (the DAG's own generator and landed format: the
+files the Flink job reads), runs every engine once to check that its output equals Flink's (and
+Flink's equals the generator's control totals),
 then times ``--repeats`` rounds with the engine order rotated each round. A timed run only
 counts if its output is still equal. Every run is a fresh process; its figures cover the
 whole process tree, JVMs included. Results: ``benchmarks/results/engines.{md,json,png}``.
 
 Engines: ``flink`` is the product's job through the operator's own entry point and hook
 defaults (local MiniCluster, parallelism 1); ``pyspark`` is local[2] on the same SQL;
-``duckdb`` the same SQL; ``pandas`` the same group-bys in code.
+``duckdb`` the same SQL; ``pandas`` the same grouping and join in code. All read the same files.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from airflow_flink_sql.hooks import PyFlinkSqlHook
 from benchmarks import aggregation_sql
 from benchmarks.process_tree import Measurement, run_measured
 from include.sector_report.generate import generate_transactions
+from include.sector_report.run_folder import RunFolder
 from include.sector_report.transactions import ControlTotals
 from include.sector_report.universe import load_universe
 
@@ -50,10 +52,10 @@ AVERAGE_TOLERANCE = Decimal("0.000001")
 
 @dataclass
 class Engine:
-    """How to run one engine on one input, writing each sink to ``<output>/<sink>/``."""
+    """How to run one engine with the Flink job's ``sql_params``: the input files and a folder per sink."""
 
     name: str
-    command: Callable[[Path, Path, Path], list[str]]  # (input, output, workdir) -> argv
+    command: Callable[[dict[str, str], Path], list[str]]  # (sql_params, workdir) -> argv
     env: dict[str, str]
 
 
@@ -61,26 +63,17 @@ def flink_engine(name: str = "flink", env_overrides: dict[str, str] | None = Non
     """The product's Flink job, started exactly as the operator starts it (its hook builds the command)."""
     hook = PyFlinkSqlHook(target="local", parallelism=1, **hook_kwargs)
 
-    def command(input_csv: Path, output: Path, workdir: Path) -> list[str]:
+    def command(sql_params: dict[str, str], workdir: Path) -> list[str]:
         script = workdir / f"{name}.sql"
-        script.write_text(
-            aggregation_sql.render(
-                {
-                    "input_path": str(input_csv),
-                    "sector_sink_path": str(output / "sector_summary"),
-                    "stock_sink_path": str(output / "stock_summary"),
-                }
-            ),
-            encoding="utf-8",
-        )
+        script.write_text(aggregation_sql.render(sql_params), encoding="utf-8")
         return hook.build_command(str(script))
 
     return Engine(name, command, {**hook.child_env(), **(env_overrides or {})})
 
 
 def peer_engine(name: str) -> Engine:
-    def command(input_csv: Path, output: Path, workdir: Path) -> list[str]:
-        return [sys.executable, "-m", "benchmarks.peers", name, "--input", str(input_csv), "--output", str(output)]
+    def command(sql_params: dict[str, str], workdir: Path) -> list[str]:
+        return [sys.executable, "-m", "benchmarks.peers", name, "--params", json.dumps(sql_params)]
 
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     return Engine(name, command, env)
@@ -94,21 +87,32 @@ class OutputMismatch(Exception):
     pass
 
 
-def read_output(output: Path) -> dict[str, dict[tuple[str, ...], tuple[Decimal, ...]]]:
+def sql_params(run: RunFolder, output: Path) -> dict[str, str]:
+    """What the DAG gives the Flink job: the run's landed input, and here a sink folder under ``output``."""
+    return {
+        "transactions_path": str(run.transactions_csv),
+        "stocks_path": str(run.stocks_csv),
+        "sector_sink_path": str(output / "sector_summary"),
+        "stock_sink_path": str(output / "stock_summary"),
+    }
+
+
+def read_output(params: dict[str, str]) -> dict[str, dict[tuple[str, ...], tuple[Decimal, ...]]]:
     """Each sink's rows keyed by their STRING columns, with the other columns as Decimals."""
     sql = aggregation_sql.load()
     result = {}
     for sink in sql.queries:
         text_columns = [sql_type.upper() == "STRING" for _, sql_type in sql.columns[sink]]
         rows = {}
-        for part in sorted((output / sink).iterdir()):
+        folder = Path(sql.path(sink, params))
+        for part in sorted(folder.iterdir()):
             if part.name.startswith((".", "_")):
                 continue  # checksums and success markers
             for line in part.read_text(encoding="utf-8").splitlines():
                 fields = line.split(",")
                 key = tuple(f for f, is_text in zip(fields, text_columns, strict=True) if is_text)
                 if key in rows:
-                    raise OutputMismatch(f"{output / sink}: group {key} appears twice")
+                    raise OutputMismatch(f"{folder}: group {key} appears twice")
                 rows[key] = tuple(Decimal(f) for f, is_text in zip(fields, text_columns, strict=True) if not is_text)
         result[sink] = rows
     return result
@@ -153,27 +157,36 @@ class Run:
     measurement: Measurement
 
 
-def run_once(engine: Engine, input_csv: Path, workdir: Path) -> tuple[Measurement, dict]:
+def run_once(engine: Engine, run: RunFolder, workdir: Path) -> tuple[Measurement, dict]:
     output = workdir / f"out-{engine.name}"
     shutil.rmtree(output, ignore_errors=True)
     output.mkdir()
-    measurement = run_measured(engine.command(input_csv, output, workdir), env=engine.env, cwd=str(workdir))
+    params = sql_params(run, output)
+    measurement = run_measured(engine.command(params, workdir), env=engine.env, cwd=str(workdir))
     if measurement.returncode != 0:
         raise OutputMismatch(
-            f"{engine.name} exited with {measurement.returncode} on {input_csv}:\n{measurement.stderr[-3000:]}"
+            f"{engine.name} exited with {measurement.returncode} on {run.root}:\n{measurement.stderr[-3000:]}"
         )
-    return measurement, read_output(output)
+    return measurement, read_output(params)
+
+
+def landed_input(rows: int, workdir: Path) -> tuple[RunFolder, ControlTotals]:
+    """The landed input of a generated night of ``rows`` transactions, as the DAG writes it."""
+    run = RunFolder.for_date(workdir, LOGICAL_DATE.isoformat())
+    run.reset()
+    control = generate_transactions(run, rows=rows, seed=7, logical_date=LOGICAL_DATE, universe=load_universe())
+    return run, control
 
 
 def benchmark_size(engines: list[Engine], rows: int, repeats: int, workdir: Path, log) -> list[Run]:
-    input_csv = workdir / f"transactions-{rows}.csv"
     started = time.perf_counter()
-    control = generate_transactions(input_csv, rows=rows, seed=7, logical_date=LOGICAL_DATE, universe=load_universe())
-    log(f"{rows:,} rows: input {input_csv.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - started:.1f} s")
+    run, control = landed_input(rows, workdir)
+    size_mb = run.transactions_csv.stat().st_size / 1e6
+    log(f"{rows:,} rows: landed input {size_mb:,.0f} MB in {time.perf_counter() - started:.1f} s")
     # Untimed first round: outputs checked, caches warm (and Flink's class-data archive written).
     reference = None
     for engine in engines:
-        _, output = run_once(engine, input_csv, workdir)
+        _, output = run_once(engine, run, workdir)
         if reference is None:
             check_against_control(output, control)
             reference = output
@@ -183,14 +196,14 @@ def benchmark_size(engines: list[Engine], rows: int, repeats: int, workdir: Path
     for round_index in range(repeats):
         shift = round_index % len(engines)
         for engine in engines[shift:] + engines[:shift]:
-            measurement, output = run_once(engine, input_csv, workdir)
+            measurement, output = run_once(engine, run, workdir)
             compare(engine.name, output, reference)
             runs.append(Run(engine.name, rows, measurement))
             log(
                 f"{rows:,} rows, round {round_index + 1}: {engine.name:<8} {measurement.wall_s:6.2f} s wall, "
                 f"{measurement.cpu_s:6.1f} s CPU, {measurement.peak_rss_bytes / 2**20:6.0f} MB peak RSS"
             )
-    input_csv.unlink()
+    shutil.rmtree(run.root)
     return runs
 
 

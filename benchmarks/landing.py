@@ -1,9 +1,9 @@
-"""Landing benchmark: time and peak memory of landing a large CSV (streamed, so memory stays flat).
+"""Landing benchmark: time and peak memory of landing a large seed-format export (streamed, memory stays flat).
 
-    .venv/bin/python benchmarks/landing.py --rows 10000000
+    .venv/bin/python -m benchmarks.landing --rows 10000000
 
-Generates the input first (not measured), then lands it in a separate process and prints
-that process's wall time, rows per second and peak RSS. Target: 10 million rows under 1 GB RSS.
+Writes the export first (not measured), then lands it in a separate process and prints that
+process's wall time, rows per second and peak RSS.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_ROOT))
-
-from include.sector_report.generate import generate_transactions  # noqa: E402
-from include.sector_report.universe import load_universe  # noqa: E402
+from benchmarks.engines import PROJECT_ROOT, parse_sizes
+from include.sector_report.generate import generate_batches, write_seed_csv
+from include.sector_report.universe import load_universe
 
 LAND = """
 import json, sys
@@ -38,13 +36,13 @@ print(json.dumps({"data_rows": result.data_rows, "rejected_rows": result.rejecte
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--rows", default="1e7")
     args = parser.parse_args()
+    rows = parse_sizes(args.rows)[0]
     with tempfile.TemporaryDirectory(prefix="landing-bench-") as tmp:
         source = Path(tmp) / "export.csv"
-        generate_transactions(
-            source, rows=args.rows, seed=1, logical_date=dt.date(2024, 3, 8), universe=load_universe()
-        )
+        day = dt.date(2024, 3, 8)
+        write_seed_csv(source, generate_batches(rows=rows, seed=1, logical_date=day, universe=load_universe()))
         size_mb = source.stat().st_size / 1e6
         started = time.perf_counter()
         out = subprocess.run(

@@ -1,17 +1,19 @@
 """The same aggregation on the peer engines, one engine per process (run by ``benchmarks.engines``).
 
-    python -m benchmarks.peers duckdb --input transactions.csv --output out/
+    python -m benchmarks.peers duckdb --params '{"transactions_path": ..., "sector_sink_path": ...}'
 
-DuckDB and PySpark run the product script's own queries (``benchmarks.aggregation_sql``);
-pandas, which has no SQL, does the same two group-bys in code. Each writes every sink as
-``<output>/<sink table>/part-0.csv`` without a header, like Flink's filesystem sink, so one
-reader compares them all. Money stays exact everywhere: DECIMAL in the SQL engines, integer
-cents in pandas.
+Every engine gets the ``sql_params`` the DAG gives the Flink job: the landed input's files and
+the sink folders. DuckDB and PySpark run the product script's own views and queries
+(``benchmarks.aggregation_sql``); pandas, which has no SQL, does the same grouping and join in
+code. Each writes every sink as ``<sink folder>/part-0.csv`` without a header, like Flink's
+filesystem sink, so one reader compares them all. Money stays exact everywhere: DECIMAL in the
+SQL engines, integer cents in pandas.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -19,28 +21,29 @@ from benchmarks.aggregation_sql import load
 
 ENGINES = ("duckdb", "pyspark", "pandas")
 PANDAS_CHUNK_ROWS = 2_000_000
+_DUCKDB_TYPES = {"STRING": "VARCHAR"}
 
 
-def run_duckdb(input_csv: Path, output: Path) -> None:
+def run_duckdb(sql_params: dict[str, str]) -> None:
     import duckdb
 
     sql = load()
     con = duckdb.connect()
-    columns = "{" + ", ".join(f"'{name}': '{sql_type}'" for name, sql_type in sql.source_columns) + "}"
-    # Loaded once into a table, as Flink reads the file once for both INSERTs.
-    con.execute(
-        f"CREATE TEMPORARY TABLE {sql.source_table} AS "
-        f"SELECT * FROM read_csv(?, header = false, auto_detect = false, columns = {columns})",
-        [str(input_csv)],
-    )
+    for table in sql.sources:
+        columns = ", ".join(f"'{name}': '{_DUCKDB_TYPES.get(t, t)}'" for name, t in sql.columns[table])
+        # Loaded once into a table, as Flink reads each file once for both INSERTs.
+        con.execute(
+            f"CREATE TEMPORARY TABLE {table} AS "
+            f"SELECT * FROM read_csv(?, header = false, auto_detect = false, columns = {{{columns}}})",
+            [sql.path(table, sql_params)],
+        )
     for view in sql.views:
         con.execute(view)
     for sink, query in sql.queries.items():
-        part = _part_file(output, sink)
-        con.execute(f"COPY ({query}) TO '{part}' (FORMAT csv, HEADER false)")
+        con.execute(f"COPY ({query}) TO '{_part_file(sql, sink, sql_params)}' (FORMAT csv, HEADER false)")
 
 
-def run_pyspark(input_csv: Path, output: Path) -> None:
+def run_pyspark(sql_params: dict[str, str]) -> None:
     from pyspark.sql import SparkSession
 
     sql = load()
@@ -49,56 +52,56 @@ def run_pyspark(input_csv: Path, output: Path) -> None:
         .config("spark.ui.enabled", "false")
         # The default of 200 shuffle partitions is tuned for clusters; a few dozen groups need two.
         .config("spark.sql.shuffle.partitions", "2")
+        # Keep the cents of cents * 0.01 (DECIMAL(36, 0) * DECIMAL(2, 2)) rather than round them away.
+        .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        reader = spark.read.schema(sql.schema_ddl).option("mode", "FAILFAST")
-        reader.csv(str(input_csv)).createOrReplaceTempView(sql.source_table)
+        for table in sql.sources:
+            reader = spark.read.schema(sql.schema_ddl(table)).option("mode", "FAILFAST").option("escape", '"')
+            reader.csv(sql.path(table, sql_params)).createOrReplaceTempView(table)
         for view in sql.views:
             spark.sql(view)
         for sink, query in sql.queries.items():
             rows = spark.sql(query).collect()  # a few dozen rows: written here as one file
-            _write_rows(_part_file(output, sink), [[_spark_text(value) for value in row] for row in rows])
+            _write_rows(_part_file(sql, sink, sql_params), [[_spark_text(value) for value in row] for row in rows])
     finally:
         spark.stop()
 
 
-def run_pandas(input_csv: Path, output: Path) -> None:
+def run_pandas(sql_params: dict[str, str]) -> None:
     import pandas as pd
 
     sql = load()
+    stocks = pd.read_csv(
+        sql.path("stocks", sql_params), header=None, names=["stock_id", "stock_code", "sector"], dtype=str
+    ).astype({"stock_id": "int64"})
     chunks = pd.read_csv(
-        input_csv,
+        sql.path("transactions", sql_params),
         header=None,
-        names=[name for name, _ in sql.source_columns],
-        dtype={"stock_code": str, "sector": str, "price": "float64", "volume": "int64", "transaction_date": str},
-        # The C parser: the pyarrow one infers types before applying dtype, turning "005930" into 5930.
-        engine="c",
-        # Chunks keep memory flat (1e8 rows at once would need some 20 GB of Python strings).
+        names=["stock_id", "price_cents", "volume", "transaction_date"],
+        usecols=["stock_id", "price_cents", "volume"],
+        dtype="int64",
+        # Chunks keep memory flat at 1e8 rows.
         chunksize=PANDAS_CHUNK_ROWS,
     )
     partials = []
     for frame in chunks:
-        # Prices have two decimals and stay far below 2**53 cents, so rounding the parsed float
-        # to whole cents gives the exact amount; sums of int64 cents are then exact too.
-        price_cents = (frame["price"] * 100).round().astype("int64")
-        frame = frame.assign(price_cents=price_cents, value_cents=price_cents * frame["volume"], rows=1)
-        partials.append(
-            frame.groupby(["sector", "stock_code"], sort=False)[["value_cents", "price_cents", "volume", "rows"]].sum()
-        )
-    stocks = pd.concat(partials).groupby(level=["sector", "stock_code"], sort=False).sum()
-    sectors = stocks.groupby(level="sector", sort=False).sum()
+        frame = frame.assign(value_cents=frame["price_cents"] * frame["volume"], rows=1)
+        partials.append(frame.groupby("stock_id")[["value_cents", "price_cents", "volume", "rows"]].sum())
+    totals = pd.concat(partials).groupby(level="stock_id").sum().join(stocks.set_index("stock_id"))
+    sectors = totals.groupby("sector").sum(numeric_only=True)
     _write_rows(
-        _part_file(output, "sector_summary"),
+        _part_file(sql, "sector_summary", sql_params),
         [
             [sector, _cents(r.value_cents), _average(r.price_cents, r.rows), int(r.volume), int(r.rows)]
             for sector, r in sectors.iterrows()
         ],
     )
     _write_rows(
-        _part_file(output, "stock_summary"),
-        [[sector, code, _cents(r.value_cents), int(r.volume), int(r.rows)] for (sector, code), r in stocks.iterrows()],
+        _part_file(sql, "stock_summary", sql_params),
+        [[r.sector, r.stock_code, _cents(r.value_cents), int(r.volume), int(r.rows)] for _, r in totals.iterrows()],
     )
 
 
@@ -120,8 +123,8 @@ def _spark_text(value) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-def _part_file(output: Path, sink: str) -> Path:
-    folder = output / sink
+def _part_file(sql, sink: str, sql_params: dict[str, str]) -> Path:
+    folder = Path(sql.path(sink, sql_params))
     folder.mkdir(parents=True, exist_ok=True)
     return folder / "part-0.csv"
 
@@ -139,10 +142,9 @@ RUNNERS = {"duckdb": run_duckdb, "pyspark": run_pyspark, "pandas": run_pandas}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("engine", choices=ENGINES)
-    parser.add_argument("--input", type=Path, required=True)
-    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--params", required=True, help="the sql_params of the Flink job, as JSON")
     args = parser.parse_args(argv)
-    RUNNERS[args.engine](args.input, args.output)
+    RUNNERS[args.engine](json.loads(args.params))
     return 0
 
 

@@ -23,10 +23,8 @@ from pathlib import Path
 import psutil
 
 from airflow_flink_sql.hooks import DEFAULT_JVM_OPTIONS
-from benchmarks.engines import LOGICAL_DATE, flink_engine, parse_sizes
+from benchmarks.engines import flink_engine, landed_input, parse_sizes, sql_params
 from benchmarks.process_tree import run_measured
-from include.sector_report.generate import generate_transactions
-from include.sector_report.universe import load_universe
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -97,16 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="flink-profile-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        input_csv = workdir / "transactions.csv"
-        generate_transactions(input_csv, rows=rows, seed=7, logical_date=LOGICAL_DATE, universe=load_universe())
+        run, _ = landed_input(rows, workdir)
         recording = workdir / "flink-job.jfr"
         engine = flink_engine(
             jvm_options=[*DEFAULT_JVM_OPTIONS, f"-XX:StartFlightRecording=filename={recording},settings=default"]
         )
-        output = workdir / "out"
         cpu: dict[str, float] = {}
         measurement = run_measured(
-            engine.command(input_csv, output, workdir),
+            engine.command(sql_params(run, workdir / "out"), workdir),
             env=engine.env,
             cwd=str(workdir),
             interval=0.2,

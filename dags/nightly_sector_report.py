@@ -80,10 +80,11 @@ def prepare_input(**context) -> dict:
             allowed_input_dirs=ALLOWED_INPUT_DIRS,
             allow_empty=params["allow_empty"],
         )
-    print(f"Prepared {run.input_csv}: {manifest}")
+    print(f"Prepared {run.transactions_csv}: {manifest}")
     return {
         "run_dir": str(run.root),
-        "input_path": str(run.input_csv),
+        "transactions_path": str(run.transactions_csv),
+        "stocks_path": str(run.stocks_csv),
         "sector_sink_path": str(run.sector_sink_dir),
         "stock_sink_path": str(run.stock_sink_dir),
     }
@@ -172,7 +173,8 @@ with DAG(
         task_id="aggregate",
         sql="sql/nightly_sector_report/sector_summary.sql",
         sql_params={
-            "input_path": prepared["input_path"],
+            "transactions_path": prepared["transactions_path"],
+            "stocks_path": prepared["stocks_path"],
             "sector_sink_path": prepared["sector_sink_path"],
             "stock_sink_path": prepared["stock_sink_path"],
         },

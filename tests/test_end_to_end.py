@@ -14,6 +14,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from include.sector_report.run_folder import RunFolder
+from tests.landing import landed_rows
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 
@@ -34,12 +35,11 @@ def run_dag(dag, day: str, conf: dict) -> str:
     return dag.test(logical_date=logical_date, run_conf=conf).state
 
 
-def independent_summary(csv_path: Path) -> dict[str, dict]:
-    """Per-sector figures computed with Decimal from the file Flink read, without Flink."""
+def independent_summary(run: RunFolder) -> dict[str, dict]:
+    """Per-sector figures computed with Decimal from the input Flink read, without Flink."""
     groups: dict[str, list[tuple[Decimal, int]]] = defaultdict(list)
-    with csv_path.open(newline="", encoding="utf-8") as handle:
-        for _code, sector, price, volume, _day in csv.reader(handle):
-            groups[sector].append((Decimal(price), int(volume)))
+    for _code, sector, price_cents, volume, _day in landed_rows(run):
+        groups[sector].append((Decimal(price_cents) / 100, volume))
     return {
         sector: {
             "total_value": sum(p * v for p, v in rows),
@@ -90,7 +90,7 @@ def report_rows(report: Path) -> dict[str, list[str]]:
 def test_generated_run_reports_figures_equal_to_an_independent_computation(nightly_dag, data_root) -> None:
     assert run_dag(nightly_dag, "2024-03-08", {"rows": 3000, "seed": 7, "locale": "en", "parallelism": 2}) == "success"
     run = RunFolder.for_date(data_root, "2024-03-08")
-    expected = independent_summary(run.input_csv)
+    expected = independent_summary(run)
     summary = json.loads(run.summary_json.read_text())
     assert {s["sector"] for s in summary["sectors"]} == set(expected) == {"semiconductor", "biotech", "internet"}
     for published in summary["sectors"]:

@@ -38,9 +38,7 @@ def prepare_input(
     if source not in SOURCES:
         raise ReportError(f"Parameter source={source!r} is not one of {', '.join(SOURCES)}.")
     if source == "generate":
-        control = generate_transactions(
-            run.input_csv, rows=rows, seed=seed, logical_date=logical_date, universe=load_universe()
-        )
+        control = generate_transactions(run, rows=rows, seed=seed, logical_date=logical_date, universe=load_universe())
         manifest = _manifest(source, control.rows, 0, control, allow_empty)
     else:
         landing = resolve_input(

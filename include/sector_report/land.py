@@ -1,9 +1,11 @@
-"""Land a CSV of transactions into a run folder, row by row, losing nothing.
+"""Land a CSV of transactions into a run folder, losing nothing.
 
-The input is one CSV file or a folder of part files. Valid rows are rewritten in the
-canonical headerless form Flink reads; every other data row goes to the quarantine
-file with its file, line number and reason. Files are streamed, so memory stays flat
-whatever their size. A control file that comes with the input is checked too.
+The input is one CSV file or a folder of part files. Valid rows become the run's landed
+input (:mod:`.landed`), the form Flink reads; every other data row goes to the quarantine
+file with its file, line number and reason. Files are read and checked a block at a time
+with Arrow and numpy (:mod:`.records`, :mod:`.checks`), so memory stays flat whatever their
+size, and every row is decided exactly as the contract's ``parse_row`` decides it. A control
+file that comes with the input is checked too.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .checks import check_records
 from .errors import InputFileError
+from .landed import landed_input
+from .records import read_records
 from .run_folder import RunFolder, atomic_writer
-from .transactions import COLUMNS, ControlTotals, RowRejected, parse_row
+from .transactions import COLUMNS, ControlTotals
 
 QUARANTINE_HEADER = ("file", "line", "reason", "record")
 CONTROL_SUFFIX = ".ctl.json"
@@ -70,34 +75,27 @@ def resolve_input(
 
 
 def land_csv(source: Path, run: RunFolder, *, allowed_roots: Sequence[Path] = ()) -> LandingResult:
-    """Copy ``source`` (a file or a folder of part files) into ``run.input_csv``.
+    """Land ``source`` (a file or a folder of part files) as the run's landed input.
 
     Bad rows go to ``run.rejected_csv``; a control file that comes with the input is checked.
     ``allowed_roots``, when given, is where every part file must resolve (symlinks followed).
     """
     files = _data_files(source, allowed_roots)
-    control = ControlTotals()
     rejected = 0
     data_rows = 0
-    with (
-        atomic_writer(run.input_csv, newline="") as valid_out,
-        atomic_writer(run.rejected_csv, newline="") as rejected_out,
-    ):
-        valid_writer = csv.writer(valid_out, lineterminator="\n")
+    # The quarantine is opened first so that it is closed last: if landing fails, neither file appears.
+    with atomic_writer(run.rejected_csv, newline="") as rejected_out, landed_input(run) as landed:
         # Every text quoted: a rejected record may hold a bare carriage return, which minimal quoting leaves bare.
-        rejected_writer = csv.writer(rejected_out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-        rejected_writer.writerow(QUARANTINE_HEADER)
+        quarantine = csv.writer(rejected_out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+        quarantine.writerow(QUARANTINE_HEADER)
         for path in files:
-            for line, fields in _records(path):
-                data_rows += 1
-                try:
-                    row = parse_row(fields)
-                except RowRejected as reason:
-                    rejected += 1
-                    rejected_writer.writerow((path.name, line, str(reason), ",".join(fields)))
-                    continue
-                control.add(row.price, row.volume)
-                valid_writer.writerow(row.as_csv_fields())
+            for records in read_records(path):
+                batch, bad = check_records(records)
+                landed.write(batch)
+                quarantine.writerows((path.name, line, reason, record) for line, reason, record in bad)
+                data_rows += len(batch) + len(bad)
+                rejected += len(bad)
+    control = landed.control
     control_file = _control_file(source)
     if control_file:
         _check_control_file(control_file, data_rows, rejected, control)
@@ -143,43 +141,6 @@ def _refuse_unreadable(path: Path) -> None:
             f"Input file {path} is binary, not CSV text (it contains NUL bytes); "
             "expected UTF-8 CSV with the columns " + ",".join(COLUMNS) + "."
         )
-
-
-def _records(path: Path):
-    """Yield (line number, fields) of each data record of one file, header and blank lines skipped."""
-    line = 0
-    try:
-        # utf-8-sig drops a BOM if there is one; newline="" lets csv handle CRLF and quoted commas.
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            for fields in reader:
-                first = line == 0
-                line = reader.line_num
-                if not fields or (first and _is_header(fields)):
-                    continue
-                yield line, fields
-    except UnicodeDecodeError:
-        raise InputFileError(
-            f"Input file {path} is not UTF-8 text (undecodable bytes on line {_first_undecodable_line(path)}); "
-            "export it as UTF-8 CSV with the columns " + ",".join(COLUMNS) + "."
-        ) from None
-    except csv.Error as exc:
-        raise InputFileError(f"Input file {path} is not a readable CSV at line {line + 1}: {exc}.") from None
-
-
-def _first_undecodable_line(path: Path) -> int:
-    # The text reader decodes ahead in blocks, so its line count cannot tell where the bad bytes are.
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 0
-
-
-def _is_header(fields: list[str]) -> bool:
-    return tuple(f.strip().lower() for f in fields) == COLUMNS
 
 
 def _control_file(source: Path) -> Path | None:

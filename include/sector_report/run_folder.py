@@ -39,8 +39,12 @@ class RunFolder:
         return cls(Path(data_root).resolve() / "runs" / day.isoformat())
 
     @property
-    def input_csv(self) -> Path:
+    def transactions_csv(self) -> Path:
         return self.root / "input" / "transactions.csv"
+
+    @property
+    def stocks_csv(self) -> Path:
+        return self.root / "input" / "stocks.csv"
 
     @property
     def control_json(self) -> Path:
@@ -94,17 +98,17 @@ class RunFolder:
     def reset(self) -> None:
         """Start the date afresh: nothing from an earlier run of it survives to be mistaken for this one's."""
         shutil.rmtree(self.root, ignore_errors=True)
-        self.input_csv.parent.mkdir(parents=True)
+        self.transactions_csv.parent.mkdir(parents=True)
 
 
 @contextmanager
-def atomic_writer(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
+def atomic_writer(path: Path, newline: str | None = None, *, binary: bool = False) -> Iterator[IO]:
     """Open ``path`` for writing so that readers see the old file or the whole new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
             yield handle
         os.replace(tmp_name, path)
     except BaseException:

@@ -11,13 +11,19 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation
 
+import numpy as np
+
 COLUMNS = ("stock_code", "sector", "price", "volume", "transaction_date")
 
 # Flink's source declares price DECIMAL(18, 2) and volume INT; anything wider
 # would overflow inside the job, so it is rejected here instead.
 MAX_PRICE = Decimal("9999999999999999.99")
+MAX_PRICE_CENTS = 999_999_999_999_999_999
 MAX_VOLUME = 2**31 - 1
 CENT = Decimal("0.01")
+# The Flink job sums cents as BIGINT. Every price and volume is non-negative, so when the day's
+# whole value fits, so does every product and partial sum: landing refuses a day beyond it.
+MAX_TOTAL_VALUE_CENTS = 2**63 - 1
 
 # Sums of DECIMAL(38, 2) need more digits than the default 28; trapping Inexact
 # turns any rounding into an error instead of a silently wrong total.
@@ -66,13 +72,13 @@ def parse_row(fields: list[str]) -> Transaction:
     return Transaction(
         stock_code=stock_code,
         sector=sector,
-        price=_parse_price(price_text),
-        volume=_parse_volume(volume_text),
-        transaction_date=_parse_date(date_text),
+        price=parse_price(price_text),
+        volume=parse_volume(volume_text),
+        transaction_date=parse_date(date_text),
     )
 
 
-def _parse_price(text: str) -> Decimal:
+def parse_price(text: str) -> Decimal:
     try:
         price = Decimal(text)
     except InvalidOperation:
@@ -87,7 +93,7 @@ def _parse_price(text: str) -> Decimal:
     return price.quantize(CENT)
 
 
-def _parse_volume(text: str) -> int:
+def parse_volume(text: str) -> int:
     if not text.isascii() or not text.isdigit():
         raise RowRejected(f"volume {text!r} is not a positive integer")
     volume = int(text)
@@ -96,7 +102,7 @@ def _parse_volume(text: str) -> int:
     return volume
 
 
-def _parse_date(text: str) -> dt.date:
+def parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -116,6 +122,12 @@ class ControlTotals:
         self.total_volume += volume
         self.total_value_cents += to_cents(price) * volume
 
+    def add_batch(self, price_cents: np.ndarray, volume: np.ndarray) -> None:
+        """Add many rows at once, exactly: numpy's int64 would overflow on the products."""
+        self.rows += len(price_cents)
+        self.total_volume += int(volume.sum(dtype=np.int64))  # < 2**31 per row: exact below 2**32 rows
+        self.total_value_cents += value_cents(price_cents, volume)
+
     @property
     def total_value(self) -> Decimal:
         return from_cents(self.total_value_cents)
@@ -130,3 +142,27 @@ class ControlTotals:
             total_volume=int(data["total_volume"]),
             total_value_cents=to_cents(Decimal(data["total_value"])),
         )
+
+
+# Limbs small enough that a column of them sums in int64 without overflow (for < 2**32 rows).
+_LIMB_BITS = 30
+_SPLIT_BITS = 31
+
+
+def value_cents(price_cents: np.ndarray, volume: np.ndarray) -> int:
+    """Exact ``sum(price_cents * volume)`` for prices up to ``MAX_PRICE_CENTS`` and volumes up to ``MAX_VOLUME``.
+
+    A product can reach 2**91, so each price is split into two 30-bit limbs and each
+    limb's product (< 2**61) into 31-bit halves; every column of halves sums in int64.
+    """
+    price = price_cents.astype(np.int64, copy=False)
+    volume = volume.astype(np.int64, copy=False)
+    if len(price) and int(price.max()) * int(volume.max()) * len(price) < 2**63:
+        return int(np.dot(price, volume))  # no product or partial sum can overflow
+    total = 0
+    for shift, limb in ((0, price & (2**_LIMB_BITS - 1)), (_LIMB_BITS, price >> _LIMB_BITS)):
+        product = limb * volume
+        low = int((product & (2**_SPLIT_BITS - 1)).sum(dtype=np.int64))
+        high = int((product >> _SPLIT_BITS).sum(dtype=np.int64))
+        total += (low + (high << _SPLIT_BITS)) << shift
+    return total

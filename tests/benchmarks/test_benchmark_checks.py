@@ -11,27 +11,31 @@ from benchmarks.aggregation_sql import load
 from benchmarks.engines import OutputMismatch, compare, read_output
 
 
-def test_peers_get_the_product_scripts_source_schema_and_both_queries() -> None:
+def test_peers_get_the_product_scripts_sources_views_and_both_queries() -> None:
     sql = load()
-    assert sql.source_table == "transactions"
-    assert sql.source_columns == [
-        ("stock_code", "STRING"),
-        ("sector", "STRING"),
-        ("price", "DECIMAL(18, 2)"),
+    assert sql.sources == ["transactions", "stocks"]
+    assert sql.columns["transactions"] == [
+        ("stock_id", "INT"),
+        ("price_cents", "BIGINT"),
         ("volume", "INT"),
         ("transaction_date", "DATE"),
     ]
+    assert sql.columns["stocks"] == [("stock_id", "INT"), ("stock_code", "STRING"), ("sector", "STRING")]
+    params = {"transactions_path": "/t", "stocks_path": "/s", "sector_sink_path": "/a", "stock_sink_path": "/b"}
+    assert [sql.path(table, params) for table in ("transactions", "stocks", "sector_summary")] == ["/t", "/s", "/a"]
+    [view] = sql.views
+    assert "SUM(price_cents * volume)" in view and "JOIN stocks" in view
     assert set(sql.queries) == {"sector_summary", "stock_summary"}
-    assert all(q.startswith("SELECT") and "FROM transactions" in q for q in sql.queries.values())
-    assert "SUM(price * volume)" in sql.queries["sector_summary"]
+    assert all(q.startswith("SELECT") and "FROM stock_totals" in q for q in sql.queries.values())
 
 
-def write_sinks(folder: Path, sectors: list[str], stocks: list[str]) -> Path:
+def write_sinks(folder: Path, sectors: list[str], stocks: list[str]) -> dict[str, str]:
+    params = {"sector_sink_path": str(folder / "sector_summary"), "stock_sink_path": str(folder / "stock_summary")}
     for sink, lines in (("sector_summary", sectors), ("stock_summary", stocks)):
         (folder / sink).mkdir(parents=True)
         (folder / sink / "part-0.csv").write_text("".join(f"{line}\n" for line in lines))
     (folder / "stock_summary" / "_SUCCESS").write_text("")  # Spark's marker is not data
-    return folder
+    return params
 
 
 STOCKS = ["semiconductor,005930,43466080.27,53,1", "semiconductor,123450,1500000.00,10,1"]

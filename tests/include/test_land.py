@@ -13,8 +13,13 @@ from include.sector_report.errors import InputFileError
 from include.sector_report.inputs import prepare_input
 from include.sector_report.land import land_csv, resolve_input
 from include.sector_report.run_folder import RunFolder
+from tests.landing import land_both_ways
 
 GOOD = ["005930,semiconductor,820133.59,53,2024-03-08", "035420,internet,285893.55,184,2024-03-08"]
+GOOD_LANDED = [
+    ("005930", "semiconductor", 82013359, 53, "2024-03-08"),
+    ("035420", "internet", 28589355, 184, "2024-03-08"),
+]
 GOOD_VALUE = Decimal("820133.59") * 53 + Decimal("285893.55") * 184
 DAY = dt.date(2024, 3, 8)
 
@@ -45,18 +50,17 @@ def quarantine(run: RunFolder) -> list[dict]:
 
 def test_header_bom_crlf_and_no_final_newline_are_accepted(data_root: Path, run: RunFolder) -> None:
     header = "\ufeffstock_code,sector,price,volume,transaction_date\r\n"
-    result = land_csv(write(data_root / "in.csv", header + "\r\n".join(GOOD)), run)
-    assert (result.data_rows, result.rejected_rows) == (2, 0)
-    assert run.input_csv.read_text().splitlines() == GOOD
+    result = land_both_ways(write(data_root / "in.csv", header + "\r\n".join(GOOD)), run)
+    assert (result.data_rows, result.quarantined) == (2, [])
+    assert result.landed == GOOD_LANDED
     assert result.control.total_value == GOOD_VALUE
 
 
 def test_quoted_commas_and_korean_text_survive_landing(data_root: Path, run: RunFolder) -> None:
     source = write(data_root / "in.csv", '005930,"반도체, 메모리",1000.00,3,2024-03-08\n')
-    result = land_csv(source, run)
-    assert result.rejected_rows == 0
-    with run.input_csv.open(newline="", encoding="utf-8") as handle:
-        assert next(csv.reader(handle))[1] == "반도체, 메모리"
+    result = land_both_ways(source, run)
+    assert result.quarantined == []
+    assert result.landed == [("005930", "반도체, 메모리", 100000, 3, "2024-03-08")]
 
 
 @pytest.mark.parametrize(
@@ -78,18 +82,19 @@ def test_quoted_commas_and_korean_text_survive_landing(data_root: Path, run: Run
 )
 def test_bad_rows_are_quarantined_with_their_reason(data_root: Path, run: RunFolder, row: str, reason: str) -> None:
     source = write(data_root / "in.csv", "\n".join([GOOD[0], row, GOOD[1]]) + "\n")
-    result = land_csv(source, run)
-    assert (result.data_rows, result.rejected_rows, result.control.rows) == (3, 1, 2)
-    [rejected] = quarantine(run)
-    assert (rejected["file"], rejected["line"], rejected["record"]) == ("in.csv", "2", row)
-    assert reason in rejected["reason"]
+    result = land_both_ways(source, run)
+    assert (result.data_rows, len(result.quarantined), result.control.rows) == (3, 1, 2)
+    [(file, line, found, record)] = result.quarantined
+    assert (file, line, record) == ("in.csv", 2, row)
+    assert reason in found
 
 
 def test_a_rejected_record_is_kept_whole_even_with_a_bare_carriage_return(data_root: Path, run: RunFolder) -> None:
     # Without a comma or a quote in it, minimal quoting would write the record bare.
-    land_csv(write(data_root / "in.csv", GOOD[0] + '\n"semi\rconductor"\n'), run)
-    [rejected] = quarantine(run)
-    assert (rejected["line"], rejected["record"]) == ("3", "semi\rconductor")
+    [(_file, line, _reason, record)] = land_both_ways(
+        write(data_root / "in.csv", GOOD[0] + '\n"semi\rconductor"\n'), run
+    ).quarantined
+    assert (line, record) == (3, "semi\rconductor")
 
 
 def test_a_folder_of_part_files_lands_as_one_input(data_root: Path, run: RunFolder) -> None:
@@ -98,6 +103,7 @@ def test_a_folder_of_part_files_lands_as_one_input(data_root: Path, run: RunFold
     write(folder / "part-1.csv", GOOD[1] + "\nbad,row\n")
     write(folder / ".part-2.inprogress", "ignored,while,being,written,x\n")
     write(folder / "export.ctl.json", json.dumps({"rows": 3}))
+    land_both_ways(folder, run)
     result = land_csv(folder, run)
     assert (result.data_rows, result.rejected_rows) == (3, 1)
     assert [Path(f).name for f in result.files] == ["part-0.csv", "part-1.csv"]
@@ -108,6 +114,7 @@ def test_a_folder_of_part_files_lands_as_one_input(data_root: Path, run: RunFold
 def test_control_file_that_matches_is_accepted(data_root: Path, run: RunFolder) -> None:
     source = write(data_root / "in.csv", "\n".join(GOOD))
     write(data_root / "in.ctl.json", json.dumps({"rows": 2, "total_volume": 237, "total_value": str(GOOD_VALUE)}))
+    land_both_ways(source, run)
     assert land_csv(source, run).control_file == str(data_root / "in.ctl.json")
 
 
@@ -124,13 +131,15 @@ def test_control_file_mismatch_fails(data_root: Path, run: RunFolder, declared: 
     source = write(data_root / "in.csv", "\n".join(GOOD))
     write(data_root / "in.ctl.json", json.dumps(declared))
     with pytest.raises(InputFileError, match=message):
-        land_csv(source, run)
+        land_both_ways(source, run)
 
 
 def test_empty_and_header_only_files_have_no_data_rows(data_root: Path, run: RunFolder) -> None:
-    assert land_csv(write(data_root / "empty.csv", ""), run).data_rows == 0
+    assert land_both_ways(write(data_root / "empty.csv", ""), run).data_rows == 0
     assert (
-        land_csv(write(data_root / "header.csv", "stock_code,sector,price,volume,transaction_date\n"), run).data_rows
+        land_both_ways(
+            write(data_root / "header.csv", "stock_code,sector,price,volume,transaction_date\n"), run
+        ).data_rows
         == 0
     )
 
@@ -149,13 +158,13 @@ def test_binary_garbage_gets_a_clear_error(data_root: Path, run: RunFolder) -> N
     source = data_root / "in.csv"
     source.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)))
     with pytest.raises(InputFileError, match=r"in\.csv is binary, not CSV text"):
-        land_csv(source, run)
+        land_both_ways(source, run)
 
 
 def test_non_utf8_file_gets_a_clear_error(data_root: Path, run: RunFolder) -> None:
     source = write(data_root / "in.csv", GOOD[0] + "\n005930,반도체,1.00,5,2024-03-08\n", encoding="euc-kr")
     with pytest.raises(InputFileError, match=r"in\.csv is not UTF-8 text \(undecodable bytes on line 2\)"):
-        land_csv(source, run)
+        land_both_ways(source, run)
 
 
 def test_newest_file_for_the_date_is_taken_from_incoming(data_root: Path) -> None:

@@ -10,11 +10,14 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from include.sector_report.land import land_csv
+from include.sector_report.errors import InputFileError
 from include.sector_report.run_folder import RunFolder
+from include.sector_report.transactions import MAX_TOTAL_VALUE_CENTS, to_cents
+from tests.landing import land_both_ways
 
 NAME = st.text(alphabet=st.sampled_from("abcXYZ019 ,\"'-반도체인터넷바이오"), min_size=1, max_size=12).filter(
     lambda s: s.strip() == s and s != ""
@@ -77,11 +80,11 @@ def encode(rows: list[list[str]], *, header: bool, bom: bool, crlf: bool, final_
     return ("\ufeff" if bom else "").encode() + text.encode("utf-8")
 
 
-def per_sector(rows) -> dict[str, tuple[Decimal, int, int]]:
+def per_sector(rows, price_of=Decimal) -> dict[str, tuple[Decimal, int, int]]:
     totals: dict[str, list] = defaultdict(lambda: [Decimal(0), 0, 0])
     for _code, sector, price, volume, _day in rows:
         entry = totals[sector.strip()]
-        entry[0] += Decimal(price) * int(volume)
+        entry[0] += price_of(price) * int(volume)
         entry[1] += int(volume)
         entry[2] += 1
     return {sector: tuple(values) for sector, values in totals.items()}
@@ -102,14 +105,14 @@ def test_every_row_is_accounted_for(rows, header, bom, crlf, final_newline) -> N
         source.write_bytes(encode([r for _, r in rows], header=header, bom=bom, crlf=crlf, final_newline=final_newline))
         run = RunFolder.for_date(Path(tmp) / "data", "2024-03-08")
         run.reset()
-        result = land_csv(source, run)
-        with run.input_csv.open(newline="", encoding="utf-8") as handle:
-            landed = list(csv.reader(handle))
-        with run.rejected_csv.open(newline="", encoding="utf-8") as handle:
-            quarantined = list(csv.DictReader(handle))
+        if sum(to_cents(Decimal(r[2])) * int(r[3]) for r in good) > MAX_TOTAL_VALUE_CENTS:
+            with pytest.raises(InputFileError, match="exceeds what the Flink job sums exactly"):
+                land_both_ways(source, run)
+            return
+        result = land_both_ways(source, run)
 
-    assert result.data_rows == len(rows) == result.control.rows + result.rejected_rows
-    assert result.rejected_rows == len(rows) - len(good) == len(quarantined)
+    assert result.data_rows == len(rows) == result.control.rows + len(result.quarantined)
+    assert len(result.quarantined) == len(rows) - len(good)
     assert result.control.total_volume == sum(int(r[3]) for r in good)
     assert result.control.total_value == sum((Decimal(r[2]) * int(r[3]) for r in good), Decimal(0))
-    assert per_sector(landed) == per_sector(good)
+    assert per_sector(result.landed, price_of=lambda cents: Decimal(cents) / 100) == per_sector(good)

@@ -1,0 +1,109 @@
+"""The landed input: the checked transactions of one run, in the form the Flink job reads cheapest.
+
+``input/transactions.csv`` holds one headerless line per transaction with only numbers and a
+date: ``stock_id,price_cents,volume,transaction_date``; ``input/stocks.csv`` names each
+``stock_id``: ``stock_id,stock_code,sector``. Parsing integers instead of decimal prices and
+repeated names, and grouping by an integer, is what makes the Flink job fast (measured in
+``benchmarks/results/flink_profile.md``). Money stays exact: prices are whole cents, and the
+writer refuses a day whose total value would overflow the job's BIGINT sums.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+import numpy as np
+
+from . import csv_bytes
+from .errors import InputFileError
+from .run_folder import RunFolder, atomic_writer
+from .transactions import MAX_TOTAL_VALUE_CENTS, ControlTotals, from_cents
+
+# A dense lookup table over (stock, sector) index pairs is used up to this many cells.
+_MAX_PAIR_TABLE = 1 << 22
+
+
+@dataclass(frozen=True)
+class TransactionBatch:
+    """Valid transactions, with the repeated texts dictionary-encoded: ``stock_codes[stock_code_index[i]]``."""
+
+    stock_code_index: np.ndarray
+    stock_codes: Sequence[str]
+    sector_index: np.ndarray
+    sectors: Sequence[str]
+    price_cents: np.ndarray
+    volume: np.ndarray
+    date_index: np.ndarray
+    dates: Sequence[str]  # ISO YYYY-MM-DD
+
+    def __len__(self) -> int:
+        return len(self.price_cents)
+
+
+class LandedInput:
+    """Writes batches into the landed input and counts their control totals, independently of Flink."""
+
+    def __init__(self, out: IO[bytes]):
+        self.control = ControlTotals()
+        self.stock_ids: dict[tuple[str, str], int] = {}
+        self._out = out
+
+    def write(self, batch: TransactionBatch) -> None:
+        if not len(batch):
+            return
+        self.control.add_batch(batch.price_cents, batch.volume)
+        fields = [
+            csv_bytes.Digits(self._stock_ids_of(batch)),
+            csv_bytes.Digits(batch.price_cents),
+            csv_bytes.Digits(batch.volume),
+            csv_bytes.Texts(batch.dates, batch.date_index),
+        ]
+        self._out.write(csv_bytes.csv_lines(fields, len(batch)))
+
+    def _stock_ids_of(self, batch: TransactionBatch) -> np.ndarray:
+        """Each row's stock id; a (stock code, sector) pair not seen before gets the next number."""
+        sectors = len(batch.sectors)
+        pair = batch.stock_code_index.astype(np.int64) * sectors + batch.sector_index
+        pairs = len(batch.stock_codes) * sectors
+        if pairs <= _MAX_PAIR_TABLE:  # a lookup table over every possible pair is cheaper than sorting
+            seen = np.zeros(pairs, dtype=bool)
+            seen[pair] = True
+            present = np.flatnonzero(seen)
+            position = np.empty(pairs, dtype=np.int64)
+            position[present] = np.arange(len(present))
+            inverse = position[pair]
+        else:
+            present, inverse = np.unique(pair, return_inverse=True)
+        ids = np.array(
+            [self._stock_id(batch, key // sectors, key % sectors) for key in present.tolist()], dtype=np.int64
+        )
+        return ids[inverse]
+
+    def _stock_id(self, batch: TransactionBatch, code: int, sector: int) -> int:
+        return self.stock_ids.setdefault((batch.stock_codes[code], batch.sectors[sector]), len(self.stock_ids))
+
+    def check_total(self) -> None:
+        if self.control.total_value_cents > MAX_TOTAL_VALUE_CENTS:
+            raise InputFileError(
+                f"The input's total value, {from_cents(self.control.total_value_cents):,} KRW over "
+                f"{self.control.rows:,} rows, exceeds what the Flink job sums exactly "
+                f"({from_cents(MAX_TOTAL_VALUE_CENTS):,} KRW, BIGINT cents); nothing was landed."
+            )
+
+
+@contextmanager
+def landed_input(run: RunFolder) -> Iterator[LandedInput]:
+    """Write the run's landed input: visible only whole, and only if its total fits the job's sums."""
+    with atomic_writer(run.transactions_csv, binary=True) as out:
+        landed = LandedInput(out)
+        yield landed
+        landed.check_total()
+    with atomic_writer(run.stocks_csv, newline="") as out:
+        # Every text quoted: a name may hold a comma, a quote or even a line break.
+        csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerows(
+            (stock_id, code, sector) for (code, sector), stock_id in landed.stock_ids.items()
+        )
