@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks.flink_tuning --rows 1e6 --repeats 1
 
 Same input, checks and figures as ``benchmarks.engines``; every variant runs the product's
-SQL, unchanged (DECIMAL money), through the operator's entry point. The variants, each
+SQL, unchanged, through the operator's entry point. The variants, each
 including the ones above it:
 
 - ``untuned``: PyFlink's defaults, as the job ran before (Beam loopback server, records
@@ -12,7 +12,8 @@ including the ones above it:
 - ``+no-beam``: no Beam import and loopback server (SQL has no Python UDFs);
 - ``+reuse``: ``pipeline.object-reuse``;
 - ``+heap-1g``: ``-Xmx1g`` for the JVM that hosts the MiniCluster;
-- ``+cds``: the class-data-sharing archive: the product's defaults.
+- ``+cds``: the class-data-sharing archive;
+- ``+late-c2``: C2 compiles only code ten times hotter than the JDK's thresholds: the product's defaults.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import tempfile
 from benchmarks.engines import OutputMismatch, flink_engine, main
 
 NO_REUSE = {"pipeline.object-reuse": "false"}
+HEAP = ("-Xmx1g",)
 
 
 def variants(class_data_dir: str) -> list:
@@ -31,8 +33,9 @@ def variants(class_data_dir: str) -> list:
         flink_engine("untuned", loopback, flink_options=NO_REUSE, jvm_options=(), class_data_dir=None),
         flink_engine("+no-beam", flink_options=NO_REUSE, jvm_options=(), class_data_dir=None),
         flink_engine("+reuse", jvm_options=(), class_data_dir=None),
-        flink_engine("+heap-1g", class_data_dir=None),
-        flink_engine("+cds", class_data_dir=class_data_dir),
+        flink_engine("+heap-1g", jvm_options=HEAP, class_data_dir=None),
+        flink_engine("+cds", jvm_options=HEAP, class_data_dir=class_data_dir),
+        flink_engine("+late-c2", class_data_dir=class_data_dir),
     ]
 
 

@@ -28,8 +28,16 @@ PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
 # every record between chained operators (copying was ~10 % of the task thread's profile samples).
 DEFAULT_FLINK_OPTIONS = {"pipeline.object-reuse": "true"}
 # The JVM PyFlink starts hosts the whole local MiniCluster; without a limit it sizes its heap at a
-# quarter of the machine's memory and grows to use it.
-DEFAULT_JVM_OPTIONS = ("-Xmx1g",)
+# quarter of the machine's memory and grows to use it. The planner's code runs once per job: with
+# C2's thresholds ten times the JDK's, C2 spends its time on the operators that run per record
+# instead of competing with the planner (a 1,000-row job 2 s faster, a 1e7-row one no slower).
+LATE_C2 = (
+    "-XX:Tier4InvocationThreshold=50000",
+    "-XX:Tier4MinInvocationThreshold=6000",
+    "-XX:Tier4CompileThreshold=150000",
+    "-XX:Tier4BackEdgeThreshold=400000",
+)
+DEFAULT_JVM_OPTIONS = ("-Xmx1g", *LATE_C2)
 DEFAULT_CLASS_DATA_DIR = os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "airflow-flink-sql"
 )
