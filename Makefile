@@ -25,6 +25,8 @@ export AIRFLOW__REPORT_VIEWER__ROOT ?= $(SECTOR_REPORT_DATA_DIR)
 
 FLINK_REST_PORT ?= 8081
 FLINK_WORKDIR := $(CURDIR)/.flink-cluster
+# The session cluster's TaskManager process size (the same as docker-compose.yaml's).
+FLINK_TM_MEMORY ?= 2g
 
 .PHONY: run test lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
 	bench bench-flink bench-dag profile-flink clean
@@ -54,7 +56,8 @@ trigger:
 
 # A real Flink session cluster from the PyFlink wheel, registered as flink_default for target=remote.
 flink-cluster: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/python tools/flink_session_cluster.py start --workdir $(FLINK_WORKDIR) --rest-port $(FLINK_REST_PORT)
+	$(BIN)/python tools/flink_session_cluster.py start --workdir $(FLINK_WORKDIR) --rest-port $(FLINK_REST_PORT) \
+	  --taskmanager-memory $(FLINK_TM_MEMORY)
 	-$(BIN)/airflow connections delete flink_default >/dev/null 2>&1
 	$(BIN)/airflow connections add flink_default --conn-type flink --conn-host localhost --conn-port $(FLINK_REST_PORT)
 	@echo "Run on it with SECTOR_REPORT_FLINK_TARGET=remote (make run / make airflow)."

@@ -68,3 +68,13 @@ def test_flink_image_matches_the_pyflink_version() -> None:
     compose_text = (PROJECT_ROOT / "docker-compose.yaml").read_text()
     assert set(re.findall(r"image: flink:(\S+?)-java17", compose_text)) == {pinned}
     assert "apache/airflow:3.3.2" in (PROJECT_ROOT / "Dockerfile").read_text()
+
+
+def test_flink_services_are_sized_like_the_local_session_cluster(compose) -> None:
+    from tools.flink_session_cluster import DEFAULT_JOBMANAGER_MEMORY, DEFAULT_TASKMANAGER_MEMORY
+
+    def properties(name: str) -> dict:
+        return yaml.safe_load(compose["services"][name]["environment"]["FLINK_PROPERTIES"])
+
+    assert properties("flink-jobmanager")["jobmanager.memory.process.size"] == DEFAULT_JOBMANAGER_MEMORY
+    assert properties("flink-taskmanager")["taskmanager.memory.process.size"] == DEFAULT_TASKMANAGER_MEMORY

@@ -1,11 +1,16 @@
 """Start and stop a real Flink standalone session cluster from the PyFlink wheel, on free local ports.
 
-    python tools/flink_session_cluster.py start --workdir .flink-cluster [--rest-port 8081]
+    python tools/flink_session_cluster.py start --workdir .flink-cluster [--rest-port 8081] [--taskmanager-memory 2g]
     python tools/flink_session_cluster.py stop --workdir .flink-cluster
 
 The wheel ships Flink's own ``bin/start-cluster.sh``; this runs it with a configuration
 folder, log folder and pid folder of its own, so several clusters (a developer's and a
 test's) never share ports or pid files. Used by the tests and by the Makefile.
+
+Memory: the TaskManager gets ``taskmanager.memory.process.size`` (default 2g: a 666 MB heap and
+636 MB of managed memory for batch hash aggregates and joins, about what the local MiniCluster's
+1 GB heap gives the same job), the JobManager ``jobmanager.memory.process.size`` (default 1g).
+The docker-compose services use the same sizes.
 """
 
 from __future__ import annotations
@@ -39,13 +44,27 @@ def _merge(base: dict, extra: dict) -> dict:
     return base
 
 
+DEFAULT_TASKMANAGER_MEMORY = "2g"
+DEFAULT_JOBMANAGER_MEMORY = "1g"
+
+
 class SessionCluster:
     """One JobManager and one TaskManager on localhost, all state under ``workdir``."""
 
-    def __init__(self, workdir: Path, *, rest_port: int | None = None, slots: int = 2) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        rest_port: int | None = None,
+        slots: int = 2,
+        taskmanager_memory: str = DEFAULT_TASKMANAGER_MEMORY,
+        jobmanager_memory: str = DEFAULT_JOBMANAGER_MEMORY,
+    ) -> None:
         self.workdir = Path(workdir).resolve()
         self.rest_port = rest_port
         self.slots = slots
+        self.taskmanager_memory = taskmanager_memory
+        self.jobmanager_memory = jobmanager_memory
 
     @property
     def conf_dir(self) -> Path:
@@ -80,8 +99,11 @@ class SessionCluster:
         _merge(
             config,
             {
-                "jobmanager": {"rpc": {"port": free_port()}, "memory": {"process": {"size": "1024m"}}},
-                "taskmanager": {"numberOfTaskSlots": self.slots, "memory": {"process": {"size": "1280m"}}},
+                "jobmanager": {"rpc": {"port": free_port()}, "memory": {"process": {"size": self.jobmanager_memory}}},
+                "taskmanager": {
+                    "numberOfTaskSlots": self.slots,
+                    "memory": {"process": {"size": self.taskmanager_memory}},
+                },
                 "rest": {"port": self.rest_port, "bind-port": str(self.rest_port)},
             },
         )
@@ -135,9 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["start", "stop"])
     parser.add_argument("--workdir", type=Path, default=Path(".flink-cluster"))
     parser.add_argument("--rest-port", type=int, default=None, help="REST/web UI port (default: a free one)")
+    parser.add_argument("--taskmanager-memory", default=DEFAULT_TASKMANAGER_MEMORY, help="TaskManager process size")
+    parser.add_argument("--jobmanager-memory", default=DEFAULT_JOBMANAGER_MEMORY, help="JobManager process size")
     args = parser.parse_args(argv)
     if args.command == "start":
-        cluster = SessionCluster(args.workdir, rest_port=args.rest_port)
+        cluster = SessionCluster(
+            args.workdir,
+            rest_port=args.rest_port,
+            taskmanager_memory=args.taskmanager_memory,
+            jobmanager_memory=args.jobmanager_memory,
+        )
         cluster.start()
         print(f"Flink session cluster ready: {cluster.rest_url} (logs in {cluster.log_dir})")
     else:
