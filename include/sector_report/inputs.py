@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def prepare_input(
     The run folder is reset first, so a rerun of the same date starts clean and a
     failed rerun leaves no earlier report behind to be mistaken for its own.
     """
+    started = time.monotonic()
     run.reset()
     if source not in SOURCES:
         raise ReportError(f"Parameter source={source!r} is not one of {', '.join(SOURCES)}.")
@@ -52,6 +54,7 @@ def prepare_input(
             )
         manifest = _manifest(source, landed.data_rows, landed.rejected_rows, landed.control, allow_empty)
         manifest.update(source_path=str(landing), files=landed.files, control_file=landed.control_file)
+    manifest["prepare_seconds"] = round(time.monotonic() - started, 3)  # generating or landing, for the log
     with atomic_writer(run.control_json) as out:
         json.dump(manifest, out, indent=2, ensure_ascii=False)
     return manifest
