@@ -13,7 +13,7 @@ JVM): wall time, CPU, peak RSS. In one sitting, with the order rotated each roun
   rejects, both aggregations to CSV, control totals);
 - ``remote`` (unless ``--no-remote``): the same DAG run on a session cluster from
   ``tools/flink_session_cluster.py``, warmed by one untimed run; the cluster's JVMs run apart from
-  the measured tree.
+  the measured tree (and stay up, idle, through the other modes' runs).
 
 Then ``small`` (unless ``--no-small``): a 1,000-row generated run, ``make run``'s shape. Every DAG
 run must publish, and its sector figures must equal DuckDB's to the cent. Results go to
@@ -23,13 +23,16 @@ run must publish, and its sector figures must equal DuckDB's to the cent. Result
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -145,13 +148,18 @@ def check_equal(dag: dict, duckdb: dict) -> None:
             raise SystemExit(f"{sector}: DAG published {mine}, DuckDB computed {duckdb['sectors'][sector]}")
 
 
-def start_cluster(root: Path):
+@contextlib.contextmanager
+def session_cluster(root: Path) -> Iterator[dict[str, str]]:
+    """A session cluster from tools/flink_session_cluster.py; yields the environment that runs the DAG on it."""
     from tools.flink_session_cluster import SessionCluster
 
     cluster = SessionCluster(root / "flink-cluster")
     cluster.start()
-    connection = json.dumps({"conn_type": "flink", "host": "localhost", "port": cluster.rest_port})
-    return cluster, {"SECTOR_REPORT_FLINK_TARGET": "remote", "AIRFLOW_CONN_FLINK_DEFAULT": connection}
+    try:
+        connection = json.dumps({"conn_type": "flink", "host": "localhost", "port": cluster.rest_port})
+        yield {"SECTOR_REPORT_FLINK_TARGET": "remote", "AIRFLOW_CONN_FLINK_DEFAULT": connection}
+    finally:
+        cluster.stop()
 
 
 def sitting(rows: int, repeats: int, remote: bool, small: bool, root: Path, log) -> dict:
@@ -160,25 +168,23 @@ def sitting(rows: int, repeats: int, remote: bool, small: bool, root: Path, log)
     log(f"export of {rows:,} rows: {export.stat().st_size / 1e6:,.0f} MB")
     conf = {"source": "file", "input_path": str(export.relative_to(space.data))}
     space.dag_run({"rows": 1000})  # not timed: a first run on a machine also writes the JVM's class-data archive
-    runs: dict[str, list[dict]] = {"local": [], "duckdb": []}
-    for round_index in range(repeats):
-        order = ["local", "duckdb"] if round_index % 2 == 0 else ["duckdb", "local"]
-        for mode in order:
-            result = space.dag_run(conf) if mode == "local" else space.duckdb(export)
-            runs[mode].append(result)
-            log(f"round {round_index + 1}: {mode:<6} {result['process_wall_s']:6.1f} s, {result['peak_rss_mb']:,} MB")
-        check_equal(runs["local"][-1], runs["duckdb"][-1])
-    if remote:
-        cluster, remote_env = start_cluster(root)
-        try:
+    with contextlib.ExitStack() as stack:
+        modes = {"local": lambda: space.dag_run(conf), "duckdb": lambda: space.duckdb(export)}
+        if remote:
+            remote_env = stack.enter_context(session_cluster(root))
             space.dag_run(conf, **remote_env)  # not timed: warms the cluster
-            runs["remote"] = []
-            for round_index in range(repeats):
-                runs["remote"].append(space.dag_run(conf, **remote_env))
-                check_equal(runs["remote"][-1], runs["duckdb"][0])
-                log(f"round {round_index + 1}: remote {runs['remote'][-1]['process_wall_s']:6.1f} s")
-        finally:
-            cluster.stop()
+            modes["remote"] = lambda: space.dag_run(conf, **remote_env)
+        runs: dict[str, list[dict]] = {mode: [] for mode in modes}
+        names = list(modes)
+        for round_index in range(repeats):
+            # Rotated each round, so no engine always runs first (or right after another).
+            for mode in names[round_index % len(names) :] + names[: round_index % len(names)]:
+                runs[mode].append(modes[mode]())
+                wall, rss = runs[mode][-1]["process_wall_s"], runs[mode][-1]["peak_rss_mb"]
+                log(f"round {round_index + 1}: {mode:<6} {wall:6.1f} s, {rss:,} MB")
+            for mode in names:
+                if mode != "duckdb":
+                    check_equal(runs[mode][-1], runs["duckdb"][-1])
     if small:
         runs["small"] = [space.dag_run({"rows": 1000}) for _ in range(repeats)]
         log(f"1,000 generated rows: {[r['process_wall_s'] for r in runs['small']]} s")
@@ -269,7 +275,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dag-run-bench-", dir=args.workdir) as tmp:
-        result = sitting(parse_sizes(args.rows)[0], args.repeats, args.remote, args.small, Path(tmp), print)
+        result = sitting(
+            parse_sizes(args.rows)[0],
+            args.repeats,
+            args.remote,
+            args.small,
+            Path(tmp),
+            functools.partial(print, flush=True),
+        )
     path = write(result, args.results)
     print(path.read_text(encoding="utf-8"))
     return 0
