@@ -9,6 +9,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATE ?= $(shell date +%F)
 CONF ?= {}
+# CONF and the dates reach the commands through the environment, never pasted into a shell line,
+# and CONF unexpanded by make: any JSON (quotes, apostrophes, spaces, `$`, Korean) arrives unchanged.
+export RUN_CONF := $(value CONF)
+export RUN_DATE := $(DATE)
+export RUN_LOGICAL_DATE := $(LOGICAL_DATE)
 
 # The project root is on PYTHONPATH so DAGs import include.<package>, the Astronomer way.
 export PYTHONPATH := $(CURDIR)
@@ -32,15 +37,17 @@ FLINK_TM_MEMORY ?= 2g
 	bench bench-flink bench-dag profile-flink clean
 
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/airflow dags test nightly_sector_report $(DATE) --conf '$(CONF)'
+	$(BIN)/airflow dags test nightly_sector_report "$$RUN_DATE" --conf "$$RUN_CONF"
 	@# `airflow dags test` exits 0 even when the run fails: show exits non-zero if no report was published.
-	$(BIN)/python -m include.sector_report show --date $(DATE) --conf '$(CONF)'
+	$(BIN)/python -m include.sector_report show --date "$$RUN_DATE" --conf "$$RUN_CONF"
 
 test: check-java test-system-deps $(VENV)/.installed $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # Local Airflow with the UI (api-server, scheduler, dag-processor, triggerer) on the embedded defaults.
+# Its scheduler can watch the nightly deadline: alert_to hears of a run not published 8 hours after it was queued.
+airflow: export SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES ?= 480
 airflow: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/python tools/airflow_local.py start
 
@@ -52,7 +59,7 @@ unpause:
 	$(BIN)/airflow dags unpause nightly_sector_report
 
 trigger:
-	$(BIN)/airflow dags trigger nightly_sector_report --conf '$(CONF)' $(if $(LOGICAL_DATE),--logical-date $(LOGICAL_DATE))
+	$(BIN)/airflow dags trigger nightly_sector_report --conf "$$RUN_CONF" $(if $(LOGICAL_DATE),--logical-date "$$RUN_LOGICAL_DATE")
 
 # A real Flink session cluster from the PyFlink wheel, registered as flink_default for target=remote.
 flink-cluster: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
