@@ -42,8 +42,8 @@ def template_env() -> Environment:
     return env
 
 
-def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
-    """Write ``report.html`` for a run whose summary has been validated and published."""
+def report_view(run: RunFolder, *, locale: str) -> dict:
+    """What a report on a validated run shows (the template's variables), in ``locale``."""
     summary, sectors = read_summary(run)
     total_value = sum((s.total_value for s in sectors), Decimal(0))
     max_value = max((s.total_value for s in sectors), default=Decimal(0))
@@ -67,25 +67,25 @@ def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
         }
         for s in sectors
     ]
-    html = (
-        template_env()
-        .get_template(REPORT_TEMPLATE)
-        .render(
-            t=messages(locale),
-            locale=locale,
-            logical_date=summary["logical_date"],
-            rows=rows,
-            total_value=total_value,
-            total_change=_change(total_value, sum(previous.values(), Decimal(0)) if previous_run else None),
-            previous_date=previous_run.date if previous_run else None,
-            total_volume=sum(s.total_volume for s in sectors),
-            transaction_count=sum(s.transaction_count for s in sectors),
-            data_rows=summary["data_rows"],
-            rejected_rows=summary["rejected_rows"],
-            rejected_file=run.rejected_csv.name,
-            run_facts=run_facts,
-        )
-    )
+    return {
+        "t": messages(locale),
+        "locale": locale,
+        "logical_date": summary["logical_date"],
+        "rows": rows,
+        "total_value": total_value,
+        "total_change": _change(total_value, sum(previous.values(), Decimal(0)) if previous_run else None),
+        "previous_date": previous_run.date if previous_run else None,
+        "total_volume": sum(s.total_volume for s in sectors),
+        "transaction_count": sum(s.transaction_count for s in sectors),
+        "data_rows": summary["data_rows"],
+        "rejected_rows": summary["rejected_rows"],
+        "rejected_file": run.rejected_csv.name,
+    }
+
+
+def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
+    """Write ``report.html`` for a run whose summary has been validated and published."""
+    html = template_env().get_template(REPORT_TEMPLATE).render(**report_view(run, locale=locale), run_facts=run_facts)
     with atomic_writer(run.report_html) as out:
         out.write(html)
     return run.report_html

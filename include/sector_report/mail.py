@@ -1,0 +1,76 @@
+"""Mail about a nightly run: the report for its readers, alerts for the people who run it.
+
+Mail clients drop style sheets and scripts and do not show inline SVG, so the messages are
+tables with inline styles only; the self-contained report travels as an attachment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .i18n import messages
+from .render import format_money, report_view, template_env
+from .run_folder import RunFolder
+
+REPORT_MAIL_TEMPLATE = "report_mail.html.j2"
+ALERT_MAIL_TEMPLATE = "alert_mail.html.j2"
+# An alert quotes at most this much of an error's first paragraph.
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Mail:
+    subject: str
+    html: str
+
+
+def report_mail(run: RunFolder, *, locale: str) -> Mail:
+    """The day's key figures and sector table, for a run whose report has been published."""
+    view = report_view(run, locale=locale)
+    t = view["t"]
+    subject = (
+        f"{t['title']} {view['logical_date']}: {t['total_value']} {format_money(view['total_value'])} {t['currency']}"
+    )
+    return Mail(subject, template_env().get_template(REPORT_MAIL_TEMPLATE).render(**view))
+
+
+def failure_alert(*, dag_id: str, report_date: str, task_id: str, error: str, log_url: str, locale: str) -> Mail:
+    """A task failed for good: which one, why (the error's first paragraph) and where its log is."""
+    t = messages(locale)
+    subject = f"[{t['alert_failed']}] {dag_id} {report_date}: {task_id}"
+    facts = [(t["task"], task_id), (t["error"], first_paragraph(error))]
+    return _alert(subject, t["alert_failed_intro"], dag_id, report_date, facts, t["log"], log_url, locale)
+
+
+def late_alert(*, dag_id: str, report_date: str, deadline: str, run_url: str, locale: str) -> Mail:
+    """A run has not published its report by the deadline."""
+    t = messages(locale)
+    subject = f"[{t['alert_late']}] {dag_id} {report_date}"
+    facts = [(t["deadline"], deadline)]
+    return _alert(subject, t["alert_late_intro"], dag_id, report_date, facts, t["run"], run_url, locale)
+
+
+def first_paragraph(text: str) -> str:
+    """The text up to its first blank line: this project's errors say what went wrong in one paragraph."""
+    paragraph = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0].strip()
+    return paragraph if len(paragraph) <= MAX_ERROR_CHARS else paragraph[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def _alert(subject, intro, dag_id, report_date, facts, link_label, url, locale) -> Mail:
+    html = (
+        template_env()
+        .get_template(ALERT_MAIL_TEMPLATE)
+        .render(
+            t=messages(locale),
+            locale=locale,
+            subject=subject,
+            intro=intro,
+            dag_id=dag_id,
+            report_date=report_date,
+            facts=facts,
+            link_label=link_label,
+            url=url,
+        )
+    )
+    return Mail(subject, html)
