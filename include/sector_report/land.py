@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fnmatch
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from .checks import check_records
 from .errors import InputFileError
@@ -28,6 +30,8 @@ from .transactions import COLUMNS, ControlTotals
 QUARANTINE_HEADER = ("file", "line", "reason", "record")
 CONTROL_SUFFIX = ".ctl.json"
 SNIFF_BYTES = 8192
+SEOUL = ZoneInfo("Asia/Seoul")
+FILE_WAIT_DEFAULT_UNTIL = dt.time(6, 0)
 
 
 @dataclass(frozen=True)
@@ -59,19 +63,37 @@ def resolve_input(
         if not candidate.exists():
             raise InputFileError(f"Input {candidate} (parameter input_path={input_path!r}) does not exist.")
         return candidate
-    incoming = data_root / "incoming"
-    stamps = (report_date.isoformat(), report_date.strftime("%Y%m%d"))
+    incoming = incoming_folder(data_root)
+    patterns = incoming_patterns(report_date)
     dropped = [
         p
         for p in (incoming.iterdir() if incoming.is_dir() else [])
-        if p.is_file() and p.suffix.lower() == ".csv" and any(stamp in p.name for stamp in stamps)
+        if p.is_file() and any(fnmatch.fnmatchcase(p.name.lower(), pattern) for pattern in patterns)
     ]
     if not dropped:
         raise InputFileError(
             f"No input_path was given and no CSV for {report_date} was dropped in {incoming} "
-            f"(expected a name containing {stamps[0]} or {stamps[1]}, ending in .csv)."
+            f"(expected a name matching {' or '.join(patterns)})."
         )
     return max(dropped, key=lambda p: (p.stat().st_mtime, p.name)).resolve()
+
+
+def incoming_folder(data_root: Path) -> Path:
+    """Where senders drop the day's file when no input_path is given."""
+    return data_root / "incoming"
+
+
+def incoming_patterns(report_date: dt.date) -> list[str]:
+    """Names of the day's file in ``incoming/`` (matched case-insensitively): the date, with or without dashes."""
+    return [f"*{report_date.isoformat()}*.csv", f"*{report_date.strftime('%Y%m%d')}*.csv"]
+
+
+def file_wait_deadline(report_date: dt.date, timeout_seconds: int | None, now: dt.datetime) -> dt.datetime:
+    """Until when a run waits for the day's file: ``timeout_seconds`` from ``now``, or by default
+    06:00 Seoul time the morning after the report date (the report is read in the morning)."""
+    if timeout_seconds is not None:
+        return now + dt.timedelta(seconds=timeout_seconds)
+    return dt.datetime.combine(report_date + dt.timedelta(days=1), FILE_WAIT_DEFAULT_UNTIL, tzinfo=SEOUL)
 
 
 def land_csv(source: Path, run: RunFolder, *, allowed_roots: Sequence[Path] = ()) -> LandingResult:

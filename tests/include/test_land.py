@@ -11,7 +11,7 @@ import pytest
 
 from include.sector_report.errors import InputFileError
 from include.sector_report.inputs import prepare_input
-from include.sector_report.land import land_csv, resolve_input
+from include.sector_report.land import file_wait_deadline, incoming_patterns, land_csv, resolve_input
 from include.sector_report.run_folder import RunFolder
 from tests.landing import land_both_ways
 
@@ -175,6 +175,13 @@ def test_newest_file_for_the_date_is_taken_from_incoming(data_root: Path) -> Non
     assert resolve_input(None, data_root=data_root, allowed_roots=[], report_date=DAY) == newer.resolve()
     with pytest.raises(InputFileError, match=r"no CSV for 2024-03-10 was dropped in .*incoming"):
         resolve_input(None, data_root=data_root, allowed_roots=[], report_date=DAY + dt.timedelta(days=2))
+
+
+def test_the_wait_for_the_days_file_ends_at_six_in_seoul_the_next_morning_by_default() -> None:
+    now = dt.datetime(2024, 3, 8, 14, 0, tzinfo=dt.UTC)  # 23:00 in Seoul
+    assert file_wait_deadline(DAY, None, now) == dt.datetime(2024, 3, 8, 21, 0, tzinfo=dt.UTC)
+    assert file_wait_deadline(DAY, 600, now) == now + dt.timedelta(minutes=10)
+    assert incoming_patterns(DAY) == ["*2024-03-08*.csv", "*20240308*.csv"]
 
 
 def test_missing_input_names_the_path(data_root: Path) -> None:
