@@ -5,7 +5,9 @@ Screenshots are saved in each test's temporary folder.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -13,7 +15,9 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,12 +62,10 @@ def published_run(airflow_db, data_root):
     return dag_run.run_id, RunFolder.for_date(data_root, DAY)
 
 
-@pytest.fixture(scope="module")
-def api_server(published_run, tmp_path_factory):
-    """A real `airflow api-server` on the test's Airflow home, with one admin user."""
-    home = tmp_path_factory.mktemp("api-server")
+@contextlib.contextmanager
+def running_api_server(env: dict[str, str], home: Path) -> Iterator[str]:
+    """A real `airflow api-server` with ``env``, on a free port; yields its base URL."""
     port = free_port()
-    env = {**os.environ, **admin_env(home)}
     log = (home / "api-server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "airflow", "api-server", "--port", str(port)],
@@ -94,6 +96,14 @@ def api_server(published_run, tmp_path_factory):
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def api_server(published_run, tmp_path_factory):
+    """A real `airflow api-server` on the test's Airflow home, with one admin user."""
+    home = tmp_path_factory.mktemp("api-server")
+    with running_api_server({**os.environ, **admin_env(home)}, home) as base:
+        yield base
 
 
 def status_of(url: str, token: str | None = None) -> int:
@@ -174,3 +184,71 @@ def test_a_user_logs_in_finds_the_dag_and_opens_its_report(chromium, api_server,
         page.screenshot(path=tmp_path / "reports-nav.png")
         browser.close()
     print(f"screenshots: {tmp_path}")
+
+
+@pytest.fixture(scope="module")
+def team_server(tmp_path_factory):
+    """An api-server whose users may read the DAGs of their own team only (Airflow's multi-team mode).
+
+    The project's DAGs are team "desk"'s; the test DAGs team "other"'s. One real nightly run
+    publishes a report in this Airflow home's own database and data folder.
+    """
+    home = tmp_path_factory.mktemp("team-server")
+    passwords = home / "team-passwords.json"
+    passwords.write_text(json.dumps({"admin": PASSWORD, "reader": PASSWORD, "outsider": PASSWORD}))
+    bundles = json.loads(os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
+    for bundle, team in zip(bundles, ("desk", "other"), strict=True):
+        bundle["team_name"] = team
+    env = {
+        **os.environ,
+        **admin_env(home),
+        "AIRFLOW_HOME": str(home / "airflow"),
+        "AIRFLOW__CORE__MULTI_TEAM": "True",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,reader:viewer:desk,outsider:viewer:other",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        "SECTOR_REPORT_DATA_DIR": str(home / "data"),
+        "AIRFLOW__REPORT_VIEWER__ROOT": str(home / "data"),
+    }
+
+    def airflow(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    airflow("db", "migrate")
+    for team in ("desk", "other"):
+        airflow("teams", "create", team)
+    airflow("dags", "reserialize")  # records which team each bundle, so each DAG, belongs to
+    airflow("dags", "test", "nightly_sector_report", DAY, "--conf", json.dumps({"rows": 300}))
+    with running_api_server(env, home) as base:
+        yield base
+
+
+def token_of(base: str, username: str) -> str:
+    request = urllib.request.Request(
+        f"{base}/auth/token",
+        data=json.dumps({"username": username, "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["access_token"]
+
+
+def test_reports_are_served_only_to_readers_of_the_dag_that_published_them(team_server) -> None:
+    reader, outsider = token_of(team_server, "reader"), token_of(team_server, "outsider")
+    run_id = json.loads(
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{team_server}/api/v2/dags/nightly_sector_report/dagRuns",
+                headers={"Authorization": f"Bearer {reader}"},
+            ),
+            timeout=10,
+        ).read()
+    )["dag_runs"][0]["dag_run_id"]
+    for path in (f"/reports/runs/{DAY}/report.html", "/reports/reports/index.html", "/reports/reports/latest.html"):
+        assert status_of(team_server + path, reader) == 200, path
+        assert status_of(team_server + path, outsider) == 403, path
+    run_page = f"{team_server}/reports/dags/nightly_sector_report/runs/{urllib.parse.quote(run_id, safe='')}"
+    assert status_of(run_page, reader) == 200  # redirected to the report
+    assert status_of(run_page, outsider) == 403

@@ -15,13 +15,33 @@ from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from report_viewer import URL_PREFIX
-from report_viewer.links import ReportLink, reports_root
+from report_viewer.links import PAGES_KEY, ReportLink, page_url, reports_root
 
 
 async def require_reader(user: Annotated[Any, Depends(get_user)]) -> Any:
+    """Someone who may read DAGs at all; each route then checks the DAG behind what it serves."""
     if not get_auth_manager().is_authorized_dag(method="GET", user=user):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Not allowed to read DAG runs")
     return user
+
+
+def may_read_dag(user: Any, dag_id: str) -> bool:
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+    from airflow.models.dag import DagModel
+
+    details = DagDetails(id=dag_id, team_name=DagModel.get_team_name(dag_id))
+    return get_auth_manager().is_authorized_dag(method="GET", user=user, details=details)
+
+
+def publishers(url: str) -> set[str]:
+    """The DAGs with a task that published the page at ``url`` (see :func:`report_viewer.links.publish_pages`)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(select(XComModel.dag_id, XComModel.value).where(XComModel.key == PAGES_KEY)).all()
+    return {row.dag_id for row in rows if url in (XComModel.deserialize_value(row) or [])}
 
 
 Reader = Annotated[Any, Depends(require_reader)]
@@ -35,10 +55,13 @@ def index(_user: Reader) -> RedirectResponse:
 
 
 @app.get("/dags/{dag_id}/runs/{run_id}", response_class=RedirectResponse)
-def run_report(dag_id: str, run_id: str, _user: Reader) -> Response:
+def run_report(dag_id: str, run_id: str, user: Reader) -> Response:
     """The report a task of this DAG run linked with ``link_report``."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+
+    if not may_read_dag(user, dag_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"Not allowed to read DAG {dag_id}")
 
     with create_session() as session:
         row = session.execute(
@@ -52,12 +75,20 @@ def run_report(dag_id: str, run_id: str, _user: Reader) -> Response:
 
 
 @app.get("/{path:path}", response_class=FileResponse)
-def report_file(path: str, _user: Reader) -> Response:
-    """An HTML file under the root; nothing else (no inputs, no data files) is ever served."""
+def report_file(path: str, user: Reader) -> Response:
+    """A published HTML page under the root, to a user who may read a DAG that published it.
+
+    Nothing else (no inputs, no data files, no page no DAG published) is ever served.
+    """
     root = reports_root().resolve()
     target = (root / path).resolve()
     if target.suffix != ".html" or not target.is_relative_to(root) or not target.is_file():
         return _not_found(f"No report has been published at {path}.")
+    dag_ids = publishers(page_url(target.relative_to(root).as_posix()))
+    if not dag_ids:
+        return _not_found(f"No report has been published at {path}.")
+    if not any(may_read_dag(user, dag_id) for dag_id in sorted(dag_ids)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"Not allowed to read the DAG that published {path}")
     return FileResponse(target, media_type="text/html; charset=utf-8")
 
 

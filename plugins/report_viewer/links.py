@@ -33,13 +33,33 @@ class ReportLink(BaseOperatorLink):
         return XCom.get_value(key=self.xcom_key, ti_key=ti_key) or ""
 
 
+# XCom key under which a task lists the pages it published: the viewer serves a page only to
+# users who may read a DAG that published it.
+PAGES_KEY = "report_viewer_pages"
+
+
 def link_report(context: Any, report: Path) -> str | None:
     """Record where the running task's report is served; returns its URL, or None outside the viewer's root."""
-    root = reports_root().resolve()
-    path = Path(report).resolve()
-    if not path.is_relative_to(root):
-        log.warning("Report %s is outside the report viewer's root %s: no link", path, root)
-        return None
-    url = f"{URL_PREFIX}/{path.relative_to(root).as_posix()}"
-    context["ti"].xcom_push(key=ReportLink().xcom_key, value=url)
+    [url] = publish_pages(context, report) or [None]
+    if url:
+        context["ti"].xcom_push(key=ReportLink().xcom_key, value=url)
     return url
+
+
+def publish_pages(context: Any, *pages: Path) -> list[str]:
+    """Let readers of the running task's DAG see ``pages`` in the viewer; returns their URLs."""
+    root = reports_root().resolve()
+    urls = []
+    for page in pages:
+        path = Path(page).resolve()
+        if path.is_relative_to(root):
+            urls.append(page_url(path.relative_to(root).as_posix()))
+        else:
+            log.warning("Page %s is outside the report viewer's root %s: not served", path, root)
+    if urls:
+        context["ti"].xcom_push(key=PAGES_KEY, value=urls)
+    return urls
+
+
+def page_url(relative_path: str) -> str:
+    return f"{URL_PREFIX}/{relative_path}"
