@@ -3,8 +3,12 @@
 
 Every night at 23:00 (Asia/Seoul), after the trading day, this DAG
 
+0. **wait_for_earlier_runs**: waits (deferred) until the previous date's run has ended, so a
+   backfill gives the reports that nightly runs in date order would; **wait_for_input**: with
+   `source=file` and no `input_path`, waits (deferred, until `file_wait_timeout`) for the day's
+   file in `incoming/`;
 1. **prepare_input**: generates the day's transactions (`source=generate`) or lands a CSV
-   (`source=file`: `input_path`, or the newest CSV for the date in `incoming/`), quarantining
+   (`source=file`: `input_path`, or the day's file from `incoming/`), quarantining
    bad rows, and records control totals computed independently of Flink;
 2. **aggregate**: runs `include/sql/nightly_sector_report/sector_summary.sql` as one PyFlink batch job:
    per sector total value `SUM(price * volume)` (exact DECIMAL), average price, total volume, count;
@@ -12,7 +16,10 @@ Every night at 23:00 (Asia/Seoul), after the trading day, this DAG
    `summary.csv` / `summary.json`;
 4. **render_report**: writes `report.html` (Korean or English), logs the summary table and links
    the report to the task ("Report" button) and the run ("Report" tab);
-5. **publish**: adds the date to `reports/index.html` and points `reports/latest.html` at the newest.
+5. **publish**: adds the date to `reports/index.html` and points `reports/latest.html` at the newest;
+6. **deliver_report**: mails the report to `email_to` (through the `smtp_default` connection).
+
+A task that fails for good mails an alert to `alert_to`.
 
 A run's files live in `$SECTOR_REPORT_DATA_DIR/runs/<date>/`, where `<date>` is the logical
 date in Asia/Seoul; a rerun of a date replaces them. Bad input and failed validation fail the run
@@ -28,13 +35,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Param, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference, Param, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_flink_sql.operators import PyFlinkSqlOperator
+from file_arrival.sensors import FileArrivalSensor
 from include.sector_report.errors import ReportError
+from include.sector_report.notify import DEFAULT_LOCALE, alert_failed_task, alert_late_run
 from include.sector_report.run_folder import RunFolder
-from report_viewer.links import ReportLink, link_report
+from report_viewer.links import ReportLink, link_report, publish_pages
+from run_order.sensors import PreviousRunSensor
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INCLUDE_DIR = PROJECT_ROOT / "include"
@@ -43,6 +53,14 @@ DATA_ROOT = Path(os.environ.get("SECTOR_REPORT_DATA_DIR", PROJECT_ROOT / "data")
 ALLOWED_INPUT_DIRS = [Path(p) for p in os.environ.get("SECTOR_REPORT_ALLOWED_INPUT_DIRS", "").split(os.pathsep) if p]
 FLINK_TARGET = os.environ.get("SECTOR_REPORT_FLINK_TARGET", "local")
 TIMEZONE = pendulum.timezone("Asia/Seoul")
+# A run not published this long after it was queued alerts alert_to (480: the 23:00 run by 07:00 Seoul
+# time). Only where it is set: Airflow 3.3's dag.test(), so `make run`, fails at the end of a successful run
+# of a DAG with a DeadlineAlert (its in-memory DAG holds the alert, not the alert's id in the DB).
+PUBLISH_DEADLINE_MINUTES = os.environ.get("SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES")
+EMAIL_LIST = {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s,;]+@[^@\s,;]+$"}}
+# Who gets the report and the alerts when a run's conf does not say (scheduled nights): comma-separated.
+DEFAULT_EMAIL_TO = [a.strip() for a in os.environ.get("SECTOR_REPORT_EMAIL_TO", "").split(",") if a.strip()]
+DEFAULT_ALERT_TO = [a.strip() for a in os.environ.get("SECTOR_REPORT_ALERT_TO", "").split(",") if a.strip()]
 
 
 @contextmanager
@@ -62,12 +80,30 @@ def report_date() -> dt.date:
 
 
 @task
+def plan_input_wait(**context) -> dict:
+    """What wait_for_input waits for; skipped (and the wait with it) when the input is not a dropped file."""
+    from include.sector_report.land import file_wait_deadline, incoming_folder, incoming_patterns
+
+    params = context["params"]
+    if params["source"] != "file" or params["input_path"]:
+        raise AirflowSkipException("Nothing to wait for: the input is generated, or given as input_path.")
+    day = report_date()
+    deadline = file_wait_deadline(day, params["file_wait_timeout"], pendulum.now("UTC"))
+    return {
+        "folder": str(incoming_folder(DATA_ROOT)),
+        "patterns": incoming_patterns(day),
+        "until": deadline.isoformat(),
+    }
+
+
+@task(trigger_rule="none_failed")
 def prepare_input(**context) -> dict:
     from include.sector_report.inputs import prepare_input as prepare
 
     params = context["params"]
     day = report_date()
     run = RunFolder.for_date(DATA_ROOT, day.isoformat())
+    arrived = context["ti"].xcom_pull(task_ids="wait_for_input")
     with fail_without_retry():
         manifest = prepare(
             run,
@@ -75,7 +111,7 @@ def prepare_input(**context) -> dict:
             logical_date=day,
             rows=params["rows"],
             seed=params["seed"],
-            input_path=params["input_path"],
+            input_path=params["input_path"] or arrived,
             data_root=DATA_ROOT,
             allowed_input_dirs=ALLOWED_INPUT_DIRS,
             allow_empty=params["allow_empty"],
@@ -131,8 +167,30 @@ def publish(report: str, **context) -> str:
     from include.sector_report.publish import publish_index
 
     index = publish_index(DATA_ROOT, locale=context["params"]["locale"])
+    publish_pages(context, index, index.with_name("latest.html"))
     print(f"Reports index: {index}")
     return str(index)
+
+
+@task
+def deliver_report(report: str, **context) -> None:
+    """Mail the published report to ``email_to``: key figures in the body, the report attached."""
+    import shutil
+    import tempfile
+
+    from include.sector_report.mail import report_mail
+    from include.sector_report.notify import send
+
+    params = context["params"]
+    if not params["email_to"]:
+        raise AirflowSkipException("email_to is empty: the report is not mailed.")
+    run = RunFolder(Path(report).parent)
+    mail = report_mail(run, locale=params["locale"])
+    with tempfile.TemporaryDirectory() as folder:
+        # The attachment's name is what readers keep: it says which day it is.
+        attachment = shutil.copy(report, Path(folder) / f"sector-report-{run.date}.html")
+        send(context, params["email_to"], mail, files=[attachment])
+    print(f"Mailed {mail.subject!r} to {', '.join(params['email_to'])}")
 
 
 with DAG(
@@ -144,8 +202,20 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     template_searchpath=[str(INCLUDE_DIR)],
-    default_args={"owner": "data-eng", "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
+    default_args={
+        "owner": "data-eng",
+        "retries": 2,
+        "retry_delay": dt.timedelta(minutes=5),
+        "on_failure_callback": alert_failed_task,
+    },
     tags=["reporting", "flink"],
+    deadline=DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=dt.timedelta(minutes=float(PUBLISH_DEADLINE_MINUTES)),
+        callback=AsyncCallback(alert_late_run, kwargs={"alert_to": DEFAULT_ALERT_TO, "locale": DEFAULT_LOCALE}),
+    )
+    if PUBLISH_DEADLINE_MINUTES
+    else None,
     params={
         "source": Param("generate", enum=["generate", "file"], description="Generate sample data or land a CSV file."),
         "rows": Param(1000, type="integer", minimum=1, maximum=100_000_000, description="Rows to generate."),
@@ -154,8 +224,17 @@ with DAG(
             None,
             type=["null", "string"],
             description="CSV file or folder of part files to land when source is 'file' (relative to the data "
-            "folder, or inside SECTOR_REPORT_ALLOWED_INPUT_DIRS); empty: the newest CSV for the date in incoming/.",
+            "folder, or inside SECTOR_REPORT_ALLOWED_INPUT_DIRS); empty: wait for the date's CSV in incoming/.",
         ),
+        "file_wait_timeout": Param(
+            None,
+            type=["null", "integer"],
+            minimum=0,
+            description="Seconds to wait for the date's CSV in incoming/ (source 'file', no input_path); "
+            "empty: until 06:00 Seoul time the next morning.",
+        ),
+        "email_to": Param(DEFAULT_EMAIL_TO, **EMAIL_LIST, description="Addresses the report is mailed to."),
+        "alert_to": Param(DEFAULT_ALERT_TO, **EMAIL_LIST, description="Addresses told when a run fails or is late."),
         "allow_empty": Param(False, type="boolean", description="A day without transactions is a valid report."),
         "max_reject_ratio": Param(
             0.01,
@@ -165,10 +244,20 @@ with DAG(
             description="Largest share of rejected input rows a run may have.",
         ),
         "parallelism": Param(1, type="integer", minimum=1, maximum=64, description="Flink job parallelism."),
-        "locale": Param("ko", enum=["ko", "en"], description="Language of the report."),
+        "locale": Param(DEFAULT_LOCALE, enum=["ko", "en"], description="Language of the report."),
     },
 ):
+    earlier_runs = PreviousRunSensor(task_id="wait_for_earlier_runs")
+    input_wait = plan_input_wait()
+    arrived = FileArrivalSensor(
+        task_id="wait_for_input",
+        folder=input_wait["folder"],
+        patterns=input_wait["patterns"],
+        wait_until=input_wait["until"],
+    )
     prepared = prepare_input()
+    earlier_runs >> input_wait
+    arrived >> prepared
     aggregate = PyFlinkSqlOperator(
         task_id="aggregate",
         sql="sql/nightly_sector_report/sector_summary.sql",
@@ -186,4 +275,4 @@ with DAG(
     # TaskFlow takes no operator_extra_links argument; the link is the rendered report's.
     report.operator.operator_extra_links = (ReportLink(),)
     aggregate >> validated >> report
-    publish(report)
+    publish(report) >> deliver_report(report)

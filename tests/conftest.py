@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -74,3 +77,41 @@ def flink_cluster(tmp_path_factory):
     pids = cluster.pids()
     cluster.stop()
     assert not any(alive(pid) for pid in pids), "the session cluster's JVMs outlived it"
+
+
+class Inbox:
+    """What a real SMTP server on localhost received, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def about(self, text: str) -> list[tuple[list[str], EmailMessage]]:
+        """The messages whose subject contains ``text``."""
+        return [(to, message) for to, message in self.messages if text in message["Subject"]]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """An aiosmtpd server on a free local port, set as Airflow's smtp_default connection."""
+    from aiosmtpd.controller import Controller
+
+    from tools.processes import free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    connection = {
+        "conn_type": "smtp",
+        "host": "127.0.0.1",
+        "port": controller.port,
+        "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "reports@example.com"},
+    }
+    os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps(connection)
+    yield inbox
+    controller.stop()
+    del os.environ["AIRFLOW_CONN_SMTP_DEFAULT"]

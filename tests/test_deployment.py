@@ -25,16 +25,18 @@ import pytest
 
 from include.sector_report.run_folder import RunFolder
 from tests.airflow_admin import admin_env, admin_token
+from tests.report_html import previous_date, report_rows
 from tools.airflow_local import AirflowStandalone
 from tools.flink_session_cluster import SessionCluster
 from tools.processes import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "nightly_sector_report"
+LATE_AFTER_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
-def airflow(flink_cluster, tmp_path_factory):
+def airflow(flink_cluster, smtp_server, tmp_path_factory):
     """`airflow standalone` on its own home and data folder, running the DAG on the remote Flink cluster."""
     home = tmp_path_factory.mktemp("airflow-home")
     data = tmp_path_factory.mktemp("data")
@@ -47,6 +49,8 @@ def airflow(flink_cluster, tmp_path_factory):
             {"conn_type": "flink", "host": "localhost", "port": flink_cluster.rest_port}
         ),
         "SECTOR_REPORT_FLINK_TARGET": "remote",
+        # A run not published 20 s after it was queued is late (production: 8 hours).
+        "SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES": str(LATE_AFTER_SECONDS / 60),
         "SECTOR_REPORT_DATA_DIR": str(data),
         "AIRFLOW__REPORT_VIEWER__ROOT": str(data),
     }
@@ -176,6 +180,80 @@ def test_dags_trigger_with_conf_and_a_rerun_replaces_outputs(airflow, api, flink
         assert len(parts) == 1, f"a rerun must replace the sink, not add to it: {parts}"
     index = (data / "reports" / "index.html").read_text()
     assert index.count("../runs/2024-05-02/report.html") == 1
+
+
+def test_make_trigger_passes_any_json_conf_through_unchanged(airflow, api) -> None:
+    standalone, _ = airflow
+    conf = {"rows": 50, "locale": "en", "note": 'it\'s "quoted", $HOME, 한국어'}
+    result = subprocess.run(
+        ["make", "-s", "trigger", f"CONF={json.dumps(conf, ensure_ascii=False)}",
+         "LOGICAL_DATE=2024-08-01T00:00:00+00:00"],
+        cwd=PROJECT_ROOT, env=standalone.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
+    [run] = [r for r in runs if r["logical_date"].startswith("2024-08-01")]
+    assert run["conf"] == conf
+    assert api.finished_run(run["dag_run_id"])["state"] == "success"
+
+
+def test_a_backfill_gives_the_reports_of_nightly_runs_in_date_order(airflow, api, airflow_db, tmp_path) -> None:
+    standalone, data = airflow
+    conf = {"rows": 600, "locale": "en"}
+    api.call("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
+    # --max-active-runs 3: Airflow may run all three dates at once; each report still compares with the one before.
+    # The window's end is exclusive here: 23:00 in Seoul on 2023-01-02, -03 and -04.
+    airflow_cli(standalone, "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2023-01-02",
+                "--to-date", "2023-01-05", "--max-active-runs", "3", "--dag-run-conf", json.dumps(conf))  # fmt: skip
+    runs = api.wait_for(
+        lambda: len(found := api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=backfill")["dag_runs"]) == 3 and found,
+        "the backfill's three runs",
+    )
+    assert [api.finished_run(run["dag_run_id"])["state"] for run in runs] == ["success"] * 3
+    days = sorted(seoul_date(run["logical_date"]) for run in runs)
+
+    # The same dates as three nightly runs, one after another, into a folder of their own.
+    ordered = tmp_path / "ordered"
+    for day in days:
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, day, "--conf", json.dumps(conf)],
+            env={**os.environ, "SECTOR_REPORT_DATA_DIR": str(ordered), "AIRFLOW__REPORT_VIEWER__ROOT": str(ordered)},
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    for earlier, day in zip([None, *days], days, strict=False):
+        backfilled, nightly = RunFolder.for_date(data, day), RunFolder.for_date(ordered, day)
+        assert (
+            json.loads(backfilled.summary_json.read_text())["sectors"]
+            == json.loads(nightly.summary_json.read_text())["sectors"]
+        )
+        assert previous_date(backfilled.report_html) == previous_date(nightly.report_html) == earlier
+        assert report_rows(backfilled.report_html) == report_rows(nightly.report_html)  # change column included
+
+
+def test_a_night_that_does_not_publish_alerts_when_late_and_when_it_fails(airflow, api, smtp_server) -> None:
+    standalone, data = airflow
+    conf = {"source": "file", "file_wait_timeout": LATE_AFTER_SECONDS + 40, "alert_to": ["oncall@example.com"]}
+    airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", "2024-09-01T14:00:00+00:00",
+                "--conf", json.dumps(conf))  # fmt: skip
+    late_subject, failed_subject = (f"[{word}] nightly_sector_report 2024-09-01" for word in ("지연", "실패"))
+    # The export never comes: first the deadline passes (the scheduler finds it, the triggerer mails)...
+    [(recipients, late)] = api.wait_for(lambda: smtp_server.about(late_subject), "the late-run alert", timeout=120)
+    assert recipients == ["oncall@example.com"]
+    assert late["Subject"] == late_subject  # in the default locale, ko
+    assert "/dags/nightly_sector_report/runs/" in late.get_body(("html",)).get_content()
+    # ...then the wait for the file ends, and the run fails with one alert naming the task.
+    runs = api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
+    [run] = [r for r in runs if r["logical_date"].startswith("2024-09-01")]
+    assert api.finished_run(run["dag_run_id"])["state"] == "failed"
+    [(_, failed)] = api.wait_for(lambda: smtp_server.about(failed_subject), "the failure alert", timeout=60)
+    assert failed["Subject"] == f"{failed_subject}: wait_for_input"
+    assert f"No file arrived in {data / 'incoming'}" in failed.get_body(("html",)).get_content()
+
+
+def seoul_date(logical_date: str) -> str:
+    return dt.datetime.fromisoformat(logical_date).astimezone(dt.timezone(dt.timedelta(hours=9))).date().isoformat()
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import subprocess
+import threading
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from airflow.dag_processing.dagbag import DagBag
 
 from include.sector_report.run_folder import RunFolder
 from tests.landing import landed_rows
+from tests.report_html import SectorTable, report_rows
 
-DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DAGS_FOLDER = PROJECT_ROOT / "dags"
 
 
 @pytest.fixture
@@ -27,6 +30,9 @@ def nightly_dag(airflow_db):
     dag = bag.dags["nightly_sector_report"]
     for task in dag.tasks:
         task.retries = 0  # dag.test() sleeps through retry delays: a bug should fail the test at once
+    # Tests drop files an instant before they are looked for (whole, by rename): no need to let them settle.
+    wait_for_input = dag.get_task("wait_for_input")
+    wait_for_input.settle_seconds, wait_for_input.poll_seconds = 0, 0.5
     return dag
 
 
@@ -49,42 +55,6 @@ def independent_summary(run: RunFolder) -> dict[str, dict]:
         }
         for sector, rows in groups.items()
     }
-
-
-class SectorTable(HTMLParser):
-    """Collects the text of each body row of the report's #sector-table."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[list[str]] = []
-        self._in_table = self._in_body = self._in_cell = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table" and ("id", "sector-table") in attrs:
-            self._in_table = True
-        elif self._in_table and tag == "tbody":
-            self._in_body = True
-        elif self._in_body and tag == "tr":
-            self.rows.append([])
-        elif self._in_body and tag == "td":
-            self._in_cell = True
-            self.rows[-1].append("")
-
-    def handle_endtag(self, tag):
-        if tag == "td":
-            self._in_cell = False
-        elif tag == "table":
-            self._in_table = self._in_body = False
-
-    def handle_data(self, data):
-        if self._in_cell:
-            self.rows[-1][-1] += data
-
-
-def report_rows(report: Path) -> dict[str, list[str]]:
-    parser = SectorTable()
-    parser.feed(report.read_text(encoding="utf-8"))
-    return {row[0]: row[1:] for row in parser.rows}
 
 
 def test_generated_run_reports_figures_equal_to_an_independent_computation(nightly_dag, data_root) -> None:
@@ -123,9 +93,12 @@ def write_landing_file(path: Path, good_rows: int, bad_rows: list[str]) -> Path:
     return path
 
 
-def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(nightly_dag, data_root) -> None:
+def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(
+    nightly_dag, data_root, smtp_server
+) -> None:
     write_landing_file(data_root / "exports" / "export.csv", 199, ["005930,semiconductor,not-a-price,5,2024-03-09"])
-    conf = {"source": "file", "input_path": "exports/export.csv", "max_reject_ratio": 0.01}
+    readers = ["desk@example.com", "research@example.org"]
+    conf = {"source": "file", "input_path": "exports/export.csv", "max_reject_ratio": 0.01, "email_to": readers}
     assert run_dag(nightly_dag, "2024-03-09", conf) == "success"
     run = RunFolder.for_date(data_root, "2024-03-09")
     first_summary = run.summary_json.read_text()
@@ -144,17 +117,89 @@ def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(
         parts = [p for p in sink.iterdir() if not p.name.startswith(".")]
         assert len(parts) == 1, f"a rerun must replace the sink, not append to it: {parts}"
 
+    mails = smtp_server.about("2024-03-09")
+    assert len(mails) == 2, "one mail per successful run"
+    for recipients, mail in mails:
+        assert_report_mail(recipients, mail, readers, run, summary)
+    [attachment] = list(mails[-1][1].iter_attachments())
+    assert attachment.get_content() == run.report_html.read_bytes(), "the rerun's mail carries the rerun's report"
 
-def test_too_many_bad_rows_fail_the_run_and_publish_nothing(nightly_dag, data_root) -> None:
+
+def assert_report_mail(recipients: list[str], mail, readers: list[str], run: RunFolder, summary: dict) -> None:
+    """The mail shows the published figures exactly, in a form mail clients show, with the report attached."""
+    assert recipients == readers and mail["To"] == ", ".join(readers)
+    total = sum(Decimal(s["total_value"]) for s in summary["sectors"])
+    assert mail["Subject"] == f"섹터별 금융 데이터 요약 {run.date}: 총 거래액 {total:,.2f} 원"  # the run's locale: ko
+    body = mail.get_body(("html",)).get_content()
+    assert not any(tag in body.lower() for tag in ("<script", "<svg", "<style", "<link")), "mail clients drop these"
+    parser = SectorTable()
+    parser.feed(body)
+    shown = {row[0]: row[1:5] for row in parser.rows}
+    assert shown == {
+        s["sector"]: [
+            f"{Decimal(s['total_value']):,.2f}",
+            f"{Decimal(s['avg_price']).quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f}",
+            f"{s['total_volume']:,}",
+            f"{s['transaction_count']:,}",
+        ]
+        for s in summary["sectors"]
+    }
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == f"sector-report-{run.date}.html"
+    attached = SectorTable()
+    attached.feed(attachment.get_content().decode("utf-8"))
+    assert {row[0]: row[1:5] for row in attached.rows} == shown
+
+
+def test_too_many_bad_rows_fail_the_run_publish_nothing_and_alert(nightly_dag, data_root, smtp_server) -> None:
     bad = [f"005930,semiconductor,1.00,{volume},2024-03-10" for volume in ("0", "-3", "x")]
     write_landing_file(data_root / "incoming" / "transactions_2024-03-10.csv", 97, bad)  # found by its date
-    assert run_dag(nightly_dag, "2024-03-10", {"source": "file"}) == "failed"
+    conf = {"source": "file", "alert_to": ["oncall@example.com"], "email_to": ["desk@example.com"]}
+    assert run_dag(nightly_dag, "2024-03-10", conf) == "failed"
     run = RunFolder.for_date(data_root, "2024-03-10")
     validation = json.loads(run.validation_json.read_text())
     assert validation["passed"] is False
     assert [c["name"] for c in validation["checks"] if not c["passed"]] == ["reject ratio"]
     assert not run.summary_json.exists()
     assert not run.report_html.exists()
+
+    [(recipients, alert)] = smtp_server.about("2024-03-10")  # the alert, and no report mail
+    assert recipients == ["oncall@example.com"]
+    assert alert["Subject"] == "[실패] nightly_sector_report 2024-03-10: validate"
+    body = alert.get_body(("html",)).get_content()
+    assert "reject ratio" in body and str(run.rejected_csv) in body  # the error's first paragraph
+    assert "/dags/nightly_sector_report/runs/" in body and "/tasks/validate" in body  # the log's link
+
+
+def drop_file(folder: Path, name: str, good_rows: int) -> None:
+    """Drop a file as a sender should: written under another name, then renamed into place."""
+    partial = write_landing_file(folder / f".{name}.partial", good_rows, [])
+    partial.rename(folder / name)
+
+
+def test_a_run_waits_for_the_days_file_and_lands_it_when_it_comes(nightly_dag, data_root) -> None:
+    incoming = data_root / "incoming"
+    sender = threading.Timer(3, drop_file, (incoming, "export_20240312.csv", 120))
+    sender.start()
+    try:
+        assert run_dag(nightly_dag, "2024-03-12", {"source": "file", "file_wait_timeout": 120}) == "success"
+    finally:
+        sender.cancel()
+    summary = json.loads(RunFolder.for_date(data_root, "2024-03-12").summary_json.read_text())
+    assert (summary["data_rows"], summary["rejected_rows"]) == (120, 0)
+
+
+def test_a_file_that_never_comes_fails_the_run_after_the_timeout_and_alerts(
+    nightly_dag, data_root, smtp_server
+) -> None:
+    conf = {"source": "file", "file_wait_timeout": 2, "alert_to": ["oncall@example.com"], "locale": "en"}
+    assert run_dag(nightly_dag, "2024-03-13", conf) == "failed"
+    [(_, alert)] = smtp_server.about("2024-03-13")
+    assert alert["Subject"] == "[FAILED] nightly_sector_report 2024-03-13: wait_for_input"
+    body = alert.get_body(("html",)).get_content()
+    assert f"No file arrived in {data_root / 'incoming'}" in body
+    assert "*2024-03-13*.csv or *20240313*.csv" in body
+    assert not RunFolder.for_date(data_root, "2024-03-13").root.exists(), "nothing was prepared"
 
 
 def test_an_allowed_empty_day_reports_no_transactions(nightly_dag, data_root) -> None:
@@ -167,3 +212,20 @@ def test_an_allowed_empty_day_reports_no_transactions(nightly_dag, data_root) ->
     html = run.report_html.read_text()
     assert "No transactions on this date." in html
     assert report_rows(run.report_html) == {}
+
+
+def test_make_run_passes_any_json_conf_through_unchanged(airflow_db, data_root) -> None:
+    folder = data_root / 'it\'s 한국 "quoted"'
+    drop_file(folder, "export $HOME.csv", 40)
+    conf = {"source": "file", "input_path": f"{folder.name}/export $HOME.csv", "locale": "en"}
+    result = subprocess.run(
+        ["make", "-s", "run", "DATE=2024-03-14", f"CONF={json.dumps(conf, ensure_ascii=False)}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    summary = json.loads(RunFolder.for_date(data_root, "2024-03-14").summary_json.read_text())
+    assert (summary["data_rows"], summary["rejected_rows"]) == (40, 0)
+    assert "Sector transaction summary" in result.stdout  # `show` read the same conf: the English table
