@@ -12,8 +12,8 @@ JVM): wall time, CPU, peak RSS. In one sitting, with the order rotated each roun
 - ``duckdb``: ``benchmarks.duckdb_whole_job`` on the same export (strict typed read keeping
   rejects, both aggregations to CSV, control totals);
 - ``remote`` (unless ``--no-remote``): the same DAG run on a session cluster from
-  ``tools/flink_session_cluster.py``, warmed by one untimed run; the cluster's JVMs run apart from
-  the measured tree (and stay up, idle, through the other modes' runs).
+  ``tools/flink_session_cluster.py``, started for that run and warmed by one untimed run; the
+  cluster's JVMs run apart from the measured tree.
 
 Then ``small`` (unless ``--no-small``): a 1,000-row generated run, ``make run``'s shape. Every DAG
 run must publish, and its sector figures must equal DuckDB's to the cent. Results go to
@@ -23,7 +23,6 @@ run must publish, and its sector figures must equal DuckDB's to the cent. Result
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import functools
 import json
@@ -32,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -148,16 +146,18 @@ def check_equal(dag: dict, duckdb: dict) -> None:
             raise SystemExit(f"{sector}: DAG published {mine}, DuckDB computed {duckdb['sectors'][sector]}")
 
 
-@contextlib.contextmanager
-def session_cluster(root: Path) -> Iterator[dict[str, str]]:
-    """A session cluster from tools/flink_session_cluster.py; yields the environment that runs the DAG on it."""
+def remote_run(space: Workspace, conf: dict, root: Path) -> dict:
+    """One run on a warm session cluster, started for this run alone and warmed by one untimed run.
+    (Left up, idle, beside the local runs, the local Flink job took about 2 s longer in one sitting.)"""
     from tools.flink_session_cluster import SessionCluster
 
     cluster = SessionCluster(root / "flink-cluster")
     cluster.start()
     try:
         connection = json.dumps({"conn_type": "flink", "host": "localhost", "port": cluster.rest_port})
-        yield {"SECTOR_REPORT_FLINK_TARGET": "remote", "AIRFLOW_CONN_FLINK_DEFAULT": connection}
+        env = {"SECTOR_REPORT_FLINK_TARGET": "remote", "AIRFLOW_CONN_FLINK_DEFAULT": connection}
+        space.dag_run(conf, **env)
+        return space.dag_run(conf, **env)
     finally:
         cluster.stop()
 
@@ -168,23 +168,20 @@ def sitting(rows: int, repeats: int, remote: bool, small: bool, root: Path, log)
     log(f"export of {rows:,} rows: {export.stat().st_size / 1e6:,.0f} MB")
     conf = {"source": "file", "input_path": str(export.relative_to(space.data))}
     space.dag_run({"rows": 1000})  # not timed: a first run on a machine also writes the JVM's class-data archive
-    with contextlib.ExitStack() as stack:
-        modes = {"local": lambda: space.dag_run(conf), "duckdb": lambda: space.duckdb(export)}
-        if remote:
-            remote_env = stack.enter_context(session_cluster(root))
-            space.dag_run(conf, **remote_env)  # not timed: warms the cluster
-            modes["remote"] = lambda: space.dag_run(conf, **remote_env)
-        runs: dict[str, list[dict]] = {mode: [] for mode in modes}
-        names = list(modes)
-        for round_index in range(repeats):
-            # Rotated each round, so no engine always runs first (or right after another).
-            for mode in names[round_index % len(names) :] + names[: round_index % len(names)]:
-                runs[mode].append(modes[mode]())
-                wall, rss = runs[mode][-1]["process_wall_s"], runs[mode][-1]["peak_rss_mb"]
-                log(f"round {round_index + 1}: {mode:<6} {wall:6.1f} s, {rss:,} MB")
-            for mode in names:
-                if mode != "duckdb":
-                    check_equal(runs[mode][-1], runs["duckdb"][-1])
+    modes = {"local": lambda: space.dag_run(conf), "duckdb": lambda: space.duckdb(export)}
+    if remote:
+        modes["remote"] = lambda: remote_run(space, conf, root)
+    runs: dict[str, list[dict]] = {mode: [] for mode in modes}
+    names = list(modes)
+    for round_index in range(repeats):
+        # Rotated each round, so no engine always runs first (or right after another).
+        for mode in names[round_index % len(names) :] + names[: round_index % len(names)]:
+            runs[mode].append(modes[mode]())
+            wall, rss = runs[mode][-1]["process_wall_s"], runs[mode][-1]["peak_rss_mb"]
+            log(f"round {round_index + 1}: {mode:<6} {wall:6.1f} s, {rss:,} MB")
+        for mode in names:
+            if mode != "duckdb":
+                check_equal(runs[mode][-1], runs["duckdb"][-1])
     if small:
         runs["small"] = [space.dag_run({"rows": 1000}) for _ in range(repeats)]
         log(f"1,000 generated rows: {[r['process_wall_s'] for r in runs['small']]} s")
@@ -196,9 +193,9 @@ def median(runs: list[dict], value) -> float:
 
 
 def steps(runs: list[dict]) -> list[tuple[str, float]]:
-    """Median seconds of each step of a DAG run; what no task accounts for is Airflow's own."""
-    tasks = ("prepare_input", "aggregate", "validate", "render_report", "publish")
-    found = [(f"{task}", median(runs, lambda r, t=task: r["tasks"][t]["duration_s"])) for task in tasks]
+    """Median seconds of each task of a DAG run, in the order they ran; what no task accounts for is Airflow's own."""
+    tasks = sorted(runs[0]["tasks"], key=lambda task: runs[0]["tasks"][task]["start"])
+    found = [(task, median(runs, lambda r, t=task: r["tasks"][t]["duration_s"])) for task in tasks]
     wall = median(runs, lambda r: r["process_wall_s"])
     airflow = wall - sum(seconds for _, seconds in found)
     return [("Airflow: start, DAG parse, dag.test's execution API, scheduling", airflow), *found, ("whole run", wall)]
@@ -232,7 +229,8 @@ def write(result: dict, folder: Path) -> Path:
         f"{env['machine']}; Python {env['python']}; {env['java']}; {env['versions']}.",
         f"`dag.test()` with `source=file` on one {result['export_mb']:,} MB seed-format export, SQLite, local",
         "MiniCluster; every run a fresh process, measured as a process tree (Airflow, the Flink job's Python and",
-        f"JVM). Median of {len(local)} rounds, order rotated; every run's published sector figures equal DuckDB's.",
+        f"JVM). {f'Median of {len(local)} rounds, order rotated' if len(local) > 1 else 'One round'}; every run's "
+        "published sector figures equal DuckDB's.",
         "",
         "| step | local (s) | share | remote, warm cluster (s) |",
         "|---|---:|---:|---:|",
