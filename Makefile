@@ -1,5 +1,6 @@
 # One-command entry points; see README.md.
 #   make run  [DATE=YYYY-MM-DD] [CONF='{"rows": 5000}']   one nightly run on generated data
+#   make run-month [MONTH=YYYY-MM]                        the month-to-date rollup of the published days
 #   make test                                             the whole pytest suite
 #   make bench [ROWS=1e3,1e6,1e7] [REPEATS=3]             Flink against PySpark, DuckDB and pandas
 
@@ -14,6 +15,8 @@ CONF ?= {}
 export RUN_CONF := $(value CONF)
 export RUN_DATE := $(DATE)
 export RUN_LOGICAL_DATE := $(LOGICAL_DATE)
+MONTH ?= $(shell date +%Y-%m)
+export RUN_MONTH := $(MONTH)
 
 # The project root is on PYTHONPATH so DAGs import include.<package>, the Astronomer way.
 export PYTHONPATH := $(CURDIR)
@@ -33,13 +36,18 @@ FLINK_WORKDIR := $(CURDIR)/.flink-cluster
 # The session cluster's TaskManager process size (the same as docker-compose.yaml's).
 FLINK_TM_MEMORY ?= 2g
 
-.PHONY: run test lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
+.PHONY: run run-month test lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
 	bench bench-flink bench-dag profile-flink clean
 
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/airflow dags test nightly_sector_report "$$RUN_DATE" --conf "$$RUN_CONF"
 	@# `airflow dags test` exits 0 even when the run fails: show exits non-zero if no report was published.
 	$(BIN)/python -m include.sector_report show --date "$$RUN_DATE" --conf "$$RUN_CONF"
+
+# The month-to-date rollup of the published days of MONTH, printed like make run's table.
+run-month: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
+	$(BIN)/airflow dags test monthly_sector_report "$$RUN_DATE" --conf "{\"month\": \"$$RUN_MONTH\"}"
+	$(BIN)/python -m include.sector_report show-month --month "$$RUN_MONTH"
 
 test: check-java test-system-deps $(VENV)/.installed $(VENV)/.installed-test
 	$(BIN)/ruff check .

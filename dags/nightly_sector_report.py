@@ -35,11 +35,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference, Param, get_current_context, task
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AsyncCallback,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    get_current_context,
+    task,
+)
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_flink_sql.operators import PyFlinkSqlOperator
 from file_arrival.sensors import FileArrivalSensor
+from include.sector_report.assets import DAILY_REPORT_ASSET
 from include.sector_report.errors import ReportError
 from include.sector_report.notify import DEFAULT_LOCALE, alert_failed_task, alert_late_run
 from include.sector_report.run_folder import RunFolder
@@ -53,6 +63,7 @@ DATA_ROOT = Path(os.environ.get("SECTOR_REPORT_DATA_DIR", PROJECT_ROOT / "data")
 ALLOWED_INPUT_DIRS = [Path(p) for p in os.environ.get("SECTOR_REPORT_ALLOWED_INPUT_DIRS", "").split(os.pathsep) if p]
 FLINK_TARGET = os.environ.get("SECTOR_REPORT_FLINK_TARGET", "local")
 TIMEZONE = pendulum.timezone("Asia/Seoul")
+DAILY_REPORT = Asset(DAILY_REPORT_ASSET)
 # A run not published this long after it was queued alerts alert_to (480: the 23:00 run by 07:00 Seoul
 # time). Only where it is set: Airflow 3.3's dag.test(), so `make run`, fails at the end of a successful run
 # of a DAG with a DeadlineAlert (its in-memory DAG holds the alert, not the alert's id in the DB).
@@ -161,11 +172,19 @@ def render_report(prepared: dict, flink_job: dict, **context) -> str:
     return str(report)
 
 
-@task
+@task(outlets=[DAILY_REPORT])
 def publish(report: str, **context) -> str:
-    """Only now, with the report validated and rendered, does the date join the reports index."""
+    """Only now, with the report validated and rendered, does the date join the reports index and
+    the daily report Asset get its event (which runs the monthly rollup)."""
     from include.sector_report.publish import publish_index
+    from include.sector_report.validate import read_summary
 
+    summary, _ = read_summary(RunFolder(Path(report).parent))
+    context["outlet_events"][DAILY_REPORT].extra = {
+        "report_date": summary["logical_date"],
+        "rows": summary["totals"]["rows"],
+        "total_value": summary["totals"]["total_value"],
+    }
     index = publish_index(DATA_ROOT, locale=context["params"]["locale"])
     publish_pages(context, index, index.with_name("latest.html"))
     print(f"Reports index: {index}")

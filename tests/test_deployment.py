@@ -92,13 +92,16 @@ class Api:
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
     def finished_run(self, run_id: str) -> dict:
+        return self.finished_run_of(DAG_ID, run_id)
+
+    def finished_run_of(self, dag_id: str, run_id: str) -> dict:
         quoted = urllib.parse.quote(run_id, safe="")
 
         def done():
-            run = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}")
+            run = self.call("GET", f"/dags/{dag_id}/dagRuns/{quoted}")
             return run if run["state"] in ("success", "failed") else None
 
-        return self.wait_for(done, f"run {run_id} to finish")
+        return self.wait_for(done, f"run {run_id} of {dag_id} to finish")
 
     def aggregate_result(self, run_id: str) -> dict:
         quoted = urllib.parse.quote(run_id, safe="")
@@ -250,6 +253,36 @@ def test_a_night_that_does_not_publish_alerts_when_late_and_when_it_fails(airflo
     [(_, failed)] = api.wait_for(lambda: smtp_server.about(failed_subject), "the failure alert", timeout=60)
     assert failed["Subject"] == f"{failed_subject}: wait_for_input"
     assert f"No file arrived in {data / 'incoming'}" in failed.get_body(("html",)).get_content()
+
+
+def test_a_published_night_triggers_the_monthly_rollup_through_its_asset(airflow, api) -> None:
+    standalone, data = airflow
+    api.wait_for(lambda: api.call("GET", "/dags/monthly_sector_report"), "the dag-processor to parse the monthly DAG")
+    for dag_id in (DAG_ID, "monthly_sector_report"):
+        api.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+    airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", "2023-01-05T14:00:00+00:00",
+                "--conf", json.dumps({"rows": 300}))  # fmt: skip
+    runs = api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
+    [night] = [r for r in runs if r["logical_date"].startswith("2023-01-05")]
+    assert api.finished_run(night["dag_run_id"])["state"] == "success"
+
+    # No month param: the months are the triggering reports' (the events of the nights published
+    # while the monthly DAG was paused come in one batch: every month among them is rolled up).
+    month_summary = data / "months" / "2023-01" / "summary.json"
+
+    def rolled_up():
+        return month_summary.is_file() and "2023-01-05" in json.loads(month_summary.read_text())["days_published"]
+
+    api.wait_for(rolled_up, "the asset-triggered monthly run to roll up 2023-01-05")
+    rollups = api.call("GET", "/dags/monthly_sector_report/dagRuns?run_type=asset_triggered")["dag_runs"]
+    assert rollups and all(api.finished_run_of("monthly_sector_report", r["dag_run_id"])["state"] == "success"
+                           for r in rollups)  # fmt: skip
+    summary = json.loads(month_summary.read_text())
+    published = sorted(p.parent.name for p in (data / "runs").glob("2023-01-*/summary.json"))
+    assert summary["days_published"] == published
+    assert sum(d["transaction_count"] for d in summary["days"]) == sum(
+        json.loads((data / "runs" / day / "summary.json").read_text())["totals"]["rows"] for day in published
+    )
 
 
 def seoul_date(logical_date: str) -> str:

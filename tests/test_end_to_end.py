@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from include.sector_report.month import MonthFolder
 from include.sector_report.run_folder import RunFolder
 from tests.landing import landed_rows
 from tests.report_html import SectorTable, report_rows
@@ -229,3 +230,59 @@ def test_make_run_passes_any_json_conf_through_unchanged(airflow_db, data_root) 
     summary = json.loads(RunFolder.for_date(data_root, "2024-03-14").summary_json.read_text())
     assert (summary["data_rows"], summary["rejected_rows"]) == (40, 0)
     assert "Sector transaction summary" in result.stdout  # `show` read the same conf: the English table
+
+
+def test_published_days_are_asset_events_and_their_month_rolls_up_to_the_same_figures(nightly_dag, data_root) -> None:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    assert run_dag(nightly_dag, "2024-02-27", {"rows": 400, "seed": 3}) == "success"
+    export = data_root / "exports" / "2024-02-29.csv"
+    export.parent.mkdir(parents=True, exist_ok=True)
+    export.write_text("stock_code,sector,price,volume,transaction_date\n" + "".join(
+        f'A{i % 3},"<b>반도체, ""칩""</b>",{1000 + i}.50,{i + 1},2024-02-29\n' for i in range(30)
+    ), encoding="utf-8")  # fmt: skip
+    assert run_dag(nightly_dag, "2024-02-29", {"source": "file", "input_path": "exports/2024-02-29.csv"}) == "success"
+    published = ["2024-02-27", "2024-02-29"]
+    dailies = {day: json.loads(RunFolder.for_date(data_root, day).summary_json.read_text()) for day in published}
+    with create_session() as session:
+        events = session.scalars(
+            select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == "sector_report_daily")
+        ).all()  # fmt: skip
+        extras = {event.extra["report_date"]: event.extra for event in events}
+    for day, daily in dailies.items():
+        assert extras[day] == {"report_date": day, **{k: daily["totals"][k] for k in ("rows", "total_value")}}
+
+    # The README's command: the monthly DAG through `airflow dags test`, then the month's table.
+    result = subprocess.run(
+        ["make", "-s", "run-month", "MONTH=2024-02", "DATE=2024-02-29"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "=== 섹터별 금융 데이터 요약 ===" in result.stdout and "Days: 2 published" in result.stdout
+    folder = MonthFolder.for_month(data_root, "2024-02")
+    summary = json.loads(folder.summary_json.read_text())
+    assert summary["days_published"] == published
+    assert summary["days_missing"] == [f"2024-02-{d:02}" for d in range(1, 30) if f"2024-02-{d:02}" not in published]
+    # Every day and sector equals its daily report exactly; every month figure is their sum.
+    assert summary["days"] == sorted(
+        ({"date": day, **sector} for day, daily in dailies.items() for sector in daily["sectors"]),
+        key=lambda d: (d["date"], -Decimal(d["total_value"]), d["sector"]),
+    )
+    sectors = {s["sector"]: s for s in summary["sectors"]}
+    assert set(sectors) == {"semiconductor", "internet", "biotech", '<b>반도체, "칩"</b>'}
+    for sector, month in sectors.items():
+        parts = [s for daily in dailies.values() for s in daily["sectors"] if s["sector"] == sector]
+        assert Decimal(month["total_value"]) == sum(Decimal(p["total_value"]) for p in parts)
+        assert month["total_volume"] == sum(p["total_volume"] for p in parts)
+        assert month["transaction_count"] == sum(p["transaction_count"] for p in parts)
+    html = folder.report_html.read_text()
+    assert html.count('<polyline class="trend"') == len(sectors)
+    assert "월간 섹터 요약" in html  # the default locale, ko
+    assert "<b>반도체" not in html and "&lt;b&gt;반도체" in html  # names are escaped
+    assert "2024-02-28" in html  # a day without a daily report is named

@@ -1,4 +1,8 @@
-"""Print a published run's summary table and report path: ``python -m include.sector_report show --date D``."""
+"""Print a published report's summary table and path.
+
+python -m include.sector_report show --date YYYY-MM-DD [--conf JSON]
+python -m include.sector_report show-month --month YYYY-MM [--conf JSON]
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ import os
 import sys
 from pathlib import Path
 
+from .month import MonthFolder
 from .render import format_summary_table
 from .run_folder import RunFolder
-from .validate import read_summary
+from .validate import SectorSummary, read_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--date", required=True, help="report date, YYYY-MM-DD")
     show.add_argument("--conf", default="{}", help="the run's conf JSON; its locale picks the table's language")
     show.add_argument("--data-dir", default=os.environ.get("SECTOR_REPORT_DATA_DIR", "data"))
+    show_month = commands.add_parser("show-month", help="print the month-to-date table and report path of a month")
+    show_month.add_argument("--month", required=True, help="YYYY-MM")
+    show_month.add_argument("--conf", default="{}", help="the run's conf JSON; its locale picks the table's language")
+    show_month.add_argument("--data-dir", default=os.environ.get("SECTOR_REPORT_DATA_DIR", "data"))
     args = parser.parse_args(argv)
+    locale = json.loads(args.conf or "{}").get("locale", "ko")
+    if args.command == "show-month":
+        return _show_month(Path(args.data_dir), args.month, locale)
 
     run = RunFolder.for_date(Path(args.data_dir), args.date)
     if not run.report_html.is_file():
@@ -31,8 +43,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     _, sectors = read_summary(run)
-    print(format_summary_table(sectors, json.loads(args.conf or "{}").get("locale", "ko")))
+    print(format_summary_table(sectors, locale))
     print(f"\nReport: {run.report_html}")
+    return 0
+
+
+def _show_month(data_root: Path, month: str, locale: str) -> int:
+    folder = MonthFolder.for_month(data_root, month)
+    if not folder.report_html.is_file():
+        print(
+            f"No month-to-date report was published for {month} (expected {folder.report_html}); "
+            "the run failed or never ran: see the Airflow log above.",
+            file=sys.stderr,
+        )
+        return 1
+    summary = json.loads(folder.summary_json.read_text(encoding="utf-8"))
+    print(format_summary_table([SectorSummary.from_json(s) for s in summary["sectors"]], locale))
+    print(f"\nDays: {len(summary['days_published'])} published; missing: {', '.join(summary['days_missing']) or '-'}")
+    print(f"Report: {folder.report_html}")
     return 0
 
 

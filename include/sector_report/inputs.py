@@ -60,10 +60,6 @@ def prepare_input(
     return manifest
 
 
-def read_manifest(run: RunFolder) -> dict:
-    return json.loads(run.control_json.read_text(encoding="utf-8"))
-
-
 def _manifest(source: str, data_rows: int, rejected_rows: int, control: ControlTotals, allow_empty: bool) -> dict:
     return {
         "source": source,

@@ -1,18 +1,20 @@
 """Send the mails of :mod:`.mail` through Airflow's SMTP notifier and the ``smtp_default`` connection.
 
 The one module of this package that uses Airflow, and only inside its functions: importing it
-needs no Airflow, so the rest stays plain Python. The DAG wires these as its callbacks.
+needs no Airflow (nor the mail templates' dependencies), so the DAGs import it at parse time
+to wire these as their callbacks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from .mail import Mail, failure_alert, late_alert
+if TYPE_CHECKING:
+    from .mail import Mail
 
 SEOUL = ZoneInfo("Asia/Seoul")
 DEFAULT_LOCALE = "ko"
@@ -37,6 +39,8 @@ def report_date_of(moment: dt.datetime | str) -> str:
 
 def alert_failed_task(context: Mapping[str, Any]) -> None:
     """``on_failure_callback``: a task failed for good (retries spent, or a failure no retry fixes)."""
+    from .mail import failure_alert
+
     params, ti = context["params"], context["ti"]
     if not params.get("alert_to"):
         return
@@ -59,6 +63,8 @@ async def alert_late_run(context: Mapping[str, Any], *, alert_to: list[str], loc
     locale are the run's conf's, else the DAG's defaults given as ``alert_to`` and ``locale``.
     """
     from airflow.configuration import conf as airflow_conf
+
+    from .mail import late_alert
 
     run = context["dag_run"]
     settings = {"alert_to": alert_to, "locale": locale, **(run.get("conf") or {})}

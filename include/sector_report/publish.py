@@ -12,6 +12,7 @@ from pathlib import Path
 from .i18n import messages
 from .render import template_env
 from .run_folder import RunFolder, atomic_writer
+from .trend import trend_chart
 from .validate import read_summary
 
 INDEX_TEMPLATE = "index.html.j2"
@@ -40,7 +41,11 @@ def publish_index(data_root: Path, *, locale: str) -> Path:
                 "transactions": sum(s.transaction_count for s in sectors),
             }
         )
-    html = template_env().get_template(INDEX_TEMPLATE).render(t=messages(locale), locale=locale, entries=entries)
+    html = (
+        template_env()
+        .get_template(INDEX_TEMPLATE)
+        .render(t=messages(locale), locale=locale, entries=entries, chart=_value_trend(runs))
+    )
     with atomic_writer(reports / "index.html") as out:
         out.write(html)
     if entries:
@@ -51,3 +56,13 @@ def publish_index(data_root: Path, *, locale: str) -> Path:
                 f'<a href="{latest}">{latest}</a>\n'
             )
     return reports / "index.html"
+
+
+def _value_trend(runs: list[RunFolder]) -> dict:
+    """Each sector's total value over the published days (oldest first), biggest sector first."""
+    values = {(run.date, s.sector): s.total_value for run in runs for s in read_summary(run)[1]}
+    totals: dict[str, Decimal] = {}
+    for (_, sector), value in values.items():
+        totals[sector] = totals.get(sector, Decimal(0)) + value
+    sectors = sorted(totals, key=lambda sector: (-totals[sector], sector))
+    return trend_chart(sorted(run.date for run in runs), sectors, values)

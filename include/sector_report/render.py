@@ -11,11 +11,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .i18n import messages
 from .run_folder import RunFolder, atomic_writer
+from .trend import sparkline
 from .universe import load_universe
 from .validate import SectorSummary, read_summary
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 REPORT_TEMPLATE = "report.html.j2"
+# The sector table's small trend: each sector's total value on the last published days, this one included.
+TREND_DAYS = 7
 
 
 def format_money(value: Decimal) -> str:
@@ -47,8 +50,10 @@ def report_view(run: RunFolder, *, locale: str) -> dict:
     summary, sectors = read_summary(run)
     total_value = sum((s.total_value for s in sectors), Decimal(0))
     max_value = max((s.total_value for s in sectors), default=Decimal(0))
-    previous_run = run.previous_published()
+    earlier = run.earlier_published(TREND_DAYS - 1)
+    previous_run = earlier[-1] if earlier else None
     previous = _previous_values(previous_run)
+    history = [_previous_values(r) for r in earlier]
     names = {stock.stock_code: getattr(stock, f"name_{locale}") for stock in load_universe()}
     rows = [
         {
@@ -56,6 +61,7 @@ def report_view(run: RunFolder, *, locale: str) -> dict:
             "share": (s.total_value / total_value * 100) if total_value else Decimal(0),
             "bar_fraction": float(s.total_value / max_value) if max_value else 0.0,
             "change": _change(s.total_value, previous.get(s.sector)),
+            "trend": sparkline([*(day[s.sector] for day in history if s.sector in day), s.total_value]),
             "top_stocks": [
                 {
                     **stock,

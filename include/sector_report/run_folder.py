@@ -7,6 +7,7 @@ keeps two dates from ever touching each other's files.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import tempfile
@@ -86,14 +87,23 @@ class RunFolder:
     def date(self) -> str:
         return self.root.name
 
+    def read_manifest(self) -> dict:
+        """What preparing the input recorded: rows, rejects, control totals (``control.json``)."""
+        return json.loads(self.control_json.read_text(encoding="utf-8"))
+
     def previous_published(self) -> RunFolder | None:
         """The latest earlier date with a published (validated) summary, if any."""
-        earlier = [
-            RunFolder(folder)
+        earlier = self.earlier_published(1)
+        return earlier[0] if earlier else None
+
+    def earlier_published(self, count: int) -> list[RunFolder]:
+        """The ``count`` latest earlier dates with a published (validated) summary, oldest first."""
+        earlier = sorted(
+            folder.name
             for folder in self.root.parent.iterdir()
             if folder.name < self.root.name and (folder / "summary.json").is_file()
-        ]
-        return max(earlier, key=lambda run: run.root.name, default=None)
+        )
+        return [RunFolder(self.root.parent / name) for name in earlier[-count:]] if count else []
 
     def reset(self) -> None:
         """Start the date afresh: nothing from an earlier run of it survives to be mistaken for this one's."""

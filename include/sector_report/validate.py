@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import ValidationFailed
-from .inputs import read_manifest
 from .run_folder import RunFolder, atomic_writer
 from .transactions import ControlTotals, from_cents, to_cents
 
@@ -169,7 +168,7 @@ def validate_run(run: RunFolder, *, max_reject_ratio: float, logical_date: str) 
 
     ``validation.json`` is written either way, so a failed run can be diagnosed.
     """
-    manifest = read_manifest(run)
+    manifest = run.read_manifest()
     control = ControlTotals.from_json(manifest["control"])
     sectors = read_sink(run.sector_sink_dir, SectorSummary)
     stocks = read_sink(run.stock_sink_dir, StockSummary)

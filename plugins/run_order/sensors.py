@@ -15,10 +15,11 @@ class PreviousRunSensor(BaseOperator):
 
     Put first in a DAG, it makes runs that read what earlier dates wrote behave as if they had run
     one after another in date order: ``airflow backfill create`` starts up to its own
-    ``--max-active-runs`` dates at once, whatever the DAG's ``max_active_runs``. Whether the previous
-    run succeeded or failed does not matter, only that it is over; while it runs, this task is deferred
-    to the triggerer. Do not backfill such a DAG with ``--run-backwards``: a later date would wait for
-    earlier ones that cannot start while it holds a run slot.
+    ``--max-active-runs`` dates at once (oldest first), whatever the DAG's ``max_active_runs``.
+    Whether the previous run succeeded or failed does not matter, only that it is over; while it
+    runs, this task is deferred to the triggerer. A previous run still queued is not waited for: it
+    has not started, and it may be queued behind this very run (say, an earlier date triggered by
+    hand while a later night runs). Do not backfill with ``--run-backwards``: later dates start first.
     """
 
     ui_color = "#eef0f7"
@@ -32,8 +33,10 @@ class PreviousRunSensor(BaseOperator):
         if previous is None:
             self.log.info("No earlier run of %s", self.dag_id)
             return
-        if previous.state in ENDED:
-            self.log.info("The previous run %s has ended (%s)", previous.run_id, previous.state)
+        if previous.state != "running":
+            # Ended, or still queued: a queued run has not started, so it is not ahead of this one,
+            # and waiting for it could deadlock (with max_active_runs=1 it waits for this run's slot).
+            self.log.info("The previous run %s is %s: not waiting", previous.run_id, previous.state)
             return
         self.log.info("Waiting for the previous run %s (%s) to end", previous.run_id, previous.state)
         self.defer(

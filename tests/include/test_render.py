@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from pathlib import Path
 
@@ -99,11 +100,24 @@ def test_change_against_the_latest_earlier_report(tmp_path: Path) -> None:
     assert "Change +99.5%" in html  # 1,235,567.50 against 619,283.75
 
 
-def test_sector_names_are_escaped(tmp_path: Path) -> None:
+def test_each_sector_shows_its_trend_over_the_last_published_days(tmp_path: Path) -> None:
+    for number, day in enumerate(["2024-02-28", "2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06"]):
+        growing = [{**SECTORS[0], "total_value": str(1000 * (number + 1))}, SECTORS[1]]
+        published_run(tmp_path, growing, day=day)
+    html = render(published_run(tmp_path, SECTORS), "en")
+    lines = re.findall(r'<svg class="sparkline"[^>]*><polyline [^>]*points="([^"]+)"', html)
+    assert len(lines) == 2
+    heights = [float(point.split(",")[1]) for point in lines[0].split()]
+    assert len(heights) == 6 and heights == sorted(heights, reverse=True)  # six days, rising (y grows down)
+
+
+def test_sector_names_are_escaped_in_the_report_and_the_index(tmp_path: Path) -> None:
     evil = [{**SECTORS[0], "sector": "<script>alert(1)</script>"}]
     html = render(published_run(tmp_path, evil, top_stocks={}), "en")
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    index = publish_index(tmp_path, locale="en").read_text()
+    assert "<script>" not in index and "&lt;script&gt;alert(1)&lt;/script&gt;" in index
 
 
 def test_report_is_self_contained(tmp_path: Path) -> None:
@@ -122,6 +136,9 @@ def test_index_lists_published_dates_newest_first(tmp_path: Path) -> None:
     assert 'href="../runs/2024-03-08/report.html"' in index
     latest = (tmp_path / "reports" / "latest.html").read_text()
     assert "url=../runs/2024-03-08/report.html" in latest
+    # Each sector's total value over the published days, oldest first: one line, one dot per day.
+    assert index.count('<polyline class="trend"') == 2
+    assert index.count("<circle") == 6 and "semiconductor 2024-03-05: 1,234,567.50 KRW" in index
 
 
 def test_console_table_columns_line_up_with_korean_headings() -> None:
