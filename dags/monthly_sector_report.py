@@ -26,14 +26,13 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_flink_sql.operators import PyFlinkSqlOperator
 from include.sector_report.assets import DAILY_REPORT_ASSET
 from include.sector_report.errors import ReportError
-from include.sector_report.notify import DEFAULT_LOCALE, alert_failed_task
+from include.sector_report.notify import DEFAULT_ALERT_TO, DEFAULT_LOCALE, EMAIL_LIST, alert_failed_task
 from report_viewer.links import publish_pages
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_ROOT = Path(os.environ.get("SECTOR_REPORT_DATA_DIR", PROJECT_ROOT / "data"))
 FLINK_TARGET = os.environ.get("SECTOR_REPORT_FLINK_TARGET", "local")
 TIMEZONE = pendulum.timezone("Asia/Seoul")
-DEFAULT_ALERT_TO = [a.strip() for a in os.environ.get("SECTOR_REPORT_ALERT_TO", "").split(",") if a.strip()]
 
 
 def months_to_roll_up(params: dict) -> tuple[dt.date, list[str]]:
@@ -116,7 +115,7 @@ with DAG(
             description="YYYY-MM; empty: the month of the report that triggered the run (or of today).",
         ),
         "locale": Param(DEFAULT_LOCALE, enum=["ko", "en"], description="Language of the report."),
-        "alert_to": Param(DEFAULT_ALERT_TO, type="array", items={"type": "string"}, description="Told of failures."),
+        "alert_to": Param(DEFAULT_ALERT_TO, **EMAIL_LIST, description="Addresses told when a run fails."),
     },
 ):
     plan = plan_months()

@@ -51,7 +51,14 @@ from airflow_flink_sql.operators import PyFlinkSqlOperator
 from file_arrival.sensors import FileArrivalSensor
 from include.sector_report.assets import DAILY_REPORT_ASSET
 from include.sector_report.errors import ReportError
-from include.sector_report.notify import DEFAULT_LOCALE, alert_failed_task, alert_late_run
+from include.sector_report.notify import (
+    DEFAULT_ALERT_TO,
+    DEFAULT_EMAIL_TO,
+    DEFAULT_LOCALE,
+    EMAIL_LIST,
+    alert_failed_task,
+    alert_late_run,
+)
 from include.sector_report.run_folder import RunFolder
 from report_viewer.links import ReportLink, link_report, publish_pages
 from run_order.sensors import PreviousRunSensor
@@ -68,10 +75,6 @@ DAILY_REPORT = Asset(DAILY_REPORT_ASSET)
 # time). Only where it is set: Airflow 3.3's dag.test(), so `make run`, fails at the end of a successful run
 # of a DAG with a DeadlineAlert (its in-memory DAG holds the alert, not the alert's id in the DB).
 PUBLISH_DEADLINE_MINUTES = os.environ.get("SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES")
-EMAIL_LIST = {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s,;]+@[^@\s,;]+$"}}
-# Who gets the report and the alerts when a run's conf does not say (scheduled nights): comma-separated.
-DEFAULT_EMAIL_TO = [a.strip() for a in os.environ.get("SECTOR_REPORT_EMAIL_TO", "").split(",") if a.strip()]
-DEFAULT_ALERT_TO = [a.strip() for a in os.environ.get("SECTOR_REPORT_ALERT_TO", "").split(",") if a.strip()]
 
 
 @contextmanager

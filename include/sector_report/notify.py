@@ -8,6 +8,7 @@ to wire these as their callbacks.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
 
 SEOUL = ZoneInfo("Asia/Seoul")
 DEFAULT_LOCALE = "ko"
+
+
+def addresses_from_env(name: str) -> list[str]:
+    """A comma-separated list of mail addresses in environment variable ``name`` (empty if unset)."""
+    return [address.strip() for address in os.environ.get(name, "").split(",") if address.strip()]
+
+
+# Who is told when a run's conf does not say (scheduled nights), read where the DAGs are parsed.
+DEFAULT_EMAIL_TO = addresses_from_env("SECTOR_REPORT_EMAIL_TO")
+DEFAULT_ALERT_TO = addresses_from_env("SECTOR_REPORT_ALERT_TO")
+# Mail addresses as a DAG param's JSON schema.
+EMAIL_LIST = {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s,;]+@[^@\s,;]+$"}}
 
 
 def notifier(to: list[str], mail: Mail, files: list[str] | None = None):
