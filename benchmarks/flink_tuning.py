@@ -13,7 +13,8 @@ including the ones above it:
 - ``+reuse``: ``pipeline.object-reuse``;
 - ``+heap-1g``: ``-Xmx1g`` for the JVM that hosts the MiniCluster;
 - ``+cds``: the class-data-sharing archive;
-- ``+late-c2``: C2 compiles only code ten times hotter than the JDK's thresholds: the product's defaults.
+- ``+late-c2``: C2 compiles only code ten times hotter than the JDK's thresholds;
+- ``+parallel-gc``: the parallel garbage collector instead of G1: the product's defaults.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import sys
 import tempfile
 
+from airflow_flink_sql.hooks import LATE_C2
 from benchmarks.engines import OutputMismatch, flink_engine, main
 
 NO_REUSE = {"pipeline.object-reuse": "false"}
@@ -35,7 +37,8 @@ def variants(class_data_dir: str) -> list:
         flink_engine("+reuse", jvm_options=(), class_data_dir=None),
         flink_engine("+heap-1g", jvm_options=HEAP, class_data_dir=None),
         flink_engine("+cds", jvm_options=HEAP, class_data_dir=class_data_dir),
-        flink_engine("+late-c2", class_data_dir=class_data_dir),
+        flink_engine("+late-c2", jvm_options=(*HEAP, *LATE_C2), class_data_dir=class_data_dir),
+        flink_engine("+parallel-gc", class_data_dir=class_data_dir),
     ]
 
 

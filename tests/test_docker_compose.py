@@ -71,10 +71,11 @@ def test_flink_image_matches_the_pyflink_version() -> None:
 
 
 def test_flink_services_are_sized_like_the_local_session_cluster(compose) -> None:
-    from tools.flink_session_cluster import DEFAULT_JOBMANAGER_MEMORY, DEFAULT_TASKMANAGER_MEMORY
+    from tools.flink_session_cluster import DEFAULT_JOBMANAGER_MEMORY, DEFAULT_TASKMANAGER_MEMORY, TASKMANAGER_JAVA_OPTS
 
     def properties(name: str) -> dict:
         return yaml.safe_load(compose["services"][name]["environment"]["FLINK_PROPERTIES"])
 
     assert properties("flink-jobmanager")["jobmanager.memory.process.size"] == DEFAULT_JOBMANAGER_MEMORY
     assert properties("flink-taskmanager")["taskmanager.memory.process.size"] == DEFAULT_TASKMANAGER_MEMORY
+    assert properties("flink-taskmanager")["env.java.opts.taskmanager"] == TASKMANAGER_JAVA_OPTS

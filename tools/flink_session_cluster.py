@@ -10,7 +10,8 @@ test's) never share ports or pid files. Used by the tests and by the Makefile.
 Memory: the TaskManager gets ``taskmanager.memory.process.size`` (default 2g: a 666 MB heap and
 636 MB of managed memory for batch hash aggregates and joins, about what the local MiniCluster's
 1 GB heap gives the same job), the JobManager ``jobmanager.memory.process.size`` (default 1g).
-The docker-compose services use the same sizes.
+The TaskManager's JVM uses the parallel garbage collector. The docker-compose services use the
+same settings.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def _merge(base: dict, extra: dict) -> dict:
 
 DEFAULT_TASKMANAGER_MEMORY = "2g"
 DEFAULT_JOBMANAGER_MEMORY = "1g"
+# The TaskManager runs short batch jobs: the parallel collector, as the operator gives its local JVM
+# (with G1 the warm cluster's 1e7-row job took 0.8 s longer than the local one).
+TASKMANAGER_JAVA_OPTS = "-XX:+UseParallelGC"
 
 
 class SessionCluster:
@@ -105,6 +109,7 @@ class SessionCluster:
                     "memory": {"process": {"size": self.taskmanager_memory}},
                 },
                 "rest": {"port": self.rest_port, "bind-port": str(self.rest_port)},
+                "env": {"java": {"opts": {"taskmanager": TASKMANAGER_JAVA_OPTS}}},
             },
         )
         config_file.write_text(yaml.safe_dump(config, sort_keys=False))
