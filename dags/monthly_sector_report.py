@@ -20,13 +20,14 @@ import os
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Asset, Param, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_flink_sql.operators import PyFlinkSqlOperator
 from include.sector_report.assets import DAILY_REPORT_ASSET
 from include.sector_report.errors import ReportError
 from include.sector_report.notify import DEFAULT_ALERT_TO, DEFAULT_LOCALE, EMAIL_LIST, alert_failed_task
+from include.sector_report.run_folder import report_date_of
 from report_viewer.links import publish_pages
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -35,19 +36,18 @@ FLINK_TARGET = os.environ.get("SECTOR_REPORT_FLINK_TARGET", "local")
 TIMEZONE = pendulum.timezone("Asia/Seoul")
 
 
-def months_to_roll_up(params: dict) -> tuple[dt.date, list[str]]:
+def months_to_roll_up(context) -> tuple[dt.date, list[str]]:
     """The day the rollup is as of, and its months: the param's, else those of every report date
     carried by the triggering events (a batch may span a month's end), else today's (in Seoul)."""
-    context = get_current_context()
     dates = [
         event.extra["report_date"]
         for events in (context.get("triggering_asset_events") or {}).values()
         for event in events
         if "report_date" in (event.extra or {})
     ]
-    as_of = dt.date.fromisoformat(max(dates)) if dates else pendulum.now(TIMEZONE).date()
-    if params["month"]:
-        return as_of, [params["month"]]
+    as_of = dt.date.fromisoformat(max(dates)) if dates else report_date_of(dt.datetime.now(dt.UTC))
+    if context["params"]["month"]:
+        return as_of, [context["params"]["month"]]
     return as_of, sorted({date[:7] for date in dates}) or [as_of.strftime("%Y-%m")]
 
 
@@ -56,7 +56,7 @@ def plan_months(**context) -> dict:
     """The months to roll up (their published and missing days), and the one job's sql_params."""
     from include.sector_report.month import month_inputs, sql_params
 
-    as_of, months = months_to_roll_up(context["params"])
+    as_of, months = months_to_roll_up(context)
     try:
         plans = [month_inputs(DATA_ROOT, month, as_of) for month in months]
     except ReportError as exc:

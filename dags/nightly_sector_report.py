@@ -59,7 +59,7 @@ from include.sector_report.notify import (
     alert_failed_task,
     alert_late_run,
 )
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.run_folder import RunFolder, report_date_of
 from report_viewer.links import ReportLink, link_report, publish_pages
 from run_order.sensors import PreviousRunSensor
 
@@ -89,8 +89,7 @@ def fail_without_retry() -> Iterator[None]:
 def report_date() -> dt.date:
     """The business day a run reports on: its logical date, as a date in Seoul."""
     context = get_current_context()
-    moment = context.get("logical_date") or context["dag_run"].run_after
-    return pendulum.instance(moment).in_timezone(TIMEZONE).date()
+    return report_date_of(context.get("logical_date") or context["dag_run"].run_after)
 
 
 @task

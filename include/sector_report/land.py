@@ -18,19 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from .checks import check_records
 from .errors import InputFileError
 from .landed import landed_input
 from .records import read_records
-from .run_folder import RunFolder, atomic_writer
+from .run_folder import SEOUL, RunFolder, atomic_writer
 from .transactions import COLUMNS, ControlTotals
 
 QUARANTINE_HEADER = ("file", "line", "reason", "record")
 CONTROL_SUFFIX = ".ctl.json"
 SNIFF_BYTES = 8192
-SEOUL = ZoneInfo("Asia/Seoul")
 FILE_WAIT_DEFAULT_UNTIL = dt.time(6, 0)
 
 

@@ -1,8 +1,8 @@
 """The month-to-date rollup: which daily inputs it reads, and its reconciliation with the dailies.
 
-One Flink job reads the landed input of every day of the month that has a published daily
-report (the run folders' ``input/*.csv``, as one source filtered by a path pattern) and writes
-per day and sector, and per sector for the month. Those figures must equal, to the cent and the
+One Flink job reads the landed input of every day with a published daily report in the months
+asked for (the run folders' ``input/*.csv``, as one source filtered by a path pattern) and
+writes per day and sector, and per month and sector. Those figures must equal, to the cent and the
 row, the published daily summaries of the same days; days without a published report are
 listed as missing, never silently skipped.
 """

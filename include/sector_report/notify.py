@@ -12,12 +12,12 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from .mail import Mail
 
-SEOUL = ZoneInfo("Asia/Seoul")
+from .run_folder import report_date_of
+
 DEFAULT_LOCALE = "ko"
 
 
@@ -43,13 +43,6 @@ def send(context: Mapping[str, Any], to: list[str], mail: Mail, files: list[str]
     notifier(to, mail, files).notify(context)
 
 
-def report_date_of(moment: dt.datetime | str) -> str:
-    """The business day of a run: its logical date (or run-after time) as a date in Seoul."""
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    return moment.astimezone(SEOUL).date().isoformat()
-
-
 def alert_failed_task(context: Mapping[str, Any]) -> None:
     """``on_failure_callback``: a task failed for good (retries spent, or a failure no retry fixes)."""
     from .mail import failure_alert
@@ -60,7 +53,7 @@ def alert_failed_task(context: Mapping[str, Any]) -> None:
     error = str(context.get("exception") or "The task failed without an error message; see its log.")
     mail = failure_alert(
         dag_id=ti.dag_id,
-        report_date=report_date_of(context.get("logical_date") or context["dag_run"].run_after),
+        report_date=report_date_of(context.get("logical_date") or context["dag_run"].run_after).isoformat(),
         task_id=ti.task_id,
         error=error,
         log_url=ti.log_url,
@@ -87,7 +80,7 @@ async def alert_late_run(context: Mapping[str, Any], *, alert_to: list[str], loc
     deadline = context["deadline"]["deadline_time"]
     mail = late_alert(
         dag_id=run["dag_id"],
-        report_date=report_date_of(run.get("logical_date") or run["run_after"]),
+        report_date=report_date_of(run.get("logical_date") or run["run_after"]).isoformat(),
         deadline=deadline.isoformat() if isinstance(deadline, dt.datetime) else str(deadline),
         run_url=f"{base_url}/dags/{run['dag_id']}/runs/{quote(run['dag_run_id'], safe='')}",
         locale=settings["locale"],

@@ -31,8 +31,10 @@ def publish_index(data_root: Path, *, locale: str) -> Path:
         reverse=True,
     )
     entries = []
+    values: dict[tuple[str, str], Decimal] = {}
     for run in runs:
-        summary, sectors = read_summary(run)
+        _, sectors = read_summary(run)
+        values.update(((run.date, s.sector), s.total_value) for s in sectors)
         entries.append(
             {
                 "date": run.date,
@@ -44,7 +46,12 @@ def publish_index(data_root: Path, *, locale: str) -> Path:
     html = (
         template_env()
         .get_template(INDEX_TEMPLATE)
-        .render(t=messages(locale), locale=locale, entries=entries, chart=_value_trend(runs))
+        .render(
+            t=messages(locale),
+            locale=locale,
+            entries=entries,
+            chart=_value_trend(sorted(run.date for run in runs), values),
+        )
     )
     with atomic_writer(reports / "index.html") as out:
         out.write(html)
@@ -58,11 +65,10 @@ def publish_index(data_root: Path, *, locale: str) -> Path:
     return reports / "index.html"
 
 
-def _value_trend(runs: list[RunFolder]) -> dict:
-    """Each sector's total value over the published days (oldest first), biggest sector first."""
-    values = {(run.date, s.sector): s.total_value for run in runs for s in read_summary(run)[1]}
+def _value_trend(dates: list[str], values: dict[tuple[str, str], Decimal]) -> dict:
+    """Each sector's total value over the published ``dates`` (oldest first), biggest sector first."""
     totals: dict[str, Decimal] = {}
     for (_, sector), value in values.items():
         totals[sector] = totals.get(sector, Decimal(0)) + value
     sectors = sorted(totals, key=lambda sector: (-totals[sector], sector))
-    return trend_chart(sorted(run.date for run in runs), sectors, values)
+    return trend_chart(dates, sectors, values)

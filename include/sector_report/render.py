@@ -52,8 +52,8 @@ def report_view(run: RunFolder, *, locale: str) -> dict:
     max_value = max((s.total_value for s in sectors), default=Decimal(0))
     earlier = run.earlier_published(TREND_DAYS - 1)
     previous_run = earlier[-1] if earlier else None
-    previous = _previous_values(previous_run)
-    history = [_previous_values(r) for r in earlier]
+    history = [_sector_values(r) for r in earlier]
+    previous = history[-1] if history else {}
     names = {stock.stock_code: getattr(stock, f"name_{locale}") for stock in load_universe()}
     rows = [
         {
@@ -97,10 +97,8 @@ def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
     return run.report_html
 
 
-def _previous_values(previous_run: RunFolder | None) -> dict[str, Decimal]:
-    if previous_run is None:
-        return {}
-    _, sectors = read_summary(previous_run)
+def _sector_values(run: RunFolder) -> dict[str, Decimal]:
+    _, sectors = read_summary(run)
     return {s.sector: s.total_value for s in sectors}
 
 

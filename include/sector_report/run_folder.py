@@ -16,6 +16,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
+
+# The business day of a run is its logical date in Seoul, where the market and the readers are.
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def report_date_of(moment: dt.datetime | str) -> dt.date:
+    """The business day of a run: its logical date (or, without one, its run-after time) in Seoul."""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment.astimezone(SEOUL).date()
 
 
 def _file_mode() -> int:
@@ -90,11 +101,6 @@ class RunFolder:
     def read_manifest(self) -> dict:
         """What preparing the input recorded: rows, rejects, control totals (``control.json``)."""
         return json.loads(self.control_json.read_text(encoding="utf-8"))
-
-    def previous_published(self) -> RunFolder | None:
-        """The latest earlier date with a published (validated) summary, if any."""
-        earlier = self.earlier_published(1)
-        return earlier[0] if earlier else None
 
     def earlier_published(self, count: int) -> list[RunFolder]:
         """The ``count`` latest earlier dates with a published (validated) summary, oldest first."""

@@ -38,7 +38,7 @@ LATE_C2 = (
     "-XX:Tier4BackEdgeThreshold=400000",
 )
 # A short batch job wants throughput, not short pauses: the parallel collector instead of G1 made a
-# 1e7-row job about 1 s faster and a small one no slower (benchmarks/results/flink_tuning.md).
+# 1e7-row job about 1 s faster and a small one no slower (benchmarks/results/flink_profile.md).
 PARALLEL_GC = ("-XX:+UseParallelGC",)
 DEFAULT_JVM_OPTIONS = ("-Xmx1g", *LATE_C2, *PARALLEL_GC)
 DEFAULT_CLASS_DATA_DIR = os.path.join(
