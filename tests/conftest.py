@@ -79,6 +79,17 @@ def flink_cluster(tmp_path_factory):
     assert not any(alive(pid) for pid in pids), "the session cluster's JVMs outlived it"
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server shared by the tests that need one; each creates its own database."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 class Inbox:
     """What a real SMTP server on localhost received, parsed."""
 

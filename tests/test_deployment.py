@@ -1,8 +1,14 @@
 """Production shapes: scheduler-driven runs on a remote Flink cluster, `airflow dags trigger`, PostgreSQL.
 
 Everything here is real: `airflow standalone` (api-server, scheduler, dag-processor,
-triggerer with LocalExecutor), a Flink session cluster from the PyFlink wheel, and a
-PostgreSQL server started from Debian's binaries in a temporary folder.
+triggerer with LocalExecutor) on a PostgreSQL metadata database, as docker-compose deploys it
+(with SQLite, a CLI command beside the running components meets "database is locked" by chance),
+a Flink session cluster from the PyFlink wheel, and a PostgreSQL server started from Debian's
+binaries in a temporary folder.
+
+The tests share one deployment; after each, whatever it left queued or running is ended, so one
+failure never turns into timeouts of the tests after it. Waits are for conditions, with deadlines
+far beyond what they take here, and say what they waited for.
 """
 
 from __future__ import annotations
@@ -11,10 +17,8 @@ import csv
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -32,17 +36,23 @@ from tools.processes import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "nightly_sector_report"
+MONTHLY_DAG_ID = "monthly_sector_report"
 LATE_AFTER_SECONDS = 20
+# How long a condition may take before a test gives up: far beyond what any takes here.
+PATIENCE_SECONDS = 600
+UNFINISHED = ("queued", "running")
 
 
 @pytest.fixture(scope="module")
-def airflow(flink_cluster, smtp_server, tmp_path_factory):
-    """`airflow standalone` on its own home and data folder, running the DAG on the remote Flink cluster."""
+def airflow(flink_cluster, smtp_server, postgres_server, tmp_path_factory):
+    """`airflow standalone` on its own home, data folder and PostgreSQL database, running the DAG on the
+    remote Flink cluster."""
     home = tmp_path_factory.mktemp("airflow-home")
     data = tmp_path_factory.mktemp("data")
     env = {
         **os.environ,
         **admin_env(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_server.create_database("deployment"),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(
@@ -77,7 +87,7 @@ class Api:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
 
-    def wait_for(self, predicate, what: str, timeout: float = 240):
+    def wait_for(self, predicate, what: str, timeout: float = PATIENCE_SECONDS):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -102,6 +112,19 @@ class Api:
             return run if run["state"] in ("success", "failed") else None
 
         return self.wait_for(done, f"run {run_id} of {dag_id} to finish")
+
+    def end_unfinished_runs(self) -> None:
+        """Mark every queued or running run failed and wait until none of its tasks still runs."""
+        for dag_id in (DAG_ID, MONTHLY_DAG_ID):
+            for run in self.call("GET", f"/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]:
+                quoted = urllib.parse.quote(run["dag_run_id"], safe="")
+                self.call("PATCH", f"/dags/{dag_id}/dagRuns/{quoted}", {"state": "failed"})
+        states = "".join(f"&state={state}" for state in ("queued", "scheduled", "running", "deferred", "restarting"))
+
+        def nothing_runs():
+            return not self.call("GET", f"/dags/~/dagRuns/~/taskInstances?limit=1{states}")["task_instances"]
+
+        self.wait_for(nothing_runs, "the tasks of the runs marked failed to stop")
 
     def aggregate_result(self, run_id: str) -> dict:
         quoted = urllib.parse.quote(run_id, safe="")
@@ -129,6 +152,14 @@ def api(airflow) -> Api:
     api = Api(standalone.url)
     api.wait_for(lambda: api.call("GET", f"/dags/{DAG_ID}"), "the dag-processor to parse the DAG")
     return api
+
+
+@pytest.fixture(autouse=True)
+def deployment_as_found(request):
+    """After each test that used the deployment, end what it left queued or running (a failed test included)."""
+    yield
+    if "api" in request.fixturenames:
+        request.getfixturevalue("api").end_unfinished_runs()
 
 
 def test_scheduler_runs_the_nightly_schedule_on_the_remote_flink_cluster(airflow, api, flink_cluster) -> None:
@@ -242,7 +273,7 @@ def test_a_night_that_does_not_publish_alerts_when_late_and_when_it_fails(airflo
                 "--conf", json.dumps(conf))  # fmt: skip
     late_subject, failed_subject = (f"[{word}] nightly_sector_report 2024-09-01" for word in ("지연", "실패"))
     # The export never comes: first the deadline passes (the scheduler finds it, the triggerer mails)...
-    [(recipients, late)] = api.wait_for(lambda: smtp_server.about(late_subject), "the late-run alert", timeout=120)
+    [(recipients, late)] = api.wait_for(lambda: smtp_server.about(late_subject), "the late-run alert")
     assert recipients == ["oncall@example.com"]
     assert late["Subject"] == late_subject  # in the default locale, ko
     assert "/dags/nightly_sector_report/runs/" in late.get_body(("html",)).get_content()
@@ -250,7 +281,7 @@ def test_a_night_that_does_not_publish_alerts_when_late_and_when_it_fails(airflo
     runs = api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
     [run] = [r for r in runs if r["logical_date"].startswith("2024-09-01")]
     assert api.finished_run(run["dag_run_id"])["state"] == "failed"
-    [(_, failed)] = api.wait_for(lambda: smtp_server.about(failed_subject), "the failure alert", timeout=60)
+    [(_, failed)] = api.wait_for(lambda: smtp_server.about(failed_subject), "the failure alert")
     assert failed["Subject"] == f"{failed_subject}: wait_for_input"
     assert f"No file arrived in {data / 'incoming'}" in failed.get_body(("html",)).get_content()
 
@@ -289,31 +320,8 @@ def seoul_date(logical_date: str) -> str:
     return dt.datetime.fromisoformat(logical_date).astimezone(dt.timezone(dt.timedelta(hours=9))).date().isoformat()
 
 
-@pytest.fixture
-def postgres():
-    """A throwaway PostgreSQL server on a free port, run as the 'postgres' user (it refuses root)."""
-    bin_dir = next(Path("/usr/lib/postgresql").glob("*/bin"), None)
-    if bin_dir is None:
-        pytest.fail("PostgreSQL server binaries are missing: `make test` installs Debian's postgresql.")
-    # Directly under /tmp: pytest's own temp folders are private to root, and postgres must reach its data.
-    folder = Path(tempfile.mkdtemp(prefix="airflow-test-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    port = free_port()
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    run = lambda *cmd: subprocess.run([*as_postgres, *cmd], check=True, capture_output=True, timeout=120)  # noqa: E731
-    run(str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "postgres", "-A", "trust")
-    run(str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
-        "-o", f"-p {port} -k {folder} -c listen_addresses=localhost", "start")  # fmt: skip
-    try:
-        run(str(bin_dir / "createdb"), "-h", "localhost", "-p", str(port), "-U", "postgres", "airflow")
-        yield f"postgresql+psycopg2://postgres@localhost:{port}/airflow"
-    finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "-w", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def test_a_run_on_a_postgresql_metadata_database(postgres, tmp_path) -> None:
+def test_a_run_on_a_postgresql_metadata_database(postgres_server, tmp_path) -> None:
+    postgres = postgres_server.create_database("one_run")
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
