@@ -6,8 +6,8 @@ import csv
 from pathlib import Path
 
 from include.sector_report.errors import InputFileError
-from include.sector_report.land import _check_control_file, _control_file, _data_files, land_csv
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.landing.land import _check_control_file, _control_file, _data_files, land_csv
+from include.sector_report.layout import RunFolder
 from include.sector_report.transactions import MAX_TOTAL_VALUE_CENTS
 from tests.include.row_by_row_landing import Landed, Landing, land_row_by_row
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from include.sector_report import generate as generate_module
-from include.sector_report.generate import generate_batches, generate_transactions, write_seed_csv
-from include.sector_report.land import land_csv
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.landing import generate as generate_module
+from include.sector_report.landing.generate import generate_batches, generate_transactions, write_seed_csv
+from include.sector_report.landing.land import land_csv
+from include.sector_report.layout import RunFolder
 from include.sector_report.universe import load_universe
 from tests.landing import landed_rows
 

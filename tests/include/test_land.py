@@ -11,8 +11,8 @@ import pytest
 
 from include.sector_report.errors import InputFileError
 from include.sector_report.inputs import prepare_input
-from include.sector_report.land import file_wait_deadline, incoming_patterns, land_csv, resolve_input
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.landing.land import file_wait_deadline, incoming_patterns, land_csv, resolve_input
+from include.sector_report.layout import RunFolder
 from tests.landing import land_both_ways
 
 GOOD = ["005930,semiconductor,820133.59,53,2024-03-08", "035420,internet,285893.55,184,2024-03-08"]
@@ -144,14 +144,44 @@ def test_empty_and_header_only_files_have_no_data_rows(data_root: Path, run: Run
     )
 
 
+PREPARE = dict(source="file", logical_date=DAY, rows=0, seed=0, locale="en", exchange="XKRX")
+
+
 @pytest.mark.parametrize("content", ["", "stock_code,sector,price,volume,transaction_date\r\n"])
 def test_an_empty_day_fails_unless_allowed(data_root: Path, run: RunFolder, content: str) -> None:
     write(data_root / "incoming" / "transactions_2024-03-08.csv", content)
-    kwargs = dict(source="file", logical_date=DAY, rows=0, seed=0, input_path=None, data_root=data_root)
+    kwargs = dict(PREPARE, input_path=None, data_root=data_root)
     with pytest.raises(InputFileError, match=r"transactions_2024-03-08.csv has no data rows .* allow_empty=true"):
         prepare_input(run, **kwargs)
     manifest = prepare_input(run, allow_empty=True, **kwargs)
     assert (manifest["data_rows"], manifest["control"]["rows"]) == (0, 0)
+
+
+def test_too_many_rejected_rows_fail_before_any_flink_job_keeping_the_quarantine(
+    data_root: Path, run: RunFolder
+) -> None:
+    bad = ["005930,semiconductor,1.00,0,2024-03-08", "005930,semiconductor,x,5,2024-03-08"]
+    write(data_root / "export.csv", "\n".join([*GOOD, *bad]))
+    kwargs = dict(PREPARE, input_path="export.csv", data_root=data_root)
+    with pytest.raises(InputFileError) as failure:
+        prepare_input(run, max_reject_ratio=0.1, **kwargs)
+    assert str(failure.value) == (
+        f"Input {data_root.resolve() / 'export.csv'} has a reject ratio of 0.5 (2 of 4 rows), more than "
+        f"max_reject_ratio=0.1 allows; the rejected rows are in {run.rejected_csv} with their line numbers "
+        "and reasons. No Flink job ran and nothing was published for 2024-03-08."
+    )
+    with run.rejected_csv.open(newline="") as handle:
+        assert [row["line"] for row in csv.DictReader(handle)] == ["3", "4"]
+    assert run.read_manifest()["rejected_rows"] == 2
+    assert not run.sink_dir.exists()
+    assert prepare_input(run, max_reject_ratio=0.5, **kwargs)["rejected_rows"] == 2  # at the limit: accepted
+
+
+def test_a_day_whose_every_row_is_rejected_has_no_transactions(data_root: Path, run: RunFolder) -> None:
+    write(data_root / "export.csv", "005930,semiconductor,x,5,2024-03-08\n")
+    kwargs = dict(PREPARE, input_path="export.csv", data_root=data_root, max_reject_ratio=1.0)
+    with pytest.raises(InputFileError, match=r"export.csv has no valid rows; .* allow_empty=true"):
+        prepare_input(run, **kwargs)
 
 
 def test_binary_garbage_gets_a_clear_error(data_root: Path, run: RunFolder) -> None:

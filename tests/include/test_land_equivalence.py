@@ -16,13 +16,13 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from include.sector_report import records
 from include.sector_report.errors import InputFileError
-from include.sector_report.generate import generate_batches, write_seed_csv
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.landing import records
+from include.sector_report.landing.generate import generate_batches, write_seed_csv
+from include.sector_report.layout import RunFolder
 from include.sector_report.transactions import MAX_PRICE_CENTS, MAX_TOTAL_VALUE_CENTS
 from include.sector_report.universe import load_universe
 from tests.landing import land_both_ways
@@ -167,6 +167,9 @@ def hostile_files(draw) -> bytes:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(content=hostile_files(), block_bytes=st.sampled_from([8, 37, 256, records.BLOCK_BYTES]))
+# A BOM past the file's first bytes is data, also where a block starts (Arrow would drop it there).
+@example(content=b"005930,\r\xef\xbb\xbf\n,820133.59,5,2024-03-08", block_bytes=8)
+@example(content=b"\xef\xbb\xbf" + HEADERS[1].encode() + b"\n\xef\xbb\xbf005930,a,1,1,2024-03-08\n", block_bytes=1 << 20)
 def test_hostile_files_land_exactly_as_row_by_row(content: bytes, block_bytes: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(records, "BLOCK_BYTES", block_bytes):
         source = Path(tmp) / "export.csv"
@@ -272,3 +275,95 @@ def test_a_day_too_large_for_the_jobs_exact_sums_is_refused_and_nothing_lands(tm
     run = RunFolder.for_date(tmp_path / "data", "2024-03-08")
     assert not run.transactions_csv.exists()
     assert not run.rejected_csv.exists()
+
+
+# Exports from databases and spreadsheets: every field quoted or some, doubled quotes, commas and line
+# breaks inside quotes, quoted empty fields, quotes in the middle of unquoted fields, CR/LF mixes.
+QUOTED_TEXT = st.one_of(
+    st.sampled_from(["005930", "반도체", "semi, conductor", 'say "hi"', "", "a\nb", "a\r\nb", 'x"y', "인터넷, 포털"]),
+    st.text(alphabet='ab,"\n\r 반', max_size=6),
+)
+QUOTED_ROW = st.one_of(
+    st.tuples(QUOTED_TEXT, QUOTED_TEXT, PRICE, VOLUME, DATE).map(list),
+    st.tuples(st.just("005930"), st.sampled_from(["semiconductor", "반도체, 칩"]), PRICE, VOLUME, st.just("2024-03-08"))
+    .map(list),
+)  # fmt: skip
+
+
+@st.composite
+def quoted_exports(draw) -> bytes:
+    rows = draw(st.lists(QUOTED_ROW, max_size=30))
+    style = draw(st.sampled_from(["all", "texts", "random", "mid-field"]))
+    endings = draw(st.sampled_from([["\r\n"], ["\n"], ["\n", "\r\n"], ["\r\n", "\r"]]))
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    header = draw(st.sampled_from([None, '"stock_code","sector","price","volume","transaction_date"', HEADERS[1]]))
+    lines = [] if header is None else [header]
+    for row in rows:
+        fields = []
+        for position, value in enumerate(row):
+            quote = {"all": True, "texts": position in (0, 1, 4), "random": rng.random() < 0.5}.get(style)
+            if style == "mid-field":
+                quote = any(c in value for c in ",\r\n") or rng.random() < 0.3
+                value = value if quote or rng.random() < 0.7 else value[:1] + '"' + value[1:]
+            fields.append(_field(value, quote) if quote is not None else value)
+        lines.append(",".join(fields))
+    text = "".join(line + rng.choice(endings) for line in lines)
+    return (("\ufeff" if draw(st.booleans()) else "") + text).encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(content=quoted_exports(), block_bytes=st.sampled_from([8, 37, 64, 256, records.BLOCK_BYTES]))
+def test_quoted_exports_land_exactly_as_row_by_row(content: bytes, block_bytes: int) -> None:
+    """Small blocks put a block's end inside quoted fields, inside doubled quotes and inside \\r\\n."""
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(records, "BLOCK_BYTES", block_bytes):
+        source = Path(tmp) / "export.csv"
+        source.write_bytes(content)
+        run = RunFolder.for_date(Path(tmp) / "data", "2024-03-08")
+        run.reset()
+        try:
+            land_both_ways(source, run)
+        except InputFileError:
+            pass  # failed, with the oracle's very message (checked inside)
+
+
+def quoted_export(rows: int, *, line_break_at: int | None = None) -> bytes:
+    """A spreadsheet-style export: BOM, quoted header, every field quoted, CRLF; Korean and commas in texts."""
+    lines = ['"stock_code","sector","price","volume","transaction_date"']
+    for n in range(rows):
+        sector = "반도체, 메모리" if n % 3 else 'internet "portal"'.replace('"', '""')
+        if n == line_break_at:
+            sector = "반도체\r\n메모리"
+        price = "bad" if n % 997 == 0 else f"{70000 + n % 500}.{n % 100:02d}"
+        lines.append(f'"{n % 7:06d}","{sector}","{price}","{1 + n % 50}","2024-03-08"')
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def test_a_quoted_export_lands_on_arrow_every_block(tmp_path: Path) -> None:
+    with (
+        mock.patch.object(records, "BLOCK_BYTES", 1 << 16),
+        mock.patch.object(
+            records._CsvModuleRecords, "until", autospec=True, side_effect=records._CsvModuleRecords.until
+        ) as exact,
+    ):
+        result, _run = land(tmp_path, quoted_export(20_000))
+    assert exact.call_count == 0, "no block needed the csv module"
+    assert len(result.landed) == 20_000 - 21 and len(result.quarantined) == 21
+    # Row 0 is a bad one (every 997th): the first landed is row 1, and row 3 the first "internet".
+    assert result.landed[0][:2] == ("000001", "반도체, 메모리") and result.landed[2][1] == 'internet "portal"'
+    assert result.quarantined[0][1:3] == (2, "price 'bad' is not a number")  # line 1 is the header
+
+
+def test_only_the_block_with_a_line_break_inside_quotes_takes_the_csv_module(tmp_path: Path) -> None:
+    content = quoted_export(20_000, line_break_at=12_345)
+    with (
+        mock.patch.object(records, "BLOCK_BYTES", 1 << 16),
+        mock.patch.object(
+            records._CsvModuleRecords, "until", autospec=True, side_effect=records._CsvModuleRecords.until
+        ) as exact,
+    ):
+        result, _run = land(tmp_path, content)
+    assert exact.call_count == 1, "one block, then Arrow again"
+    # Row 12,345, after 13 bad rows: its sector on two lines.
+    assert result.landed[12_345 - 13][:2] == (f"{12_345 % 7:06d}", "반도체\r\n메모리")
+    # Every record after the one on two lines still names its own line: row n is on line n + 2, then n + 3.
+    assert result.quarantined[-1][1] == 19_940 + 3

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from include.sector_report.errors import InputFileError
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.layout import RunFolder
 from include.sector_report.transactions import MAX_TOTAL_VALUE_CENTS, to_cents
 from tests.landing import land_both_ways
 

@@ -24,9 +24,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..transactions import MAX_PRICE_CENTS, MAX_VOLUME, RowRejected, parse_date, parse_row, to_cents
 from .landed import TransactionBatch
 from .records import Records
-from .transactions import MAX_PRICE_CENTS, MAX_VOLUME, RowRejected, parse_date, parse_row, to_cents
 
 PRICE_TEXT = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
 VOLUME_TEXT = r"^[0-9]{1,10}$"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..layout import RunFolder, atomic_writer
+from ..transactions import ControlTotals
+from ..universe import Stock
 from . import csv_bytes
-from .landed import TransactionBatch, landed_input
-from .run_folder import RunFolder, atomic_writer
-from .transactions import ControlTotals
-from .universe import Stock
+from .landed import TransactionBatch, add_batch, landed_input
 
 # The seed's ranges: price 50,000-1,000,000 KRW with 2 decimals, volume 10-999.
 PRICE_CENTS_RANGE = (5_000_000, 100_000_000)
@@ -70,7 +70,7 @@ def write_seed_csv(path: Path, batches: Iterable[TransactionBatch]) -> ControlTo
     control = ControlTotals()
     with atomic_writer(path, binary=True) as out:
         for batch in batches:
-            control.add_batch(batch.price_cents, batch.volume)
+            add_batch(control, batch.price_cents, batch.volume)
             fields = [
                 csv_bytes.Texts(batch.stock_codes, batch.stock_code_index),
                 csv_bytes.Texts(batch.sectors, batch.sector_index),

@@ -16,15 +16,15 @@ import fnmatch
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
+from ..errors import InputFileError
+from ..layout import SEOUL, DataFolder, RunFolder, atomic_writer
+from ..transactions import COLUMNS, ControlTotals
 from .checks import check_records
-from .errors import InputFileError
 from .landed import landed_input
 from .records import read_records
-from .run_folder import SEOUL, RunFolder, atomic_writer
-from .transactions import COLUMNS, ControlTotals
 
 QUARANTINE_HEADER = ("file", "line", "reason", "record")
 CONTROL_SUFFIX = ".ctl.json"
@@ -61,7 +61,7 @@ def resolve_input(
         if not candidate.exists():
             raise InputFileError(f"Input {candidate} (parameter input_path={input_path!r}) does not exist.")
         return candidate
-    incoming = incoming_folder(data_root)
+    incoming = DataFolder(data_root).incoming
     patterns = incoming_patterns(report_date)
     dropped = [
         p
@@ -74,11 +74,6 @@ def resolve_input(
             f"(expected a name matching {' or '.join(patterns)})."
         )
     return max(dropped, key=lambda p: (p.stat().st_mtime, p.name)).resolve()
-
-
-def incoming_folder(data_root: Path) -> Path:
-    """Where senders drop the day's file when no input_path is given."""
-    return data_root / "incoming"
 
 
 def incoming_patterns(report_date: dt.date) -> list[str]:
@@ -174,18 +169,36 @@ def _control_file(source: Path) -> Path | None:
     return beside if beside.is_file() else None
 
 
+# What a sender's control file may say: counts as JSON integers or digit strings, money as a number or a
+# decimal string (exact as a string; a JSON number with more than 2 decimals cannot match anyway).
+_COUNT = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^[0-9]+$"}]}
+CONTROL_FILE_SCHEMA = {
+    "type": "object",
+    "required": ["rows"],
+    "properties": {
+        "rows": _COUNT,
+        "total_volume": _COUNT,
+        "total_value": {"oneOf": [{"type": "number"}, {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}]},
+    },
+}
+
+
 def _check_control_file(path: Path, data_rows: int, rejected: int, control: ControlTotals) -> None:
     """The sender's own counts must match what arrived: rows always; totals when no row was rejected."""
+    import jsonschema
+
     try:
         declared = json.loads(path.read_text(encoding="utf-8"))
-        declared_rows = int(declared["rows"])
-        declared_volume = int(declared["total_volume"]) if "total_volume" in declared else None
-        declared_value = Decimal(str(declared["total_value"])) if "total_value" in declared else None
-    except (OSError, ValueError, KeyError, TypeError, InvalidOperation) as exc:
+        jsonschema.validate(declared, CONTROL_FILE_SCHEMA)
+    except (OSError, ValueError, jsonschema.ValidationError) as exc:
+        problem = exc.message if isinstance(exc, jsonschema.ValidationError) else repr(exc)
         raise InputFileError(
-            f"Control file {path} is not valid: {exc!r}; expected JSON with 'rows' "
+            f"Control file {path} is not valid: {problem}; expected JSON with 'rows' "
             "and optionally 'total_volume' and 'total_value'."
         ) from None
+    declared_rows = int(declared["rows"])
+    declared_volume = int(declared["total_volume"]) if "total_volume" in declared else None
+    declared_value = Decimal(str(declared["total_value"])) if "total_value" in declared else None
     if declared_rows != data_rows:
         raise InputFileError(f"Control file {path} declares {declared_rows} rows, but the input has {data_rows}.")
     if rejected:

@@ -18,13 +18,43 @@ from typing import IO
 
 import numpy as np
 
+from ..errors import InputFileError
+from ..layout import RunFolder, atomic_writer
+from ..transactions import MAX_TOTAL_VALUE_CENTS, ControlTotals, from_cents
 from . import csv_bytes
-from .errors import InputFileError
-from .run_folder import RunFolder, atomic_writer
-from .transactions import MAX_TOTAL_VALUE_CENTS, ControlTotals, from_cents
 
 # A dense lookup table over (stock, sector) index pairs is used up to this many cells.
 _MAX_PAIR_TABLE = 1 << 22
+
+
+# Limbs small enough that a column of them sums in int64 without overflow (for < 2**32 rows).
+_LIMB_BITS = 30
+_SPLIT_BITS = 31
+
+
+def value_cents(price_cents: np.ndarray, volume: np.ndarray) -> int:
+    """Exact ``sum(price_cents * volume)`` for prices up to ``MAX_PRICE_CENTS`` and volumes up to ``MAX_VOLUME``.
+
+    A product can reach 2**91, so each price is split into two 30-bit limbs and each
+    limb's product (< 2**61) into 31-bit halves; every column of halves sums in int64.
+    """
+    price = price_cents.astype(np.int64, copy=False)
+    volume = volume.astype(np.int64, copy=False)
+    if len(price) and int(price.max()) * int(volume.max()) * len(price) < 2**63:
+        return int(np.dot(price, volume))  # no product or partial sum can overflow
+    total = 0
+    for shift, limb in ((0, price & (2**_LIMB_BITS - 1)), (_LIMB_BITS, price >> _LIMB_BITS)):
+        product = limb * volume
+        low = int((product & (2**_SPLIT_BITS - 1)).sum(dtype=np.int64))
+        high = int((product >> _SPLIT_BITS).sum(dtype=np.int64))
+        total += (low + (high << _SPLIT_BITS)) << shift
+    return total
+
+
+def add_batch(control: ControlTotals, price_cents: np.ndarray, volume: np.ndarray) -> None:
+    """Add many rows to ``control`` at once, exactly: numpy's int64 would overflow on the products."""
+    # < 2**31 per row: the volume sums exactly in int64 below 2**32 rows.
+    control.add_many(len(price_cents), int(volume.sum(dtype=np.int64)), value_cents(price_cents, volume))
 
 
 @dataclass(frozen=True)
@@ -55,7 +85,7 @@ class LandedInput:
     def write(self, batch: TransactionBatch) -> None:
         if not len(batch):
             return
-        self.control.add_batch(batch.price_cents, batch.volume)
+        add_batch(self.control, batch.price_cents, batch.volume)
         fields = [
             csv_bytes.Digits(self._stock_ids_of(batch)),
             csv_bytes.Digits(batch.price_cents),

@@ -3,15 +3,21 @@
 The records are exactly those Python's ``csv`` module reads from the file opened as UTF-8
 (a BOM dropped, ``newline=""``), with the first record skipped when it is the header and
 blank lines skipped: the row-by-row landing read them that way, and its line numbers and
-quarantined record texts are kept. Two tokenizers produce them:
+quarantined record texts are kept. Two tokenizers produce them, a block at a time:
 
-- **Arrow**, for the usual block of bytes: no quote character, NUL or lone carriage return in
-  it. There a record is a line and a field is what lies between commas, so Arrow's multi-threaded
-  CSV reader splits it with quoting off and converts the columns as it goes (price to
-  ``decimal128(18, 2)``, volume to ``uint32``, texts dictionary-encoded). If a value does not
+- **Arrow**, for the usual block: its records are its lines. Without a quote character in the
+  block, a field is what lies between commas and Arrow's multi-threaded CSV reader splits it with
+  quoting off; with quote characters (exports from databases and spreadsheets quote every text,
+  or every field), it splits with quoting on, whose rules are Python's for a record on one line
+  (a quote opens a field only at its start, a doubled quote is a quote, characters after a
+  closing quote are kept). Either way it converts the columns as it goes (price to
+  ``decimal128(18, 2)``, volume to ``uint32``, texts dictionary-encoded); if a value does not
   convert, the block is read again as texts and checked value by value.
-- **Python's csv module** from the first block that has any of those on to the end of the file:
-  a quoted field may hold commas and line breaks, and even span two blocks.
+- **Python's csv module**, exact, for a block Arrow cannot place line by line: a quoted field
+  holding a line break (a record on several lines, perhaps across the block's end), a record
+  whose fields Arrow does not count as five, a NUL or a lone carriage return. It reads from the
+  block's start to the first record that ends at or after the block's end; the next block starts
+  there, on Arrow again.
 
 Line numbers are the line on which a record ends, counting ``\\n``, ``\\r\\n`` and ``\\r`` as line
 ends, as ``csv.reader.line_num`` does. The Arrow path works them out only for a block that has a
@@ -28,15 +34,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from .errors import InputFileError
-from .transactions import COLUMNS
+from ..errors import InputFileError
+from ..transactions import COLUMNS
 
 BLOCK_BYTES = 16 << 20
 CSV_MODULE_BATCH = 1 << 16
@@ -70,23 +76,25 @@ def read_records(path: Path) -> Iterator[Records]:
     """The data records of ``path``, a block at a time (memory stays flat whatever the file's size)."""
     lines = _LineCounter(path)
     with path.open("rb") as handle:
-        offset = 0  # where the next block starts in the file
+        offset = 0  # where the next block starts in the file: always where a record starts
         while True:
             handle.seek(offset)
             data = handle.read(BLOCK_BYTES)
             at_end = len(data) < BLOCK_BYTES
             start = len(codecs.BOM_UTF8) if offset == 0 and data.startswith(codecs.BOM_UTF8) else 0
             block = _Block(data, start, len(data) if at_end else max(start, data.rfind(b"\n") + 1))
-            if (not block and not at_end) or block.needs_csv_module():
-                # A line longer than a block, or quotes: the csv module streams the rest.
-                yield from _csv_module_records(path, offset, lines.before(offset))
-                return
             if offset == 0 and _is_header_line(path, block):
                 block = block.skip(block.line_end(0))
-            records = _arrow_records(path, block, lines, offset + block.start)
-            if records is None:
-                yield from _csv_module_records(path, offset + block.start, lines.before(offset + block.start))
-                return
+            records = None
+            if block and not block.needs_csv_module():
+                records = _arrow_records(path, block, lines, offset + block.start)
+            if records is None:  # the csv module reads this block, and the end of the record the block cuts
+                exact = _CsvModuleRecords(path, offset + block.start, lines.before(offset + block.start))
+                yield from exact.until(offset + max(block.end, block.start + 1))
+                if exact.at_end:
+                    return
+                offset = exact.offset
+                continue
             yield records
             offset += block.end
             if at_end:
@@ -96,20 +104,25 @@ def read_records(path: Path) -> Iterator[Records]:
 class _LineCounter:
     """Lines before a byte offset of a file, counted only when a record's line number is wanted.
 
-    Only the Arrow path asks, and only for offsets before which every line break is a ``\n``.
+    A line ends with ``\\n``, ``\\r\\n`` or a lone ``\\r``, as for the csv module; offsets asked for are
+    where records start, so never between the two bytes of a ``\\r\\n``.
     """
 
     def __init__(self, path: Path):
         self._path = path
         self._offset = 0
         self._lines = 0
+        self._after_carriage_return = False
 
     def before(self, offset: int) -> int:
         with self._path.open("rb") as handle:
             handle.seek(self._offset)
             while self._offset < offset:
                 chunk = handle.read(min(BLOCK_BYTES, offset - self._offset))
-                self._lines += chunk.count(b"\n")
+                self._lines += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+                if self._after_carriage_return and chunk.startswith(b"\n"):
+                    self._lines -= 1  # a \r\n the chunks cut in two: one line end, counted twice
+                self._after_carriage_return = chunk.endswith(b"\r")
                 self._offset += len(chunk)
         return self._lines
 
@@ -147,8 +160,14 @@ class _Block:
         return pa.py_buffer(self.data).slice(self.start, len(self))
 
     def needs_csv_module(self) -> bool:
+        """What Arrow cannot place line by line however it reads: a NUL, a lone carriage return, and a BOM
+        the block starts with (Arrow drops it; past the file's own, dropped before, a BOM is data)."""
         lone_carriage_return = b"\r" in self and self.count(b"\r") != self.count(b"\r\n")
-        return b'"' in self or b"\0" in self or lone_carriage_return
+        return b"\0" in self or lone_carriage_return or self.data.startswith(codecs.BOM_UTF8, self.start)
+
+    @property
+    def quoted(self) -> bool:
+        return b'"' in self
 
 
 def is_header(fields: list[str]) -> bool:
@@ -174,24 +193,35 @@ def not_utf8(path: Path) -> InputFileError:
 
 
 def _is_header_line(path: Path, block: _Block) -> bool:
+    """Whether the block's first line is the header (a header is a record on one line, quoted or not)."""
     try:
-        fields = block.text(0, block.line_end(0)).rstrip("\r\n").split(",")
+        line = block.text(0, block.line_end(0)).rstrip("\r\n")
     except UnicodeDecodeError:
         raise not_utf8(path) from None
-    return is_header(fields)
+    try:
+        return is_header(next(csv.reader([line]), []))
+    except csv.Error:
+        return False
 
 
 def _arrow_records(path: Path, block: _Block, lines: _LineCounter, offset: int) -> ArrowRecords | None:
-    """The block's records through Arrow; ``None`` if a field is too long for the csv module, which then decides."""
+    """The block's records through Arrow; ``None`` where only the csv module can place them exactly: a field
+    too long for it (it then refuses the file), and, in a quoted block, a record not on one line of its own."""
     irregular = 0
 
-    def skip(_row) -> str:
+    def skip(_row: object) -> str:
         nonlocal irregular
         irregular += 1
         return "skip"
 
+    quoted = block.quoted
     parse = pa_csv.ParseOptions(
-        quote_char=False, double_quote=False, escape_char=False, newlines_in_values=False, invalid_row_handler=skip
+        quote_char='"' if quoted else False,
+        double_quote=quoted,
+        escape_char=False,
+        # Quoted, a line break may lie inside a field: Arrow then keeps it in the value, which tells us.
+        newlines_in_values=quoted,
+        invalid_row_handler=skip,
     )
     try:
         table = _read(block, parse, TYPED_COLUMNS)
@@ -202,12 +232,30 @@ def _arrow_records(path: Path, block: _Block, lines: _LineCounter, offset: int) 
         except pa.ArrowInvalid:
             if first_undecodable_line(path):
                 raise not_utf8(path) from None
+            if quoted:  # a quote left open at the block's end
+                return None
             raise
-    records = ArrowRecords(path, block, table, lines=lines, offset=offset, has_irregular=irregular > 0)
+    if quoted and (irregular or _holds_a_line_break(table)):
+        return None
+    records = ArrowRecords(path, block, table, lines=lines, offset=offset, has_irregular=irregular > 0, quoted=quoted)
     limit = csv.field_size_limit()
     if _longest_text(table) > limit or records.longest_irregular_line > limit:
         return None
     return records
+
+
+def _holds_a_line_break(table: pa.Table) -> bool:
+    """Whether a text of the table holds a line break (a quoted field on several lines)."""
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            texts = [chunk.dictionary for chunk in column.chunks]
+        elif column.type == _TEXT:
+            texts = column.chunks
+        else:
+            continue
+        if any(pc.any(pc.match_substring_regex(chunk, "[\r\n]")).as_py() for chunk in texts):
+            return True
+    return False
 
 
 def _read(block: _Block, parse: pa_csv.ParseOptions, types: dict[str, pa.DataType]) -> pa.Table:
@@ -252,7 +300,15 @@ class ArrowRecords:
     """Records of a block that Arrow split; where each one's line is, is worked out only when needed."""
 
     def __init__(
-        self, path: Path, block: _Block, columns: pa.Table, *, lines: _LineCounter, offset: int, has_irregular: bool
+        self,
+        path: Path,
+        block: _Block,
+        columns: pa.Table,
+        *,
+        lines: _LineCounter,
+        offset: int,
+        has_irregular: bool,
+        quoted: bool,
     ):
         self.path = path
         self.columns = columns
@@ -260,6 +316,7 @@ class ArrowRecords:
         self._lines = lines
         self._offset = offset  # of the block in the file
         self._has_irregular = has_irregular
+        self._quoted = quoted  # then every line that is not empty is a record of five fields
 
     @cached_property
     def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -270,11 +327,14 @@ class ArrowRecords:
             ends = np.append(ends, len(data))
         starts = np.concatenate(([0], ends[:-1] + 1))
         ends = ends - ((ends > starts) & (data[ends - 1] == ord("\r")))
-        commas = np.flatnonzero(data == ord(","))
-        fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
         filled = ends > starts
-        read = np.flatnonzero(filled & (fields == len(COLUMNS)))
-        skipped = np.flatnonzero(filled & (fields != len(COLUMNS)))
+        if self._quoted:
+            read, skipped = np.flatnonzero(filled), np.array([], dtype=np.int64)
+        else:
+            commas = np.flatnonzero(data == ord(","))
+            fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+            read = np.flatnonzero(filled & (fields == len(COLUMNS)))
+            skipped = np.flatnonzero(filled & (fields != len(COLUMNS)))
         if len(read) != self.columns.num_rows:
             raise AssertionError(f"{self.path}: Arrow read {self.columns.num_rows} records where there are {len(read)}")
         return starts, ends, read, skipped
@@ -289,7 +349,7 @@ class ArrowRecords:
             text = self._block.text(starts[index], ends[index])
         except UnicodeDecodeError:
             raise not_utf8(self.path) from None
-        return self._lines_before + index + 1, text.split(",")
+        return self._lines_before + index + 1, next(csv.reader([text])) if self._quoted else text.split(",")
 
     def raw(self, rows: Sequence[int]) -> list[tuple[int, list[str]]]:
         return [self._line(self._layout[2][row]) for row in rows]
@@ -323,33 +383,53 @@ class ParsedRecords:
         return [(self._lines[row], self._rows[row]) for row in rows]
 
 
-def _csv_module_records(path: Path, offset: int, lines_before: int) -> Iterator[ParsedRecords]:
-    """Records from ``offset`` (where line ``lines_before + 1`` starts) to the end, read by the csv module."""
-    start = offset if lines_before else 0  # nothing read yet: from the top, so a BOM is dropped as before
-    line = lines_before  # the line of the last record read, for an error's position
-    rows: list[list[str]] = []
-    row_lines: list[int] = []
-    irregular: list[tuple[int, list[str]]] = []
-    with path.open("rb") as binary:
-        binary.seek(start)
-        text = io.TextIOWrapper(binary, encoding="utf-8-sig" if start == 0 else "utf-8", newline="")
-        reader = csv.reader(text)
-        try:
-            for fields in reader:
-                first = line == 0
-                line = lines_before + reader.line_num
-                if not fields or (first and is_header(fields)):
-                    continue
-                if len(fields) == len(COLUMNS):
-                    rows.append(fields)
-                    row_lines.append(line)
+class _CsvModuleRecords:
+    """Records read by Python's csv module from ``offset`` (where a record starts, on line ``lines_before + 1``).
+
+    ``until(stop)`` reads to the first record that ends at or after byte ``stop``; then ``offset`` is where
+    the next record starts, and ``at_end`` tells whether the file has ended.
+    """
+
+    def __init__(self, path: Path, offset: int, lines_before: int):
+        self.path = path
+        self.offset = offset
+        self.lines_before = lines_before
+        self.at_end = False
+
+    def _lines(self, binary: IO[bytes]) -> Iterator[str]:
+        """The file's lines from ``offset``, as the csv module wants them, counting the bytes they took."""
+        for line in io.TextIOWrapper(binary, encoding="utf-8", newline=""):
+            self.offset += len(line.encode("utf-8"))
+            yield line
+
+    def until(self, stop: int) -> Iterator[ParsedRecords]:
+        line = self.lines_before  # the line of the last record read, for an error's position
+        rows: list[list[str]] = []
+        row_lines: list[int] = []
+        irregular: list[tuple[int, list[str]]] = []
+        with self.path.open("rb") as binary:
+            binary.seek(self.offset)
+            reader = csv.reader(self._lines(binary))
+            try:
+                for fields in reader:
+                    first = line == 0
+                    line = self.lines_before + reader.line_num
+                    if fields and not (first and is_header(fields)):
+                        if len(fields) == len(COLUMNS):
+                            rows.append(fields)
+                            row_lines.append(line)
+                        else:
+                            irregular.append((line, fields))
+                    if len(rows) + len(irregular) >= CSV_MODULE_BATCH:
+                        yield ParsedRecords(rows, row_lines, irregular)
+                        rows, row_lines, irregular = [], [], []
+                    if self.offset >= stop:
+                        break
                 else:
-                    irregular.append((line, fields))
-                if len(rows) + len(irregular) >= CSV_MODULE_BATCH:
-                    yield ParsedRecords(rows, row_lines, irregular)
-                    rows, row_lines, irregular = [], [], []
-        except UnicodeDecodeError:
-            raise not_utf8(path) from None
-        except csv.Error as exc:
-            raise InputFileError(f"Input file {path} is not a readable CSV at line {line + 1}: {exc}.") from None
-    yield ParsedRecords(rows, row_lines, irregular)
+                    self.at_end = True
+            except UnicodeDecodeError:
+                raise not_utf8(self.path) from None
+            except csv.Error as exc:
+                problem = f"Input file {self.path} is not a readable CSV at line {line + 1}: {exc}."
+                raise InputFileError(problem) from None
+        yield ParsedRecords(rows, row_lines, irregular)
