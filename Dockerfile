@@ -1,6 +1,11 @@
-# Airflow image for the docker-compose deployment: the official image plus Java (for PyFlink) and this package's pins.
-FROM apache/airflow:3.3.2-python3.11
+# Airflow image for the docker-compose deployment: the official image plus Java (for PyFlink), this project's
+# pins, and its two Airflow distributions (plugins/) built as wheels.
+FROM apache/airflow:3.3.2-python3.11 AS wheels
+COPY --chown=airflow plugins/flink-sql /src/flink-sql
+COPY --chown=airflow plugins/report-kit /src/report-kit
+RUN pip wheel --no-deps --wheel-dir /tmp/wheels /src/flink-sql /src/report-kit
 
+FROM apache/airflow:3.3.2-python3.11
 USER root
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
@@ -9,4 +14,5 @@ ENV JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
 
 USER airflow
 COPY requirements.txt constraints.txt /tmp/
-RUN pip install --no-cache-dir -r /tmp/requirements.txt -c /tmp/constraints.txt
+COPY --from=wheels /tmp/wheels /tmp/wheels
+RUN pip install --no-cache-dir -r /tmp/requirements.txt -c /tmp/constraints.txt /tmp/wheels/*.whl

@@ -1,7 +1,9 @@
 # One-command entry points; see README.md.
 #   make run  [DATE=YYYY-MM-DD] [CONF='{"rows": 5000}']   one nightly run on generated data
 #   make run-month [MONTH=YYYY-MM]                        the month-to-date rollup of the published days
-#   make test                                             the whole pytest suite
+#   make test                                             lint, types and the whole test suite
+#   make test-fast                                        the tests that start no JVM, server or browser (< 1 min)
+#   make screenshots                                      the browser tests' screenshots into docs/screenshots/
 #   make bench [ROWS=1e3,1e6,1e7] [REPEATS=3]             Flink against PySpark, DuckDB and pandas
 
 SHELL := /bin/bash
@@ -18,16 +20,18 @@ export RUN_LOGICAL_DATE := $(LOGICAL_DATE)
 MONTH ?= $(shell date +%Y-%m)
 export RUN_MONTH := $(MONTH)
 
-# The project root is on PYTHONPATH so DAGs import include.<package>, the Astronomer way.
+# The project root is on PYTHONPATH so DAGs import include.<package>, the Astronomer way. The Airflow
+# extensions in plugins/ are installed distributions (editable here), found through their entry points.
 export PYTHONPATH := $(CURDIR)
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
-export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # LocalExecutor starts core.parallelism workers; the default 32 is far too many for a laptop.
 export AIRFLOW__CORE__PARALLELISM := 4
 export SECTOR_REPORT_DATA_DIR ?= $(CURDIR)/data
 export SECTOR_REPORT_FLINK_TARGET ?= local
+# The demo nights generate their data; a deployment lands the day's file (the default, see README "Deploying").
+export SECTOR_REPORT_SOURCE ?= generate
 # The report viewer plugin serves the HTML reports under the data folder in the Airflow UI.
 export AIRFLOW__REPORT_VIEWER__ROOT ?= $(SECTOR_REPORT_DATA_DIR)
 
@@ -36,8 +40,8 @@ FLINK_WORKDIR := $(CURDIR)/.flink-cluster
 # The session cluster's TaskManager process size (the same as docker-compose.yaml's).
 FLINK_TM_MEMORY ?= 2g
 
-.PHONY: run run-month test lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
-	bench bench-flink bench-dag profile-flink clean
+.PHONY: run run-month test test-fast lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
+	bench bench-flink bench-dag profile-flink screenshots clean
 
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/airflow dags test nightly_sector_report "$$RUN_DATE" --conf "$$RUN_CONF"
@@ -49,18 +53,25 @@ run-month: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/airflow dags test monthly_sector_report "$$RUN_DATE" --conf "{\"month\": \"$$RUN_MONTH\"}"
 	$(BIN)/python -m include.sector_report show-month --month "$$RUN_MONTH"
 
-test: check-java test-system-deps $(VENV)/.installed $(VENV)/.installed-test
-	$(BIN)/ruff check .
+test: check-java test-system-deps lint
 	$(BIN)/python -m pytest
 
-# Local Airflow with the UI (api-server, scheduler, dag-processor, triggerer) on the embedded defaults.
-# Its scheduler can watch the nightly deadline: alert_to hears of a run not published 8 hours after it was queued.
-airflow: export SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES ?= 480
+# Everything but the tests marked slow (a JVM, an Airflow server, a browser, PostgreSQL): no Java or
+# Debian packages needed.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
+
+# The browser tests' screenshots (reports, month, run tabs; desktop and phone) into docs/screenshots/.
+screenshots: check-java test-system-deps $(VENV)/.installed-test
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/test_report_ui.py -p no:cacheprovider -k readers_find
+
+# Local Airflow with the UI (api-server, scheduler, dag-processor, triggerer) on the embedded defaults
+# (SQLite: fine for one person; concurrent CLI writes beside it, e.g. `airflow backfill create`, want PostgreSQL).
 airflow: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/python tools/airflow_local.py start
+	$(BIN)/python -m tools.airflow_local start
 
 stop:
-	$(BIN)/python tools/airflow_local.py stop
+	$(BIN)/python -m tools.airflow_local stop
 
 # Against the running `make airflow`: let the scheduler run the nightly schedule, or trigger a run now.
 unpause:
@@ -71,14 +82,14 @@ trigger:
 
 # A real Flink session cluster from the PyFlink wheel, registered as flink_default for target=remote.
 flink-cluster: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/python tools/flink_session_cluster.py start --workdir $(FLINK_WORKDIR) --rest-port $(FLINK_REST_PORT) \
+	$(BIN)/python -m tools.flink_session_cluster start --workdir $(FLINK_WORKDIR) --rest-port $(FLINK_REST_PORT) \
 	  --taskmanager-memory $(FLINK_TM_MEMORY)
 	-$(BIN)/airflow connections delete flink_default >/dev/null 2>&1
 	$(BIN)/airflow connections add flink_default --conn-type flink --conn-host localhost --conn-port $(FLINK_REST_PORT)
 	@echo "Run on it with SECTOR_REPORT_FLINK_TARGET=remote (make run / make airflow)."
 
 flink-stop:
-	$(BIN)/python tools/flink_session_cluster.py stop --workdir $(FLINK_WORKDIR)
+	$(BIN)/python -m tools.flink_session_cluster stop --workdir $(FLINK_WORKDIR)
 
 # Benchmarks (see benchmarks/): results go to benchmarks/results/.
 ROWS ?= 1e3,1e6,1e7
@@ -102,6 +113,7 @@ $(VENV)/.installed-bench: benchmarks/requirements.txt $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 install: $(VENV)/.installed
 
@@ -130,10 +142,12 @@ test-system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
 	  else echo "The tests need these Debian packages: sudo apt-get install -y $$missing"; exit 1; fi; fi
 
-$(VENV)/.installed: requirements.txt constraints.txt | check-python
+# The Airflow extensions are installed editable: a change to plugins/ is live without reinstalling.
+DISTRIBUTIONS := plugins/flink-sql plugins/report-kit
+$(VENV)/.installed: requirements.txt constraints.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml) | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt $(foreach d,$(DISTRIBUTIONS),-e $(d))
 	touch $@
 
 $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed

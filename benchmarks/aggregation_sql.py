@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-
 from airflow_flink_sql.sql_script import is_insert, split_statements, sql_string_literal
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

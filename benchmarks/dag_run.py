@@ -9,6 +9,8 @@ JVM): wall time, CPU, peak RSS. In one sitting, with the order rotated each roun
 - ``local``: ``dag.test()`` with ``source=file`` on a seed-format export of ``--rows`` rows, on
   SQLite and the local MiniCluster: every task's duration from the metadata DB, the landing's own
   time (``control.json``), the Flink job's process and net runtime (its XCom);
+- ``quoted``: the same, on the same rows exported as spreadsheets do (a BOM, a quoted header, every
+  field quoted, CRLF);
 - ``duckdb``: ``benchmarks.duckdb_whole_job`` on the same export (strict typed read keeping
   rejects, both aggregations to CSV, control totals);
 - ``remote`` (unless ``--no-remote``): the same DAG run on a session cluster from
@@ -36,9 +38,10 @@ from pathlib import Path
 
 from benchmarks.duckdb_whole_job import read_sectors
 from benchmarks.engines import PROJECT_ROOT, RESULTS, environment, parse_sizes
+from benchmarks.landing import write_quoted
 from benchmarks.process_tree import run_measured
-from include.sector_report.generate import generate_batches, write_seed_csv
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.landing.generate import generate_batches, write_seed_csv
+from include.sector_report.layout import RunFolder
 from include.sector_report.universe import load_universe
 
 LOGICAL_DATE = "2024-03-08T14:00:00+00:00"  # 23:00 in Seoul: the report date is 2024-03-08
@@ -76,13 +79,13 @@ class Workspace:
         self.data = root / "data"
         self.env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins")]),
+            "PYTHONPATH": str(PROJECT_ROOT),
             "AIRFLOW_HOME": str(root / "airflow"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "SECTOR_REPORT_DATA_DIR": str(self.data),
             "SECTOR_REPORT_FLINK_TARGET": "local",
+            "SECTOR_REPORT_SOURCE": "generate",
         }
         subprocess.run(
             [sys.executable, "-m", "airflow", "db", "migrate"], env=self.env, check=True, capture_output=True
@@ -92,6 +95,11 @@ class Workspace:
         path = self.data / "exports" / f"transactions-{rows}.csv"
         day = dt.date.fromisoformat(REPORT_DATE)
         write_seed_csv(path, generate_batches(rows=rows, seed=11, logical_date=day, universe=load_universe()))
+        return path
+
+    def quoted_export(self, export: Path) -> Path:
+        path = export.with_name(f"{export.stem}-quoted.csv")
+        write_quoted(export, path)
         return path
 
     def dag_run(self, conf: dict, **env: str) -> dict:
@@ -167,8 +175,13 @@ def sitting(rows: int, repeats: int, remote: bool, small: bool, root: Path, log)
     export = space.export(rows)
     log(f"export of {rows:,} rows: {export.stat().st_size / 1e6:,.0f} MB")
     conf = {"source": "file", "input_path": str(export.relative_to(space.data))}
+    quoted_conf = {"source": "file", "input_path": str(space.quoted_export(export).relative_to(space.data))}
     space.dag_run({"rows": 1000})  # not timed: a first run on a machine also writes the JVM's class-data archive
-    modes = {"local": lambda: space.dag_run(conf), "duckdb": lambda: space.duckdb(export)}
+    modes = {
+        "local": lambda: space.dag_run(conf),
+        "quoted": lambda: space.dag_run(quoted_conf),
+        "duckdb": lambda: space.duckdb(export),
+    }
     if remote:
         modes["remote"] = lambda: remote_run(space, conf, root)
     runs: dict[str, list[dict]] = {mode: [] for mode in modes}
@@ -209,11 +222,14 @@ def write(result: dict, folder: Path) -> Path:
     duck = median(duckdb, lambda r: r["process_wall_s"])
     whole = median(local, lambda r: r["process_wall_s"])
     landing = median(local, lambda r: r["prepare_s"])
+    quoted_landing = median(runs["quoted"], lambda r: r["prepare_s"])
     flink_job = median(local, lambda r: r["flink"]["duration_s"])
     figures = {
         "whole_run_over_duckdb": round(whole / duck, 2),
         "landing_share_of_whole_run": round(landing / whole, 3),
         "landing_rows_per_s": round(rows / landing),
+        "quoted_landing_rows_per_s": round(rows / quoted_landing),
+        "quoted_landing_over_unquoted": round(quoted_landing / landing, 2),
         "flink_job_over_duckdb": round(flink_job / duck, 2),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in local),
     }
@@ -244,6 +260,10 @@ def write(result: dict, folder: Path) -> Path:
         "",
         f"- landing itself (inside prepare_input, `control.json`): **{landing:.1f} s**, {rows / landing:,.0f} rows/s, "
         f"{landing / whole:.0%} of the whole run",
+        "- landing the same rows exported with every field quoted (BOM, quoted header, CRLF): "
+        f"**{quoted_landing:.1f} s**, "
+        f"{rows / quoted_landing:,.0f} rows/s, {quoted_landing / landing:.2f}× the unquoted; the whole run "
+        f"{median(runs['quoted'], lambda r: r['process_wall_s']):.1f} s",
         f"- the Flink job's process: {flink_job:.1f} s, of which Flink's net runtime {net:.1f} s",
         f"- peak RSS of the run's process tree: {figures['peak_rss_mb']:,} MB",
         f"- **DuckDB's whole job: {duck:.2f} s**, {median(duckdb, lambda r: r['peak_rss_mb']):,.0f} MB",

@@ -35,10 +35,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from airflow_flink_sql.hooks import PyFlinkSqlHook
+
 from benchmarks import aggregation_sql
 from benchmarks.process_tree import Measurement, run_measured
-from include.sector_report.generate import generate_transactions
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.landing.generate import generate_transactions
+from include.sector_report.layout import RunFolder
 from include.sector_report.transactions import ControlTotals
 from include.sector_report.universe import load_universe
 
@@ -66,9 +67,9 @@ def flink_engine(name: str = "flink", env_overrides: dict[str, str] | None = Non
     def command(sql_params: dict[str, str], workdir: Path) -> list[str]:
         script = workdir / f"{name}.sql"
         script.write_text(aggregation_sql.render(sql_params), encoding="utf-8")
-        return hook.build_command(str(script))
+        return hook.build_command(str(script), str(workdir), hook.flink_configuration(), detach=False)
 
-    return Engine(name, command, {**hook.child_env(), **(env_overrides or {})})
+    return Engine(name, command, {**os.environ, **(env_overrides or {})})
 
 
 def peer_engine(name: str) -> Engine:

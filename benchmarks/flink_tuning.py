@@ -23,6 +23,7 @@ import sys
 import tempfile
 
 from airflow_flink_sql.hooks import LATE_C2
+
 from benchmarks.engines import OutputMismatch, flink_engine, main
 
 NO_REUSE = {"pipeline.object-reuse": "false"}

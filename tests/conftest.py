@@ -26,7 +26,6 @@ os.environ.update(
     {
         "AIRFLOW_HOME": str(_SCRATCH / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # A second bundle holds test-only DAGs, so dag.test() can run them through Airflow's task runner.
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
@@ -44,6 +43,8 @@ os.environ.update(
             ]
         ),
         "SECTOR_REPORT_DATA_DIR": str(_SCRATCH / "data"),
+        # The tests' nights generate their data unless they say otherwise, as `make run` does.
+        "SECTOR_REPORT_SOURCE": "generate",
         "AIRFLOW__REPORT_VIEWER__ROOT": str(_SCRATCH / "data"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
     }

@@ -1,7 +1,7 @@
 """Start and stop a local Airflow (api-server, scheduler, dag-processor, triggerer) with `airflow standalone`.
 
-    python tools/airflow_local.py start [--port 8080]
-    python tools/airflow_local.py stop
+    python -m tools.airflow_local start [--port 8080]
+    python -m tools.airflow_local stop
 
 Runs in the background in its own process group, with its log and pid file in
 $AIRFLOW_HOME; configuration comes from the environment (the Makefile exports it).
@@ -21,9 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from tools.processes import alive, group_members  # noqa: E402
+from tools.processes import alive, group_members
 
 
 class AirflowStandalone:

@@ -1,7 +1,7 @@
 """Start and stop a real Flink standalone session cluster from the PyFlink wheel, on free local ports.
 
-    python tools/flink_session_cluster.py start --workdir .flink-cluster [--rest-port 8081] [--taskmanager-memory 2g]
-    python tools/flink_session_cluster.py stop --workdir .flink-cluster
+    python -m tools.flink_session_cluster start --workdir .flink-cluster [--rest-port 8081] [--taskmanager-memory 2g]
+    python -m tools.flink_session_cluster stop --workdir .flink-cluster
 
 The wheel ships Flink's own ``bin/start-cluster.sh``; this runs it with a configuration
 folder, log folder and pid folder of its own, so several clusters (a developer's and a
@@ -28,9 +28,7 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from tools.processes import alive, free_port  # noqa: E402
+from tools.processes import alive, free_port
 
 
 def flink_home() -> Path:
@@ -63,12 +61,14 @@ class SessionCluster:
         slots: int = 2,
         taskmanager_memory: str = DEFAULT_TASKMANAGER_MEMORY,
         jobmanager_memory: str = DEFAULT_JOBMANAGER_MEMORY,
+        configuration: dict | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.rest_port = rest_port
         self.slots = slots
         self.taskmanager_memory = taskmanager_memory
         self.jobmanager_memory = jobmanager_memory
+        self.configuration = configuration or {}
 
     @property
     def conf_dir(self) -> Path:
@@ -112,6 +112,7 @@ class SessionCluster:
                 "env": {"java": {"opts": {"taskmanager": TASKMANAGER_JAVA_OPTS}}},
             },
         )
+        _merge(config, self.configuration)
         config_file.write_text(yaml.safe_dump(config, sort_keys=False))
         (self.workdir / "cluster.json").write_text(json.dumps({"rest_port": self.rest_port}))
 
@@ -119,14 +120,27 @@ class SessionCluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.write_configuration()
         subprocess.run(self._script("start-cluster.sh"), env=self._env(), check=True, capture_output=True)
+        if not self._wait_for_free_slots(timeout):
+            self.stop()
+            raise RuntimeError(f"Flink session cluster did not get ready in {timeout:.0f} s; logs in {self.log_dir}")
+
+    def _wait_for_free_slots(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             overview = self.overview()
             if overview and overview.get("slots-available", 0) >= self.slots:
-                return
+                return True
             time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"Flink session cluster did not get ready in {timeout:.0f} s; logs in {self.log_dir}")
+        return False
+
+    def taskmanager_pids(self) -> list[int]:
+        return [pid for pid_file in self.workdir.glob("flink-*-taskexecutor.pid") for pid in _pids_in(pid_file)]
+
+    def restart_taskmanager(self, timeout: float = 90) -> None:
+        """Start a TaskManager (after one died) and wait until its slots are free."""
+        subprocess.run(self._script("taskmanager.sh") + ["start"], env=self._env(), check=True, capture_output=True)
+        if not self._wait_for_free_slots(timeout):
+            raise RuntimeError(f"No TaskManager registered in {timeout:.0f} s; logs in {self.log_dir}")
 
     def overview(self) -> dict | None:
         try:
@@ -136,10 +150,7 @@ class SessionCluster:
             return None
 
     def pids(self) -> list[int]:
-        pids = []
-        for pid_file in self.workdir.glob("flink-*.pid"):
-            pids += [int(line) for line in pid_file.read_text().split() if line.strip().isdigit()]
-        return pids
+        return [pid for pid_file in self.workdir.glob("flink-*.pid") for pid in _pids_in(pid_file)]
 
     def stop(self) -> None:
         """Stop both daemons with Flink's script, then make sure their processes are gone."""
@@ -155,6 +166,10 @@ class SessionCluster:
     def from_workdir(cls, workdir: Path) -> SessionCluster:
         state = json.loads((Path(workdir) / "cluster.json").read_text())
         return cls(workdir, rest_port=state["rest_port"])
+
+
+def _pids_in(pid_file: Path) -> list[int]:
+    return [int(line) for line in pid_file.read_text().split() if line.strip().isdigit()]
 
 
 def main(argv: list[str] | None = None) -> int:

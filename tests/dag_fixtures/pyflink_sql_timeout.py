@@ -3,7 +3,6 @@
 import datetime as dt
 
 from airflow.sdk import DAG
-
 from airflow_flink_sql.operators import PyFlinkSqlOperator
 
 SLOW_SQL = """

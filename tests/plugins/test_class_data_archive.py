@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from airflow_flink_sql.job import STALE_ARCHIVE_DAYS, ClassDataArchive
+from airflow_flink_sql.job.class_data import STALE_ARCHIVE_DAYS, ClassDataArchive
 
 
 def test_a_published_archive_replaces_only_archives_nobody_used_for_a_while(tmp_path: Path) -> None:

@@ -7,45 +7,29 @@ import json
 import threading
 import time
 import urllib.request
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
+from airflow.sdk.exceptions import AirflowFailException
 from airflow_flink_sql.operators import FlinkJobLink, PyFlinkSqlOperator
+
+from tests.dag_fixtures.pyflink_sql_mapped import ROWS, TWO_SINKS_SQL, sql_params_of, write_input
 from tests.dag_fixtures.pyflink_sql_timeout import SLOW_SQL
-from tools.processes import free_port, group_members, java_pids
+from tools.processes import group_members, java_pids
+
+pytestmark = pytest.mark.slow
 
 TEST_DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dag_fixtures"
-ROWS = [
-    ("005930", "semiconductor", "820133.59", "53"),
-    ("000660", "semiconductor", "150000.00", "10"),
-    ("035420", "internet", "285893.55", "184"),
-]
-
-# Two INSERTs into two sinks: they must run as one Flink job.
-TWO_SINKS_SQL = """
-CREATE TEMPORARY TABLE trades (code STRING, sector STRING, price DECIMAL(18, 2), volume INT)
-WITH ('connector' = 'filesystem', 'path' = {{ sql_params.input | sql_string }}, 'format' = 'csv');
-CREATE TEMPORARY TABLE per_sector (sector STRING, n BIGINT)
-WITH ('connector' = 'filesystem', 'path' = {{ sql_params.per_sector | sql_string }}, 'format' = 'csv');
-CREATE TEMPORARY TABLE overall (total_value DECIMAL(38, 2))
-WITH ('connector' = 'filesystem', 'path' = {{ sql_params.overall | sql_string }}, 'format' = 'csv',
-      'csv.write-bigdecimal-in-scientific-notation' = 'false');
-INSERT OVERWRITE per_sector SELECT sector, COUNT(*) FROM trades GROUP BY sector;
-INSERT OVERWRITE overall SELECT SUM(price * volume) FROM trades;
-"""
 
 
 @pytest.fixture
 def quoted_dir(tmp_path: Path) -> Path:
     """A folder whose name needs quoting in SQL: a space and a single quote."""
     folder = tmp_path / "it's a folder"
-    folder.mkdir()
-    with (folder / "in put.csv").open("w", newline="") as handle:
-        csv.writer(handle).writerows(ROWS)
+    write_input(folder, ROWS)
     return folder
 
 
@@ -53,17 +37,14 @@ def two_sinks_operator(folder: Path, **kwargs) -> PyFlinkSqlOperator:
     return PyFlinkSqlOperator(
         task_id="aggregate",
         sql=TWO_SINKS_SQL,
-        sql_params={
-            "input": str(folder / "in put.csv"),
-            "per_sector": str(folder / "per sector"),
-            "overall": str(folder / "overall"),
-        },
+        sql_params=sql_params_of(folder),
         **kwargs,
     )
 
 
 def run_operator(operator: PyFlinkSqlOperator, context: dict | None = None) -> dict:
-    context = context or {}
+    """Render the operator's templated fields and execute it, as Airflow's task runner does."""
+    context = {"task": operator, **(context or {})}
     operator.render_template_fields(context)
     return operator.execute(context)
 
@@ -75,9 +56,10 @@ def read_sink(folder: Path) -> list[list[str]]:
     return sorted(rows)
 
 
-def assert_two_sinks_written(folder: Path) -> None:
-    assert read_sink(folder / "per sector") == [["internet", "1"], ["semiconductor", "2"]]
-    total_value = sum(Decimal(price) * int(volume) for _, _, price, volume in ROWS)
+def assert_two_sinks_written(folder: Path, rows: list[tuple[str, ...]] = ROWS) -> None:
+    per_sector = Counter(sector for _, sector, _, _ in rows)
+    assert read_sink(folder / "per sector") == sorted([sector, str(n)] for sector, n in per_sector.items())
+    total_value = sum(Decimal(price) * int(volume) for _, _, price, volume in rows)
     assert read_sink(folder / "overall") == [[str(total_value)]]
 
 
@@ -107,7 +89,7 @@ def test_a_class_data_folder_that_cannot_be_made_only_costs_the_speed_up(quoted_
     blocker = tmp_path / "a file"
     blocker.write_text("")
     facts = run_operator(two_sinks_operator(quoted_dir, class_data_dir=str(blocker / "archives")))
-    assert "class_data_archive" not in facts
+    assert facts["class_data_archive"] is None  # no archive written or used
     assert_two_sinks_written(quoted_dir)
 
 
@@ -123,7 +105,7 @@ def test_params_cannot_inject_sql(tmp_path: Path) -> None:
         "'path' = {{ sql_params.path | sql_string }}, 'format' = 'csv')",
         sql_params={"path": "x', 'format' = 'json'); DROP TABLE t; --"},
     )
-    operator.render_template_fields({})
+    operator.render_template_fields({"task": operator})
     assert "'x'', ''format'' = ''json''); DROP TABLE t; --'" in operator.sql
 
 
@@ -148,19 +130,6 @@ def test_failed_job_reports_flinks_root_cause(tmp_path: Path) -> None:
     (tmp_path / "in put.csv").write_text("005930,semiconductor,not-a-price,53\n")
     with pytest.raises(AirflowFailException, match=r"failed on its input: java.lang.NumberFormatException"):
         run_operator(two_sinks_operator(tmp_path))
-
-
-def test_unreachable_cluster_is_a_retryable_error(monkeypatch) -> None:
-    port = free_port()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FLINK_NOWHERE", json.dumps({"conn_type": "flink", "host": "localhost", "port": port})
-    )
-    operator = PyFlinkSqlOperator(task_id="t", sql="SELECT 1", target="remote", flink_conn_id="flink_nowhere")
-    with pytest.raises(
-        AirflowException, match=rf"Flink cluster at http://localhost:{port} .* is unreachable"
-    ) as failure:
-        run_operator(operator)
-    assert not isinstance(failure.value, AirflowFailException)
 
 
 def test_on_kill_stops_the_child_and_its_jvm() -> None:
@@ -201,28 +170,45 @@ def flink_conn(flink_cluster, monkeypatch) -> str:
     return "flink_test"
 
 
-class RecordingTI:
-    """The one TaskInstance method the operator calls outside Airflow's runner."""
-
-    def __init__(self) -> None:
-        self.xcom: dict[str, object] = {}
-
-    def xcom_push(self, key: str, value: object) -> None:
-        self.xcom[key] = value
+def flink_jobs(cluster) -> list[dict]:
+    with urllib.request.urlopen(f"{cluster.rest_url}/jobs/overview") as response:
+        return json.load(response)["jobs"]
 
 
-def test_remote_target_runs_on_the_session_cluster(quoted_dir: Path, flink_cluster, flink_conn) -> None:
-    ti = RecordingTI()
-    result = run_operator(two_sinks_operator(quoted_dir, target="remote", flink_conn_id=flink_conn), {"ti": ti})
-    assert result["target"] == "remote"
-    assert_two_sinks_written(quoted_dir)
-    assert result["records_read"] == len(ROWS)
-    assert result["vertices"] and all(v["name"] for v in result["vertices"])
-    # The job is the cluster's: its REST API knows it as finished, and the extra link points at it.
-    with urllib.request.urlopen(f"{flink_cluster.rest_url}/jobs/{result['job_id']}") as response:
-        assert json.load(response)["state"] == "FINISHED"
-    assert result["job_url"] == f"{flink_cluster.rest_url}/#/job/completed/{result['job_id']}/overview"
-    assert ti.xcom[FlinkJobLink().xcom_key] == result["job_url"]
+def test_mapped_over_parameter_sets_each_runs_one_job_on_the_session_cluster(
+    tmp_path: Path, flink_cluster, flink_conn, airflow_db
+) -> None:
+    """Mapped with .expand() and run by Airflow's own task runner; target and connection come from templates."""
+    from airflow.models.task_state_store import TaskStateStoreModel
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    dag = DagBag(dag_folder=TEST_DAGS_FOLDER).dags["pyflink_sql_mapped"]
+    run = dag.test(run_conf={"folder": str(tmp_path), "target": "remote", "conn": flink_conn})
+    assert run.state == "success"
+    with create_session() as session:
+        xcoms = session.execute(
+            select(XComModel.map_index, XComModel.key, XComModel.value).where(
+                XComModel.dag_id == dag.dag_id, XComModel.run_id == run.run_id, XComModel.task_id == "aggregate"
+            )
+        ).all()
+        stored_jobs = session.scalars(select(TaskStateStoreModel).where(TaskStateStoreModel.run_id == run.run_id)).all()
+    results = {row.map_index: XComModel.deserialize_value(row) for row in xcoms if row.key == "return_value"}
+    links = {row.map_index: XComModel.deserialize_value(row) for row in xcoms if row.key == FlinkJobLink().xcom_key}
+    assert sorted(results) == [0, 1, 2]
+    jobs = {job["jid"]: job for job in flink_jobs(flink_cluster) if run.run_id in job["name"]}
+    assert len(jobs) == 3, "one Flink job per parameter set"
+    for index, result in results.items():
+        n = index + 1
+        assert_two_sinks_written(tmp_path / f"it's set {n}", ROWS[:n])
+        assert result["target"] == "remote" and result["inserts"] == 2
+        assert result["records_read"] == n
+        assert jobs[result["job_id"]]["state"] == "FINISHED"
+        assert jobs[result["job_id"]]["name"] == f"pyflink_sql_mapped.aggregate {run.run_id} [{index}]"
+        url = f"{flink_cluster.rest_url}/#/job/completed/{result['job_id']}/overview"
+        assert links[index] == result["job_url"] == url
+    assert stored_jobs == [], "a finished job is forgotten: clearing the task later runs a new one"
 
 
 def test_execution_timeout_leaves_no_jvm_behind(airflow_db) -> None:

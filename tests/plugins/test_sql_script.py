@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from airflow_flink_sql.sql_script import describe, is_insert, split_statements, sql_string_literal
 
 SQL_FILE = Path(__file__).resolve().parents[2] / "include" / "sql" / "nightly_sector_report" / "sector_summary.sql"

@@ -1,29 +1,31 @@
-"""Hook that runs a Flink SQL script through PyFlink in a child process."""
+"""Hook that runs Flink SQL through PyFlink in a child process, and talks to a Flink cluster's REST API."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
-import re
 import shlex
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_flink_sql.job import ERROR_MARKER, JOB_MARKER, RESULT_MARKER, quote_java_option
+from airflow_flink_sql.job.errors import root_cause_of_trace
+from airflow_flink_sql.job.jvm import quote_java_option
+from airflow_flink_sql.protocol import JobFailure, JobReport
 
 TARGETS = ("local", "remote")
-# The folder that holds this package: the child imports airflow_flink_sql.job from it.
-PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
 # Planner-generated SQL operators never hold on to records they pass on, so Flink need not copy
 # every record between chained operators (copying was ~10 % of the task thread's profile samples).
 DEFAULT_FLINK_OPTIONS = {"pipeline.object-reuse": "true"}
@@ -44,38 +46,57 @@ DEFAULT_JVM_OPTIONS = ("-Xmx1g", *LATE_C2, *PARALLEL_GC)
 DEFAULT_CLASS_DATA_DIR = os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "airflow-flink-sql"
 )
+# Root causes that come from the data or the script, not from the cluster: a retry fails the same way.
+# Java exception class names, fnmatch patterns.
+DEFAULT_FINAL_FAILURES = (
+    "java.io.FileNotFoundException",
+    "java.lang.NumberFormatException",
+    "java.time.format.DateTimeParseException",
+    "java.lang.ArithmeticException",
+    "org.apache.flink.table.api.ValidationException",
+    "org.apache.flink.formats.*Exception",
+)
+# A job in one of these states may still finish: a retry of the task reconnects to it.
+ACTIVE_STATES = frozenset(
+    {"INITIALIZING", "CREATED", "RUNNING", "RESTARTING", "FAILING", "CANCELLING", "RECONCILING", "SUSPENDED"}
+)
+NOT_FOUND = "NOT_FOUND"
+# Fixes the id of the job a script submits: the id is known, and kept, before the job exists.
+FIXED_JOB_ID_OPTION = "$internal.pipeline.job-id"
 KILL_GRACE_SECONDS = 10
 REST_TIMEOUT_SECONDS = 10
-# Root causes that come from the data or the script, not from the cluster: a retry fails the same way.
-DETERMINISTIC_CAUSES = re.compile(
-    r"^(java\.io\.FileNotFoundException|java\.lang\.NumberFormatException|java\.time\.format\.DateTimeParseException"
-    r"|java\.lang\.ArithmeticException|org\.apache\.flink\.table\.api\.ValidationException"
-    r"|org\.apache\.flink\.formats\.\S+Exception)"
-)
+# A finished job is noticed within this long: polling starts fast for short jobs and slows for long ones.
+POLL_SECONDS = (0.1, 2.0)
 
 
 class PyFlinkSqlHook(BaseHook):
     """
-    Run Flink SQL in batch mode with PyFlink, in a fresh interpreter.
+    Run Flink SQL in batch mode with PyFlink, in a fresh interpreter, on a local MiniCluster or a
+    Flink session cluster, and follow the cluster's jobs through its REST API.
 
-    ``target="local"`` starts an embedded MiniCluster inside the child and needs no
-    connection; ``target="remote"`` submits to a Flink session cluster whose REST
-    endpoint is the connection's host and port (extra JSON: more Flink options).
+    ``target="local"`` starts an embedded MiniCluster inside the child and needs no connection;
+    ``target="remote"`` submits to the session cluster whose REST endpoint is the connection's
+    host and port (scheme: its schema, default ``http``; extra: more Flink options).
+
+    Flink configuration, lowest precedence first: ``DEFAULT_FLINK_OPTIONS``, the remote endpoint,
+    the connection's extra, ``parallelism``, ``flink_options``.
 
     :param target: ``local`` or ``remote``.
     :param flink_conn_id: connection of the remote cluster.
-    :param flink_options: Flink configuration entries, applied last (over ``DEFAULT_FLINK_OPTIONS``).
+    :param flink_options: Flink configuration entries.
     :param parallelism: ``parallelism.default`` of the job.
-    :param python: interpreter that has PyFlink installed (default: this one).
+    :param python: interpreter that has PyFlink and this package installed (default: this one).
     :param jvm_options: options of the JVM that PyFlink starts (the local MiniCluster's JVM).
     :param class_data_dir: folder for the JVM's class-data-sharing archive (about 110 MB, written by
         the first run, saves over a second of start-up on every later one); ``None`` turns it off.
+    :param final_failures: Java exception classes (fnmatch patterns) of root causes that a retry
+        cannot fix: the task then fails without retrying.
     """
 
     conn_name_attr = "flink_conn_id"
     default_conn_name = "flink_default"
     conn_type = "flink"
-    hook_name = "Apache Flink (PyFlink SQL)"
+    hook_name = "Apache Flink"
 
     def __init__(
         self,
@@ -87,6 +108,7 @@ class PyFlinkSqlHook(BaseHook):
         python: str | None = None,
         jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
         class_data_dir: str | None = DEFAULT_CLASS_DATA_DIR,
+        final_failures: Sequence[str] = DEFAULT_FINAL_FAILURES,
     ) -> None:
         super().__init__()
         if target not in TARGETS:
@@ -103,155 +125,108 @@ class PyFlinkSqlHook(BaseHook):
             except ValueError as exc:
                 raise AirflowFailException(str(exc)) from exc
         self.class_data_dir = class_data_dir
+        self.final_failures = tuple(final_failures)
         self._process: subprocess.Popen[str] | None = None
-        self._connection = None
+
+    # -- configuration -------------------------------------------------------------------------
+
+    @cached_property
+    def connection(self) -> Any:
+        return self.get_connection(self.flink_conn_id)
 
     @property
-    def connection(self):
-        if self._connection is None:
-            self._connection = self.get_connection(self.flink_conn_id)
-        return self._connection
-
-    @property
-    def rest_endpoint(self) -> tuple[str, int]:
-        """Host and port of the remote cluster's REST API, from the connection."""
+    def rest_url(self) -> str:
+        """The cluster's REST endpoint, which also serves its web UI."""
         conn = self.connection
         if not conn.host:
             raise AirflowFailException(f"Connection {self.flink_conn_id!r} has no host for the Flink REST endpoint.")
-        return conn.host, conn.port or 8081
+        return f"{conn.schema or 'http'}://{conn.host}:{conn.port or 8081}"
 
-    @property
-    def rest_url(self) -> str | None:
-        """The remote cluster's REST endpoint, which also serves its web UI."""
-        if self.target != "remote":
-            return None
-        host, port = self.rest_endpoint
-        return f"{self.connection.schema or 'http'}://{host}:{port}"
+    def job_url(self, job_id: str) -> str:
+        return f"{self.rest_url}/#/job/completed/{job_id}/overview"
 
-    def job_url(self, job_id: str) -> str | None:
-        return f"{self.rest_url}/#/job/completed/{job_id}/overview" if self.target == "remote" else None
-
-    def flink_configuration(self) -> dict[str, str]:
+    def flink_configuration(self, **job: str) -> dict[str, str]:
+        """The job's Flink configuration; ``job`` adds entries of this one job (its fixed id, its name)."""
         configuration: dict[str, str] = dict(DEFAULT_FLINK_OPTIONS)
         if self.target == "remote":
-            host, port = self.rest_endpoint
-            configuration.update({"execution.target": "remote", "rest.address": host, "rest.port": str(port)})
-            configuration.update({k: str(v) for k, v in self.connection.extra_dejson.items()})
+            conn = self.connection
+            configuration.update(
+                {"execution.target": "remote", "rest.address": conn.host, "rest.port": str(conn.port or 8081)}
+            )
+            configuration.update({k: str(v) for k, v in conn.extra_dejson.items()})
         if self.parallelism:
             configuration["parallelism.default"] = str(self.parallelism)
         configuration.update({k: str(v) for k, v in self.flink_options.items()})
+        configuration.update(job)
         return configuration
 
-    def build_command(self, sql_file: str) -> list[str]:
+    def build_command(self, sql_file: str, workdir: str, configuration: dict[str, str], *, detach: bool) -> list[str]:
         return [
             self.python,
             "-m",
             "airflow_flink_sql.job",
             "--sql-file",
             sql_file,
+            "--workdir",
+            workdir,
             "--configuration",
-            json.dumps(self.flink_configuration()),
+            json.dumps(configuration),
             # One "=" argument: a value that starts with "-" would read as an option of its own.
             f"--jvm-options={shlex.join(self.jvm_options)}",
             *(["--class-data-dir", self.class_data_dir] if self.class_data_dir else []),
+            *(["--detach"] if detach else []),
         ]
 
-    def child_env(self) -> dict[str, str]:
-        """The child's environment: this one, with this package importable."""
-        python_path = os.pathsep.join(filter(None, [PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))
-        return {**os.environ, "PYTHONPATH": python_path}
+    # -- the child process ---------------------------------------------------------------------
 
-    def rest_get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"{self.rest_url}{path}", timeout=REST_TIMEOUT_SECONDS) as response:
-            return json.load(response)
+    def run_local(self, sql: str) -> JobReport:
+        """Run the script on a MiniCluster in the child, to its end."""
+        return self._run_child(sql, self.flink_configuration(), detach=False)
 
-    def check_cluster(self) -> None:
-        """Fail in seconds, not after Flink's client has retried for a minute, when the cluster is down."""
-        try:
-            self.rest_get("/overview")
-        except (urllib.error.URLError, OSError) as exc:
-            raise AirflowException(
-                f"Flink cluster at {self.rest_url} (connection {self.flink_conn_id!r}) is unreachable: "
-                f"{getattr(exc, 'reason', exc)}"
-            ) from None
+    def submit(self, sql: str, *, job_id: str, job_name: str) -> JobReport:
+        """Submit the script to the session cluster as job ``job_id``; return once it is submitted."""
+        self.check_cluster()
+        configuration = self.flink_configuration(**{FIXED_JOB_ID_OPTION: job_id, "pipeline.name": job_name})
+        return self._run_child(sql, configuration, detach=True)
 
-    def job_vertices(self, job_id: str) -> list[dict[str, Any]]:
-        """Records in and out of each vertex of a finished job, as the cluster's REST API reports them."""
-        details = self.rest_get(f"/jobs/{job_id}")
-        return [
-            {
-                "name": vertex["name"],
-                "read_records": vertex["metrics"]["read-records"],
-                "write_records": vertex["metrics"]["write-records"],
-                "duration_ms": vertex["duration"],
-            }
-            for vertex in details["vertices"]
-        ]
-
-    def run_sql(self, sql: str, on_job_submitted: Callable[[str], None] | None = None) -> dict[str, Any]:
-        """Run the script; stream the child's output to the log; return the job's facts."""
-        if self.target == "remote":
-            self.check_cluster()
+    def _run_child(self, sql: str, configuration: dict[str, str], *, detach: bool) -> JobReport:
+        """Run the job's child process; stream its output to the log; return its report or raise its failure."""
         with tempfile.TemporaryDirectory(prefix="flink-sql-") as workdir:
             sql_file = os.path.join(workdir, "script.sql")
             Path(sql_file).write_text(sql, encoding="utf-8")
-            command = self.build_command(sql_file)
+            command = self.build_command(sql_file, workdir, configuration, detach=detach)
             self.log.info("Running Flink SQL on the %s target: %s", self.target, " ".join(command[:3]))
-            outcome: dict[str, Any] | None = None
-            failure: dict[str, Any] | None = None
             self._process = subprocess.Popen(
                 command,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                env=self.child_env(),
                 cwd=workdir,
                 start_new_session=True,  # its own process group: kill() reaches the JVM too
             )
             try:
+                assert self._process.stdout is not None
                 for line in self._process.stdout:
-                    line = line.rstrip("\n")
-                    self.log.info("%s", line)
-                    if line.startswith(JOB_MARKER) and on_job_submitted:
-                        on_job_submitted(line[len(JOB_MARKER) :].strip())
-                    elif line.startswith(RESULT_MARKER):
-                        outcome = json.loads(line[len(RESULT_MARKER) :])
-                    elif line.startswith(ERROR_MARKER):
-                        failure = json.loads(line[len(ERROR_MARKER) :])
+                    self.log.info("%s", line.rstrip("\n"))
                 returncode = self._process.wait() if self._process else -signal.SIGKILL
             finally:
                 self.kill()
-        if failure is not None:
-            raise self._failure_exception(failure)
-        if returncode != 0 or outcome is None:
-            raise AirflowException(
-                f"Flink SQL child process exited with code {returncode} and no result; see the log above."
-            )
-        return self._facts(outcome)
+            report = JobReport.read(workdir)
+        if report is None:
+            raise AirflowException(f"Flink SQL child process exited with code {returncode} and no result; see the log.")
+        if report.failure:
+            raise self.failure_exception(report.failure, report.job_id)
+        return report
 
-    def _facts(self, outcome: dict[str, Any]) -> dict[str, Any]:
-        facts = {**outcome, "target": self.target, "job_url": None, "records_read": None, "vertices": None}
-        if self.target == "remote" and outcome.get("job_id"):
-            facts["job_url"] = self.job_url(outcome["job_id"])
-            try:
-                vertices = self.job_vertices(outcome["job_id"])
-            except (urllib.error.URLError, OSError, KeyError) as exc:
-                self.log.warning("Could not read job metrics from %s: %s", self.rest_url, exc)
-            else:
-                facts["vertices"] = vertices
-                facts["records_read"] = sum(v["read_records"] for v in vertices if v["name"].startswith("Source:"))
-        return facts
-
-    def _failure_exception(self, failure: dict[str, Any]) -> AirflowException:
-        message = failure["message"]
-        if failure.get("job_id") and self.target == "remote":
-            message += f" (job {self.job_url(failure['job_id'])})"
-        if failure.get("kind") == "sql":
-            statement = failure.get("statement")
-            where = f"statement {failure['statement_index']} ({statement})" if statement else "the script"
-            # A statement Flink rejects fails the same way on every retry.
+    def failure_exception(self, failure: JobFailure, job_id: str | None = None) -> AirflowException:
+        """The task's error for a failed job: final (no retry) if retrying cannot help."""
+        message = failure.message
+        if job_id and self.target == "remote":
+            message += f" (job {self.job_url(job_id)})"
+        if failure.kind == "sql":
+            where = f"statement {failure.statement_index} ({failure.statement})" if failure.statement else "the script"
             return AirflowFailException(f"Flink rejected {where}: {message}")
-        if DETERMINISTIC_CAUSES.match(message):
+        if any(fnmatch.fnmatchcase(failure.exception_class, pattern) for pattern in self.final_failures):
             return AirflowFailException(f"Flink job failed on its input: {message}")
         return AirflowException(f"Flink job failed: {message}")
 
@@ -270,6 +245,87 @@ class PyFlinkSqlHook(BaseHook):
         # The JVM can outlive its Python parent: always sweep the group.
         _signal_group(process.pid, signal.SIGKILL)
         process.wait()
+
+    # -- the cluster's REST API ----------------------------------------------------------------
+
+    def rest_call(self, path: str, method: str = "GET") -> Any:
+        request = urllib.request.Request(f"{self.rest_url}{path}", method=method)
+        with urllib.request.urlopen(request, timeout=REST_TIMEOUT_SECONDS) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def check_cluster(self) -> None:
+        """Fail in seconds, not after Flink's client has retried for a minute, when the cluster is down."""
+        try:
+            self.rest_call("/overview")
+        except (urllib.error.URLError, OSError) as exc:
+            raise AirflowException(
+                f"Flink cluster at {self.rest_url} (connection {self.flink_conn_id!r}) is unreachable: "
+                f"{getattr(exc, 'reason', exc)}"
+            ) from None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The connection form's Test button: ask the cluster for its overview."""
+        try:
+            overview = self.rest_call("/overview")
+        except Exception as exc:  # noqa: BLE001 - any failure is the answer to show
+            return False, f"Flink cluster at {self.rest_url} is unreachable: {getattr(exc, 'reason', exc)}"
+        return True, (
+            f"Flink {overview.get('flink-version', '?')} at {self.rest_url}: {overview.get('taskmanagers', 0)} "
+            f"TaskManager(s), {overview.get('slots-available', 0)} of {overview.get('slots-total', 0)} slots free"
+        )
+
+    def job_state(self, job_id: str) -> str:
+        """The job's state on the cluster (``RUNNING``, ``FINISHED``, ``FAILED``, ...), or ``NOT_FOUND``."""
+        try:
+            return str(self.rest_call(f"/jobs/{job_id}")["state"])
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return NOT_FOUND
+            raise
+
+    def wait_for_job(self, job_id: str) -> None:
+        """Return once the job has finished; raise its root cause if it failed or was cancelled."""
+        poll = POLL_SECONDS[0]
+        while (state := self.job_state(job_id)) in ACTIVE_STATES:
+            time.sleep(poll)
+            poll = min(poll * 1.5, POLL_SECONDS[1])
+        if state != "FINISHED":
+            raise self.failure_exception(JobFailure("job", self.job_root_cause(job_id, state)), job_id)
+
+    def job_root_cause(self, job_id: str, state: str) -> str:
+        """Why the job ended ``state``: the root cause of its latest failure, as the cluster reports it."""
+        if state == NOT_FOUND:
+            return f"job {job_id} is not known to the cluster (it never started, or the cluster restarted)"
+        history = self.rest_call(f"/jobs/{job_id}/exceptions").get("exceptionHistory") or {}
+        entries = history.get("entries") or []
+        return root_cause_of_trace(entries[0]["stacktrace"]) if entries else f"the job ended {state}"
+
+    def cancel_job(self, job_id: str) -> None:
+        self.log.warning("Cancelling Flink job %s", job_id)
+        try:
+            self.rest_call(f"/jobs/{job_id}?mode=cancel", method="PATCH")
+        except (urllib.error.URLError, OSError) as exc:
+            self.log.warning("Could not cancel Flink job %s: %s", job_id, exc)
+
+    def job_facts(self, job_id: str) -> dict[str, Any]:
+        """A finished job's runtime and the records in and out of each vertex, as the cluster reports them."""
+        details = self.rest_call(f"/jobs/{job_id}")
+        vertices = [
+            {
+                "name": vertex["name"],
+                "read_records": vertex["metrics"]["read-records"],
+                "write_records": vertex["metrics"]["write-records"],
+                "duration_ms": vertex["duration"],
+            }
+            for vertex in details["vertices"]
+        ]
+        return {
+            "net_runtime_ms": details["duration"],
+            "job_url": self.job_url(job_id),
+            "records_read": sum(v["read_records"] for v in vertices if v["name"].startswith("Source:")),
+            "vertices": vertices,
+        }
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, BaseOperatorLink
-from airflow.sdk.execution_time.xcom import XCom
+from airflow.providers.common.compat.sdk import XCom
+from airflow.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin
 
-from airflow_flink_sql.hooks import DEFAULT_CLASS_DATA_DIR, DEFAULT_JVM_OPTIONS, PyFlinkSqlHook
+from airflow_flink_sql.hooks import (
+    ACTIVE_STATES,
+    DEFAULT_CLASS_DATA_DIR,
+    DEFAULT_FINAL_FAILURES,
+    DEFAULT_JVM_OPTIONS,
+    PyFlinkSqlHook,
+)
 from airflow_flink_sql.sql_script import sql_string_literal
 
 if TYPE_CHECKING:
     import jinja2
-    from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.sdk import Context
+    from airflow.sdk.types import TaskInstanceKey
+    from pydantic import JsonValue
 
 
 class FlinkJobLink(BaseOperatorLink):
@@ -27,7 +37,32 @@ class FlinkJobLink(BaseOperatorLink):
         return XCom.get_value(key=self.xcom_key, ti_key=ti_key) or ""
 
 
-class PyFlinkSqlOperator(BaseOperator):
+@dataclass(frozen=True)
+class SqlScript:
+    """The script as given, rendered by Airflow when it renders the task's templated fields.
+
+    Airflow calls a templated field's callable value with the context and the DAG's Jinja
+    environment (its public way to render a field in Python). The script is rendered last of the
+    operator's fields, so it sees the rendered ``sql_params``, and with the ``sql_string`` filter
+    added to that environment: the same for mapped tasks, which Airflow renders through the
+    unmapped task.
+    """
+
+    text: str
+
+    def __call__(self, *, context: Context, jinja_env: jinja2.Environment) -> str:
+        env = jinja_env.overlay()
+        env.filters = {**jinja_env.filters, "sql_string": sql_string_literal}
+        template = env.get_template(self.text) if self.text.endswith(".sql") else env.from_string(self.text)
+        task = context["task"]  # the task being rendered (the unmapped one, for a mapped task)
+        return str(template.render({**context, "sql_params": getattr(task, "sql_params", {})}))
+
+    def serialize(self) -> str:
+        """What the DAG's serialization and the UI show before the task runs."""
+        return self.text
+
+
+class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
     """
     Run a Flink SQL script (DDL, then INSERTs) as one batch job, in a child process.
 
@@ -37,31 +72,46 @@ class PyFlinkSqlOperator(BaseOperator):
 
         'path' = {{ sql_params.input_path | sql_string }}
 
+    On the remote target the job outlives the task's worker: a retry after the worker died
+    reconnects to the job instead of submitting it again (``ResumableJobMixin``; the job's id is
+    fixed and kept before it is submitted), and stopping the task cancels the job.
+
     :param sql: the script, or a path ending in ``.sql`` found on the template search path.
     :param sql_params: values for the script, templated.
-    :param target: ``local`` (embedded MiniCluster) or ``remote`` (session cluster of ``flink_conn_id``).
-    :param flink_conn_id: connection of the remote Flink cluster.
+    :param target: ``local`` (embedded MiniCluster) or ``remote`` (session cluster of ``flink_conn_id``), templated.
+    :param flink_conn_id: connection of the remote Flink cluster, templated.
     :param flink_options: extra Flink configuration, templated.
     :param parallelism: default parallelism of the job, templated.
-    :param python: interpreter with PyFlink installed (default: the worker's own).
-    :param jvm_options: options of the JVM that PyFlink starts, which hosts the local MiniCluster
-        (default: a 1 GB heap).
+    :param python: interpreter with PyFlink and this package installed (default: the worker's own).
+    :param jvm_options: options of the JVM that PyFlink starts, which hosts the local MiniCluster.
     :param class_data_dir: where the JVM's class-data-sharing archive is kept (written by the first
         run, it saves over a second of start-up on later ones); ``None`` turns it off.
+    :param final_failures: Java exception classes (fnmatch patterns) of a failed job's root cause
+        that no retry can fix (the data or the script): the task fails without retrying.
     :return: (XCom) the job's facts: ``job_id``, ``target``, ``duration_s``, ``net_runtime_ms``,
-        and on the remote target ``job_url``, ``records_read`` and per-vertex ``vertices``.
+        ``statements``, ``inserts``, and on the remote target ``job_url``, ``records_read`` and
+        per-vertex ``vertices``.
     """
 
-    template_fields: Sequence[str] = ("sql_params", "flink_options", "parallelism", "sql")
-    template_ext: Sequence[str] = (".sql",)
+    # sql is rendered last: it reads the rendered sql_params.
+    template_fields: Sequence[str] = (
+        "sql_params",
+        "flink_options",
+        "parallelism",
+        "target",
+        "flink_conn_id",
+        "sql",
+    )
     template_fields_renderers = {"sql": "sql", "sql_params": "json", "flink_options": "json"}
     ui_color = "#e6522c"
     operator_extra_links = (FlinkJobLink(),)
+    # ResumableJobMixin keeps the submitted job here, in the task's state store, across retries.
+    external_id_key = "flink_job"
 
     def __init__(
         self,
         *,
-        sql: str,
+        sql: str | SqlScript,
         sql_params: dict[str, Any] | None = None,
         target: str = "local",
         flink_conn_id: str = PyFlinkSqlHook.default_conn_name,
@@ -70,10 +120,11 @@ class PyFlinkSqlOperator(BaseOperator):
         python: str | None = None,
         jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
         class_data_dir: str | None = DEFAULT_CLASS_DATA_DIR,
+        final_failures: Sequence[str] = DEFAULT_FINAL_FAILURES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.sql = sql
+        self.sql: str | SqlScript = sql if isinstance(sql, SqlScript) else SqlScript(sql)
         self.sql_params = sql_params or {}
         self.target = target
         self.flink_conn_id = flink_conn_id
@@ -82,14 +133,8 @@ class PyFlinkSqlOperator(BaseOperator):
         self.python = python
         self.jvm_options = jvm_options
         self.class_data_dir = class_data_dir
-
-    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
-        jinja_env = jinja_env or self.get_template_env()
-        jinja_env.filters["sql_string"] = sql_string_literal
-        # Parameters first, so the script can place their rendered values.
-        self._do_render_template_fields(self, ("sql_params", "flink_options", "parallelism"), context, jinja_env, set())
-        script_context = {**context, "sql_params": self.sql_params}
-        self._do_render_template_fields(self, ("sql",), script_context, jinja_env, set())
+        self.final_failures = final_failures
+        self._job_id: str | None = None
 
     @cached_property
     def hook(self) -> PyFlinkSqlHook:
@@ -101,14 +146,100 @@ class PyFlinkSqlOperator(BaseOperator):
             python=self.python,
             jvm_options=self.jvm_options,
             class_data_dir=self.class_data_dir,
+            final_failures=self.final_failures,
         )
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        def link_job(job_id: str) -> None:
-            if url := self.hook.job_url(job_id):
-                context["ti"].xcom_push(key=FlinkJobLink().xcom_key, value=url)
+    @property
+    def script(self) -> str:
+        """The rendered script (``sql`` once Airflow has rendered the task)."""
+        return self.sql if isinstance(self.sql, str) else self.sql.text
 
-        return self.hook.run_sql(self.sql, on_job_submitted=link_job)
+    def execute(self, context: Context) -> dict[str, Any]:
+        started = time.monotonic()
+        if self.hook.target == "remote":
+            facts = self.execute_resumable(context)
+            if facts is None:  # reconnected: ResumableJobMixin returns what poll_until_complete returns
+                facts = self.get_job_result(context["task_state_store"].get(self.external_id_key), context)
+            if (store := context.get("task_state_store")) is not None:
+                # Done with this job: a later run of this task (a person clearing it) submits a new one.
+                store.delete(self.external_id_key)
+        else:
+            report = self.hook.run_local(self.script)
+            facts = {**_report_facts(report), "job_url": None, "records_read": None, "vertices": None}
+        return {**facts, "target": self.hook.target, "duration_s": round(time.monotonic() - started, 3)}
+
+    # -- ResumableJobMixin: the remote target ----------------------------------------------------
+
+    def submit_job(self, context: Context) -> JsonValue:
+        job_id = self._job_id = uuid.uuid4().hex
+        # Kept before the job exists: a worker that dies while it is being submitted still leaves its id.
+        if (store := context.get("task_state_store")) is not None:
+            store.set(self.external_id_key, {"job_id": job_id})
+        self._link(context, job_id)
+        ti = context["ti"]
+        mapped = ti.map_index is not None and ti.map_index >= 0
+        name = f"{ti.dag_id}.{ti.task_id} {ti.run_id}" + (f" [{ti.map_index}]" if mapped else "")
+        report = self.hook.submit(self.script, job_id=job_id, job_name=name)
+        return {"job_id": job_id, **_report_facts(report)}
+
+    def get_job_status(self, external_id: JsonValue, context: Context) -> str:
+        return self.hook.job_state(_job_id(external_id))
+
+    def is_job_active(self, status: str) -> bool:
+        return status in ACTIVE_STATES
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return status == "FINISHED"
+
+    def poll_until_complete(self, external_id: JsonValue, context: Context) -> None:
+        job_id = _job_id(external_id)
+        self._job_id = job_id  # for on_kill
+        self._link(context, job_id)
+        self.hook.wait_for_job(job_id)
+
+    def get_job_result(self, external_id: JsonValue, context: Context) -> dict[str, Any]:
+        job = dict(external_id) if isinstance(external_id, dict) else {}
+        job_id = _job_id(external_id)
+        return {**job, "job_id": job_id, **self.hook.job_facts(job_id)}
+
+    def _link(self, context: Context, job_id: str) -> None:
+        context["ti"].xcom_push(key=FlinkJobLink().xcom_key, value=self.hook.job_url(job_id))
 
     def on_kill(self) -> None:
+        """Stop the child (and its JVM); on the remote target also cancel the job it waited for."""
         self.hook.kill()
+        if self._job_id and self.hook.target == "remote":
+            self.hook.cancel_job(self._job_id)
+
+    # -- lineage ---------------------------------------------------------------------------------
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The script's filesystem tables as OpenLineage datasets: sources read by its INSERTs as inputs,
+        their target tables as outputs (``file`` namespace, absolute paths)."""
+        from airflow.providers.common.compat.openlineage.facet import Dataset
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from airflow_flink_sql.lineage import filesystem_lineage
+
+        inputs, outputs = filesystem_lineage(self.script)
+        return OperatorLineage(
+            inputs=[Dataset(namespace="file", name=path) for path in inputs],
+            outputs=[Dataset(namespace="file", name=path) for path in outputs],
+        )
+
+
+def _report_facts(report: Any) -> dict[str, Any]:
+    return {
+        "job_id": report.job_id,
+        "net_runtime_ms": report.net_runtime_ms,
+        "statements": report.statements,
+        "inserts": report.inserts,
+        "class_data_archive": report.class_data_archive,
+    }
+
+
+def _job_id(external_id: JsonValue) -> str:
+    job_id = external_id.get("job_id") if isinstance(external_id, dict) else None
+    if not isinstance(job_id, str):
+        raise ValueError(f"not a stored Flink job: {external_id!r}")
+    return job_id

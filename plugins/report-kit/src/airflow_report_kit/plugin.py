@@ -1,15 +1,17 @@
-"""Registers the report viewer with Airflow: its app, a navigation entry and a tab on every DAG run."""
+"""Registers the report kit with Airflow (``airflow.plugins`` entry point): the viewer's app, its navigation
+entry and run tab, and the exchange-session timetable (so the scheduler can deserialize DAGs that use it)."""
 
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from report_viewer import URL_PREFIX
-from report_viewer.app import app
+from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimetable
+from airflow_report_kit.viewer import URL_PREFIX
+from airflow_report_kit.viewer.app import app
 
 
-class ReportViewerPlugin(AirflowPlugin):
-    name = "report_viewer"
+class ReportKitPlugin(AirflowPlugin):
+    name = "report_kit"
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Report viewer"}]
     external_views = [
         {"name": "Reports", "href": f"{URL_PREFIX}/", "destination": "nav", "url_route": "reports"},
@@ -20,3 +22,4 @@ class ReportViewerPlugin(AirflowPlugin):
             "url_route": "report",
         },
     ]
+    timetables = [ExchangeSessionTimetable]

@@ -10,8 +10,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from file_arrival.arrival import arrived_file
-from file_arrival.triggers import FileArrivalTrigger
+from airflow_report_kit.triggers.file_arrival import FileArrivalTrigger, arrived_file
 
 
 class FileArrivalSensor(BaseOperator):
@@ -77,7 +76,7 @@ class FileArrivalSensor(BaseOperator):
         if event["status"] != "arrived":
             self._time_is_up()
         self.log.info("%s arrived", event["path"])
-        return event["path"]
+        return str(event["path"])
 
     def _time_is_up(self) -> None:
         raise AirflowFailException(

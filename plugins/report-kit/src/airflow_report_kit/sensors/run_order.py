@@ -6,8 +6,9 @@ from typing import Any
 
 from airflow.providers.standard.triggers.external_task import DagStateTrigger
 from airflow.sdk import BaseOperator
+from airflow.utils.state import DagRunState
 
-ENDED = ("success", "failed")
+ENDED = (DagRunState.SUCCESS, DagRunState.FAILED)
 
 
 class PreviousRunSensor(BaseOperator):

@@ -14,8 +14,8 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from report_viewer import URL_PREFIX
-from report_viewer.links import PAGES_KEY, ReportLink, page_url, reports_root
+from airflow_report_kit.viewer import URL_PREFIX
+from airflow_report_kit.viewer.links import PAGES_KEY, ReportLink, page_url, reports_root
 
 
 async def require_reader(user: Annotated[Any, Depends(get_user)]) -> Any:
@@ -34,7 +34,7 @@ def may_read_dag(user: Any, dag_id: str) -> bool:
 
 
 def publishers(url: str) -> set[str]:
-    """The DAGs with a task that published the page at ``url`` (see :func:`report_viewer.links.publish_pages`)."""
+    """The DAGs with a task that published the page at ``url`` (see :func:`..links.publish_pages`)."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -51,12 +51,12 @@ app = FastAPI(title="Report viewer", description="Static HTML reports written by
 
 @app.get("/", include_in_schema=False)
 def index(_user: Reader) -> RedirectResponse:
-    return RedirectResponse(f"{URL_PREFIX}/reports/index.html")
+    return RedirectResponse(f"{URL_PREFIX}/index.html")
 
 
 @app.get("/dags/{dag_id}/runs/{run_id}", response_class=RedirectResponse)
 def run_report(dag_id: str, run_id: str, user: Reader) -> Response:
-    """The report a task of this DAG run linked with ``link_report``."""
+    """The report a task of this DAG run published with ``publish_pages``."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 

@@ -6,14 +6,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.common.compat.sdk import XCom
 from airflow.sdk import BaseOperatorLink
-from airflow.sdk.execution_time.xcom import XCom
 
-from report_viewer import URL_PREFIX
+from airflow_report_kit.viewer import URL_PREFIX
 
 if TYPE_CHECKING:
-    from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.sdk import BaseOperator
+    from airflow.sdk.types import TaskInstanceKey
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +25,12 @@ def reports_root() -> Path:
 
 
 class ReportLink(BaseOperatorLink):
-    """The "Report" button of a task that called :func:`link_report`."""
+    """The "Report" button of a task that published a report with :func:`publish_pages`."""
 
     name = "Report"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        return XCom.get_value(key=self.xcom_key, ti_key=ti_key) or ""
+        return str(XCom.get_value(key=self.xcom_key, ti_key=ti_key) or "")
 
 
 # XCom key under which a task lists the pages it published: the viewer serves a page only to
@@ -38,19 +38,15 @@ class ReportLink(BaseOperatorLink):
 PAGES_KEY = "report_viewer_pages"
 
 
-def link_report(context: Any, report: Path) -> str | None:
-    """Record where the running task's report is served; returns its URL, or None outside the viewer's root."""
-    [url] = publish_pages(context, report) or [None]
-    if url:
-        context["ti"].xcom_push(key=ReportLink().xcom_key, value=url)
-    return url
+def publish_pages(context: Any, report: Path, *pages: Path) -> str | None:
+    """Let readers of the running task's DAG see ``report`` and ``pages`` in the viewer, and make ``report``
+    the task's "Report" button and its run's "Report" tab. Returns the report's URL (None outside the root).
 
-
-def publish_pages(context: Any, *pages: Path) -> list[str]:
-    """Let readers of the running task's DAG see ``pages`` in the viewer; returns their URLs."""
+    A task registers its pages once: the viewer serves the pages of its latest call.
+    """
     root = reports_root().resolve()
     urls = []
-    for page in pages:
+    for page in (report, *pages):
         path = Path(page).resolve()
         if path.is_relative_to(root):
             urls.append(page_url(path.relative_to(root).as_posix()))
@@ -58,7 +54,10 @@ def publish_pages(context: Any, *pages: Path) -> list[str]:
             log.warning("Page %s is outside the report viewer's root %s: not served", path, root)
     if urls:
         context["ti"].xcom_push(key=PAGES_KEY, value=urls)
-    return urls
+    report_url = urls[0] if urls and Path(report).resolve().is_relative_to(root) else None
+    if report_url:
+        context["ti"].xcom_push(key=ReportLink().xcom_key, value=report_url)
+    return report_url
 
 
 def page_url(relative_path: str) -> str:

@@ -1,0 +1,53 @@
+"""The report viewer's guard, in-process (FastAPI's TestClient, Airflow's own auth manager, tokens and database).
+
+Airflow 3 gives a plugin's FastAPI app no authentication of its own: every route checks the caller.
+Which DAG published a page (and who may read it) needs the metadata database: that part runs
+against a real api-server in test_report_ui.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from airflow.api_fastapi.app import init_auth_manager
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow_report_kit.viewer.app import app
+from fastapi.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def auth_manager(airflow_db):
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "unit-test-secret")
+        env.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,nobody:")
+        yield init_auth_manager()
+
+
+@pytest.fixture(scope="module")
+def client(auth_manager) -> TestClient:
+    return TestClient(app)
+
+
+def token(auth_manager, role: str | None) -> dict[str, str]:
+    jwt = auth_manager.generate_jwt(SimpleAuthManagerUser(username="someone", role=role))
+    return {"Authorization": f"Bearer {jwt}"}
+
+
+@pytest.mark.parametrize("path", ["/", "/runs/2024-03-08/report.html", "/dags/nightly_sector_report/runs/x"])
+def test_anonymous_and_forged_callers_are_refused(client: TestClient, path: str) -> None:
+    assert client.get(path, follow_redirects=False).status_code == 401
+    assert client.get(path, headers={"Authorization": "Bearer not-a-jwt"}).status_code in (401, 403)
+
+
+def test_a_signed_in_user_without_a_role_may_not_read_reports(client: TestClient, auth_manager) -> None:
+    assert client.get("/", headers=token(auth_manager, None), follow_redirects=False).status_code == 403
+
+
+def test_a_reader_is_sent_to_the_index(client: TestClient, auth_manager) -> None:
+    response = client.get("/", headers=token(auth_manager, "viewer"), follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == "/reports/index.html"
+
+
+@pytest.mark.parametrize("path", ["/runs/2024-03-08/control.json", "/..%2F..%2F..%2Fetc%2Fpasswd", "/../etc/passwd"])
+def test_nothing_but_html_under_the_root_is_ever_served(client: TestClient, auth_manager, path: str) -> None:
+    response = client.get(path, headers=token(auth_manager, "admin"))
+    assert response.status_code == 404 and "No report has been published at" in response.text
