@@ -5,7 +5,7 @@ Runs after every published nightly report (the `sector_report_daily` Asset), so 
 report is refreshed every night and final after the month's last trading day:
 
 1. **plan_months**: the month (param `month`, else the months of the reports that triggered it),
-   the days with a published daily report, and the days without one;
+   its published nights, and its trading sessions so far without one (`SECTOR_REPORT_EXCHANGE`);
 2. **aggregate**: `include/sql/monthly_sector_report/month_summary.sql` as one PyFlink batch job
    over those days' landed inputs: per day and sector, and per month and sector (exact DECIMAL);
 3. **publish_months**: reconciles every figure with the published daily summaries (to the cent and
@@ -15,25 +15,22 @@ report is refreshed every night and final after the month's last trading day:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import os
-from pathlib import Path
 
 import pendulum
 from airflow.sdk import DAG, Asset, Param, task
 from airflow.sdk.exceptions import AirflowFailException
-
 from airflow_flink_sql.operators import PyFlinkSqlOperator
-from include.sector_report.assets import DAILY_REPORT_ASSET
-from include.sector_report.errors import ReportError
-from include.sector_report.notify import DEFAULT_ALERT_TO, DEFAULT_LOCALE, EMAIL_LIST, alert_failed_task
-from include.sector_report.run_folder import report_date_of
-from report_viewer.links import publish_pages
+from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA_ROOT = Path(os.environ.get("SECTOR_REPORT_DATA_DIR", PROJECT_ROOT / "data"))
-FLINK_TARGET = os.environ.get("SECTOR_REPORT_FLINK_TARGET", "local")
-TIMEZONE = pendulum.timezone("Asia/Seoul")
+from include.sector_report import settings
+from include.sector_report.errors import ReportError
+from include.sector_report.layout import DataFolder, report_date_of
+from include.sector_report.reporting.i18n import LOCALES
+from include.sector_report.reporting.notify import EMAIL_LIST
+
+DATA = DataFolder(settings.DATA_ROOT)
 
 
 def months_to_roll_up(context) -> tuple[dt.date, list[str]]:
@@ -58,36 +55,42 @@ def plan_months(**context) -> dict:
 
     as_of, months = months_to_roll_up(context)
     try:
-        plans = [month_inputs(DATA_ROOT, month, as_of) for month in months]
+        plans = [month_inputs(settings.DATA_ROOT, month, as_of, exchange=settings.EXCHANGE) for month in months]
     except ReportError as exc:
         raise AirflowFailException(str(exc)) from exc
     for plan in plans:
-        print(f"{plan.month}: {len(plan.published)} published days {plan.published}; missing {plan.missing}")
+        final = "final" if plan.final else f"to date, as of {as_of}"
+        print(f"{plan.month} ({final}): {len(plan.published)} published nights {plan.published}; "
+              f"sessions without one: {plan.missing}")  # fmt: skip
     return {
-        "months": [{"month": p.month, "published": p.published, "missing": p.missing} for p in plans],
-        "sql_params": sql_params(DATA_ROOT, plans),
+        "months": [dataclasses.asdict(plan) for plan in plans],
+        "sql_params": sql_params(settings.DATA_ROOT, plans),
     }
 
 
 @task
 def publish_months(plan: dict, **context) -> list[str]:
     """Reconcile each month's figures with the published dailies, then write its summary and report."""
-    from include.sector_report.month import MonthFolder, MonthInputs, reconcile_month, render_month
-    from include.sector_report.render import format_summary_table
-    from include.sector_report.validate import SectorSummary
+    from include.sector_report.month import MonthInputs, reconcile_month
+    from include.sector_report.reporting.publish import rewrite_index
+    from include.sector_report.reporting.render import format_summary_table, render_month
+    from include.sector_report.summary import SectorSummary
 
     locale = context["params"]["locale"]
     reports = []
     for month in plan["months"]:
-        folder = MonthFolder.for_month(DATA_ROOT, month["month"])
+        folder = DATA.month(month["month"])
         try:
-            summary = reconcile_month(DATA_ROOT, folder, MonthInputs(**month))
+            summary = reconcile_month(settings.DATA_ROOT, folder, MonthInputs(**month))
         except ReportError as exc:
             raise AirflowFailException(str(exc)) from exc
         reports.append(render_month(folder, summary, locale=locale))
         print(format_summary_table([SectorSummary.from_json(s) for s in summary["sectors"]], locale))
         print(f"Month report: {reports[-1]}")
-    publish_pages(context, *reports)
+    # The reports index lists the months beside the nights.
+    index_pages = rewrite_index(DATA, locale=locale, exchange=settings.EXCHANGE)
+    # The run's "Report" tab shows its (latest) month; every month it wrote is served to the DAG's readers.
+    print(f"In the Airflow UI: {publish_pages(context, reports[-1], *reports[:-1], *index_pages)}")
     return [str(report) for report in reports]
 
 
@@ -95,17 +98,12 @@ with DAG(
     dag_id="monthly_sector_report",
     description="Month-to-date per-sector totals and daily trends, aggregated by PyFlink from the published days",
     doc_md=__doc__,
-    schedule=[Asset(DAILY_REPORT_ASSET)],
-    start_date=pendulum.datetime(2020, 1, 1, tz=TIMEZONE),
+    schedule=[Asset(settings.DAILY_REPORT_ASSET)],
+    start_date=pendulum.datetime(2020, 1, 1, tz=settings.TIMEZONE),
     catchup=False,
     max_active_runs=1,
-    template_searchpath=[str(PROJECT_ROOT / "include")],
-    default_args={
-        "owner": "data-eng",
-        "retries": 2,
-        "retry_delay": dt.timedelta(minutes=5),
-        "on_failure_callback": alert_failed_task,
-    },
+    template_searchpath=[str(settings.INCLUDE_DIR)],
+    default_args=settings.DEFAULT_ARGS,
     tags=["reporting", "flink"],
     params={
         "month": Param(
@@ -114,8 +112,8 @@ with DAG(
             pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
             description="YYYY-MM; empty: the month of the report that triggered the run (or of today).",
         ),
-        "locale": Param(DEFAULT_LOCALE, enum=["ko", "en"], description="Language of the report."),
-        "alert_to": Param(DEFAULT_ALERT_TO, **EMAIL_LIST, description="Addresses told when a run fails."),
+        "locale": Param(settings.LOCALE, enum=list(LOCALES), description="Language of the report."),
+        "alert_to": Param(settings.ALERT_TO, **EMAIL_LIST, description="Addresses told when a run fails."),
     },
 ):
     plan = plan_months()
@@ -123,6 +121,9 @@ with DAG(
         task_id="aggregate",
         sql="sql/monthly_sector_report/month_summary.sql",
         sql_params=plan["sql_params"],
-        target=FLINK_TARGET,
+        target=settings.FLINK_TARGET,
     )
-    aggregate >> publish_months(plan)
+    published = publish_months(plan)
+    # TaskFlow takes no operator_extra_links argument; the link is the month report's.
+    published.operator.operator_extra_links = (ReportLink(),)
+    aggregate >> published

@@ -1,14 +1,14 @@
-"""Production shapes: scheduler-driven runs on a remote Flink cluster, `airflow dags trigger`, PostgreSQL.
+"""Production shapes: scheduled nights on a remote Flink cluster, the deadline, reruns, crashes, the provider.
 
-Everything here is real: `airflow standalone` (api-server, scheduler, dag-processor,
-triggerer with LocalExecutor) on a PostgreSQL metadata database, as docker-compose deploys it
-(with SQLite, a CLI command beside the running components meets "database is locked" by chance),
-a Flink session cluster from the PyFlink wheel, and a PostgreSQL server started from Debian's
-binaries in a temporary folder.
+Everything here is real: `airflow standalone` (api-server, scheduler, dag-processor, triggerer with
+LocalExecutor) on a PostgreSQL metadata database, as docker-compose deploys it (with SQLite, a CLI
+command beside the running components meets "database is locked" by chance), configured as a
+deployment is (nights land the day's file), a Flink session cluster from the PyFlink wheel, and a
+PostgreSQL server started from Debian's binaries in a temporary folder.
 
-The tests share one deployment; after each, whatever it left queued or running is ended, so one
-failure never turns into timeouts of the tests after it. Waits are for conditions, with deadlines
-far beyond what they take here, and say what they waited for.
+The tests share one deployment; before and after each, whatever is left queued or running is ended,
+so one failure never turns into timeouts of the tests after it. Waits are for conditions, with
+deadlines far beyond what they take here, and say what they waited for.
 """
 
 from __future__ import annotations
@@ -17,36 +17,49 @@ import csv
 import datetime as dt
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
-import psycopg2
+import psutil
 import pytest
 
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.layout import DataFolder, RunFolder, report_date_of
+from include.sector_report.publication import is_published
+from include.sector_report.reporting.render import format_change
+from include.sector_report.summary import NightSummary
 from tests.airflow_admin import admin_env, admin_token
+from tests.landing import landed_rows
 from tests.report_html import previous_date, report_rows
 from tools.airflow_local import AirflowStandalone
 from tools.flink_session_cluster import SessionCluster
 from tools.processes import free_port
 
+pytestmark = pytest.mark.slow
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "nightly_sector_report"
+DEADLINE_DAG_ID = "nightly_sector_report_deadline"
 MONTHLY_DAG_ID = "monthly_sector_report"
+DAG_IDS = (DAG_ID, DEADLINE_DAG_ID, MONTHLY_DAG_ID)
+# A session's night not published 20 s after its 23:00 run time is late (production: 8 hours).
 LATE_AFTER_SECONDS = 20
 # How long a condition may take before a test gives up: far beyond what any takes here.
 PATIENCE_SECONDS = 600
-UNFINISHED = ("queued", "running")
+ONCALL = "oncall@example.com"
 
 
 @pytest.fixture(scope="module")
 def airflow(flink_cluster, smtp_server, postgres_server, tmp_path_factory):
-    """`airflow standalone` on its own home, data folder and PostgreSQL database, running the DAG on the
-    remote Flink cluster."""
+    """`airflow standalone` on its own home, data folder and PostgreSQL database, configured as a deployment:
+    nights land the day's file and run on the remote Flink cluster."""
     home = tmp_path_factory.mktemp("airflow-home")
     data = tmp_path_factory.mktemp("data")
     env = {
@@ -55,12 +68,15 @@ def airflow(flink_cluster, smtp_server, postgres_server, tmp_path_factory):
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_server.create_database("deployment"),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(
             {"conn_type": "flink", "host": "localhost", "port": flink_cluster.rest_port}
         ),
         "SECTOR_REPORT_FLINK_TARGET": "remote",
-        # A run not published 20 s after it was queued is late (production: 8 hours).
+        "SECTOR_REPORT_SOURCE": "file",
+        "SECTOR_REPORT_ALERT_TO": ONCALL,
         "SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES": str(LATE_AFTER_SECONDS / 60),
+        "SECTOR_REPORT_RETRY_DELAY_SECONDS": "3",
         "SECTOR_REPORT_DATA_DIR": str(data),
         "AIRFLOW__REPORT_VIEWER__ROOT": str(data),
     }
@@ -77,9 +93,9 @@ class Api:
         self.base = base
         self.token = admin_token(base)
 
-    def call(self, method: str, path: str, body: dict | None = None):
+    def call(self, method: str, path: str, body: dict | None = None, *, api: str = "/api/v2"):
         request = urllib.request.Request(
-            f"{self.base}/api/v2{path}",
+            f"{self.base}{api}{path}",
             method=method,
             data=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
@@ -98,13 +114,25 @@ class Api:
                 found = None
             if found:
                 return found
-            time.sleep(2)
+            time.sleep(1)
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
-    def finished_run(self, run_id: str) -> dict:
-        return self.finished_run_of(DAG_ID, run_id)
+    def unpause(self, *dag_ids: str) -> None:
+        for dag_id in dag_ids:
+            self.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
 
-    def finished_run_of(self, dag_id: str, run_id: str) -> dict:
+    def runs(self, dag_id: str, run_type: str) -> list[dict]:
+        return self.call("GET", f"/dags/{dag_id}/dagRuns?run_type={run_type}&limit=100")["dag_runs"]
+
+    def run_of(self, dag_id: str, run_type: str, report_date: str) -> dict:
+        return self.wait_for(
+            lambda: next(
+                (r for r in self.runs(dag_id, run_type) if seoul_date(r["logical_date"]) == report_date), None
+            ),
+            f"the {run_type} run of {dag_id} for {report_date}",
+        )
+
+    def finished_run(self, run_id: str, dag_id: str = DAG_ID) -> dict:
         quoted = urllib.parse.quote(run_id, safe="")
 
         def done():
@@ -113,9 +141,19 @@ class Api:
 
         return self.wait_for(done, f"run {run_id} of {dag_id} to finish")
 
+    def task(self, run_id: str, task_id: str) -> dict:
+        quoted = urllib.parse.quote(run_id, safe="")
+        return self.call("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/{task_id}")
+
+    def aggregate_result(self, run_id: str) -> dict:
+        quoted = urllib.parse.quote(run_id, safe="")
+        entry = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/aggregate/xcomEntries/return_value")
+        value = entry["value"]
+        return json.loads(value) if isinstance(value, str) else value
+
     def end_unfinished_runs(self) -> None:
         """Mark every queued or running run failed and wait until none of its tasks still runs."""
-        for dag_id in (DAG_ID, MONTHLY_DAG_ID):
+        for dag_id in DAG_IDS:
             for run in self.call("GET", f"/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]:
                 quoted = urllib.parse.quote(run["dag_run_id"], safe="")
                 self.call("PATCH", f"/dags/{dag_id}/dagRuns/{quoted}", {"state": "failed"})
@@ -126,12 +164,6 @@ class Api:
 
         self.wait_for(nothing_runs, "the tasks of the runs marked failed to stop")
 
-    def aggregate_result(self, run_id: str) -> dict:
-        quoted = urllib.parse.quote(run_id, safe="")
-        entry = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/aggregate/xcomEntries/return_value")
-        value = entry["value"]
-        return json.loads(value) if isinstance(value, str) else value
-
 
 def airflow_cli(standalone: AirflowStandalone, *args: str) -> str:
     result = subprocess.run(
@@ -141,55 +173,112 @@ def airflow_cli(standalone: AirflowStandalone, *args: str) -> str:
     return result.stdout
 
 
-def flink_job_state(flink: SessionCluster, job_id: str) -> str:
-    with urllib.request.urlopen(f"{flink.rest_url}/jobs/{job_id}", timeout=10) as response:
-        return json.load(response)["state"]
+def trigger(standalone: AirflowStandalone, day: str, conf: dict) -> None:
+    """`airflow dags trigger` for the night of ``day`` (23:00 in Seoul)."""
+    logical = dt.datetime.fromisoformat(f"{day}T14:00:00+00:00").isoformat()
+    airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", logical, "--conf", json.dumps(conf))
+
+
+def seoul_date(logical_date: str) -> str:
+    return report_date_of(logical_date).isoformat()
+
+
+def flink_jobs(flink: SessionCluster) -> list[dict]:
+    with urllib.request.urlopen(f"{flink.rest_url}/jobs/overview", timeout=10) as response:
+        return json.load(response)["jobs"]
+
+
+def drop_days_file(data: Path, day: str, rows: int) -> None:
+    """A sender's export for ``day`` in incoming/: written under another name, renamed, then its control file."""
+    incoming = DataFolder(data).incoming
+    incoming.mkdir(exist_ok=True)
+    partial = incoming / f".export_{day}.partial"
+    lines = [f"{'005930' if n % 2 else '035420'},{'반도체' if n % 2 else 'internet'},{1000 + n}.25,{1 + n % 7},{day}"
+             for n in range(rows)]  # fmt: skip
+    partial.write_text("stock_code,sector,price,volume,transaction_date\n" + "\n".join(lines) + "\n")
+    partial.rename(incoming / f"export_{day}.csv")
+    (incoming / f"export_{day}.ctl.json").write_text(json.dumps({"rows": rows}))
+
+
+def assert_exact(run: RunFolder) -> None:
+    """The night's published figures equal a computation from the input Flink read, to the cent."""
+    expected: dict[str, list[Decimal | int]] = {}
+    for _code, sector, cents, volume, _day in landed_rows(run):
+        figures = expected.setdefault(sector, [Decimal(0), 0, 0])
+        figures[0] += Decimal(cents) * volume / 100
+        figures[1] += volume
+        figures[2] += 1
+    published = {s.sector: [s.total_value, s.total_volume, s.transaction_count] for s in NightSummary.read(run).sectors}
+    assert published == expected
 
 
 @pytest.fixture(scope="module")
 def api(airflow) -> Api:
     standalone, _ = airflow
     api = Api(standalone.url)
-    api.wait_for(lambda: api.call("GET", f"/dags/{DAG_ID}"), "the dag-processor to parse the DAG")
+    for dag_id in DAG_IDS:
+        api.wait_for(lambda dag_id=dag_id: api.call("GET", f"/dags/{dag_id}"), f"the dag-processor to parse {dag_id}")
     return api
 
 
 @pytest.fixture(autouse=True)
 def deployment_as_found(request):
-    """After each test that used the deployment, end what it left queued or running (a failed test included)."""
+    """Before and after each test that uses the deployment, end what is left queued or running (a failed test's
+    runs, or a scheduled night that came due meanwhile)."""
+    if "api" in request.fixturenames:
+        request.getfixturevalue("api").end_unfinished_runs()
     yield
     if "api" in request.fixturenames:
         request.getfixturevalue("api").end_unfinished_runs()
 
 
-def test_scheduler_runs_the_nightly_schedule_on_the_remote_flink_cluster(airflow, api, flink_cluster) -> None:
-    _, data = airflow
-    api.call("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
-    # catchup is off: unpausing schedules only the latest 23:00 (Asia/Seoul) run.
-    scheduled = api.wait_for(
-        lambda: api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=scheduled")["dag_runs"], "a scheduled run"
-    )
-    assert len(scheduled) == 1
-    run = api.finished_run(scheduled[0]["dag_run_id"])
+def test_a_scheduled_night_waits_for_its_file_is_late_until_it_comes_and_runs_on_the_cluster(
+    airflow, api, flink_cluster, smtp_server
+) -> None:
+    standalone, data = airflow
+    # Unpaused without catch-up, each DAG schedules the latest trading session whose time has come.
+    api.unpause(DAG_ID, DEADLINE_DAG_ID)
+    [night] = api.wait_for(lambda: api.runs(DAG_ID, "scheduled"), "the latest session's scheduled night")
+    day = seoul_date(night["logical_date"])
+    assert night["conf"] == {}, "a scheduled night has no conf: it lands the day's file (SECTOR_REPORT_SOURCE)"
+
+    # The file has not come: the deadline passes and on-call hears that the night is still running.
+    late_subject = f"[지연] nightly_sector_report {day}"
+    [(recipients, late)] = api.wait_for(lambda: smtp_server.about(late_subject), "the late-night alert")
+    assert recipients == [ONCALL]
+    body = late.get_body(("html",)).get_content()
+    assert "/dags/nightly_sector_report/runs" in body
+    assert "대기 중" in body or "실행 중" in body, "the alert says the night's run is queued or running"
+    [check] = api.runs(DEADLINE_DAG_ID, "scheduled")
+    assert seoul_date(check["logical_date"]) == day
+
+    drop_days_file(data, day, rows=1000)
+    run = api.finished_run(night["dag_run_id"])
     assert run["state"] == "success"
     result = api.aggregate_result(run["dag_run_id"])
     assert result["target"] == "remote"
-    assert flink_job_state(flink_cluster, result["job_id"]) == "FINISHED"
-    report_date = dt.datetime.fromisoformat(run["logical_date"]).astimezone(dt.timezone(dt.timedelta(hours=9))).date()
-    run_folder = RunFolder.for_date(data, report_date.isoformat())
+    night_folder = RunFolder.for_date(data, day)
     # The job reads each landed transaction and each line of the stock lookup once.
-    with run_folder.stocks_csv.open(newline="") as lookup:
+    with night_folder.stocks_csv.open(newline="") as lookup:
         stocks = sum(1 for _ in csv.reader(lookup))
     assert result["records_read"] == 1000 + stocks
-    assert run_folder.report_html.is_file()
+    assert [job["state"] for job in flink_jobs(flink_cluster) if job["jid"] == result["job_id"]] == ["FINISHED"]
+    assert is_published(night_folder)
+    assert_exact(night_folder)
 
 
-def test_dags_trigger_with_conf_and_a_rerun_replaces_outputs(airflow, api, flink_cluster) -> None:
+def test_make_trigger_passes_any_json_conf_and_a_cleared_rerun_replaces_the_outputs(airflow, api) -> None:
     standalone, data = airflow
-    conf = json.dumps({"rows": 2500, "seed": 11, "locale": "en"})
-    airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", "2024-05-02T00:00:00+00:00", "--conf", conf)
-    runs = api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
-    [first] = [r for r in runs if r["logical_date"].startswith("2024-05-02")]
+    api.unpause(DAG_ID)
+    conf = {"source": "generate", "rows": 2500, "seed": 11, "locale": "en", "note": 'it\'s "quoted", $HOME, 한국어'}
+    result = subprocess.run(
+        ["make", "-s", "trigger", f"CONF={json.dumps(conf, ensure_ascii=False)}",
+         "LOGICAL_DATE=2024-05-02T00:00:00+00:00"],
+        cwd=PROJECT_ROOT, env=standalone.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    first = api.run_of(DAG_ID, "manual", "2024-05-02")
+    assert first["conf"] == conf
     assert api.finished_run(first["dag_run_id"])["state"] == "success"
     run = RunFolder.for_date(data, "2024-05-02")
     first_summary = run.summary_json.read_text()
@@ -197,7 +286,7 @@ def test_dags_trigger_with_conf_and_a_rerun_replaces_outputs(airflow, api, flink
     assert json.loads(first_summary)["totals"]["rows"] == 2500
     assert "Sector transaction summary" in run.report_html.read_text()
 
-    # Run the same logical date again: clearing it makes the scheduler run every task anew.
+    # Run the same date again: clearing it makes the scheduler run every task anew, a new Flink job included.
     airflow_cli(standalone, "tasks", "clear", DAG_ID, "--start-date", "2024-05-02", "--end-date", "2024-05-02", "--yes")
     rerun = api.wait_for(
         lambda: (
@@ -212,136 +301,183 @@ def test_dags_trigger_with_conf_and_a_rerun_replaces_outputs(airflow, api, flink
     for sink in (run.sector_sink_dir, run.stock_sink_dir):
         parts = [p for p in sink.iterdir() if not p.name.startswith(".")]
         assert len(parts) == 1, f"a rerun must replace the sink, not add to it: {parts}"
-    index = (data / "reports" / "index.html").read_text()
-    assert index.count("../runs/2024-05-02/report.html") == 1
+    index = DataFolder(data).index_html.read_text()
+    assert index.count("runs/2024-05-02/report.html") == 1
 
 
-def test_make_trigger_passes_any_json_conf_through_unchanged(airflow, api) -> None:
-    standalone, _ = airflow
-    conf = {"rows": 50, "locale": "en", "note": 'it\'s "quoted", $HOME, 한국어'}
-    result = subprocess.run(
-        ["make", "-s", "trigger", f"CONF={json.dumps(conf, ensure_ascii=False)}",
-         "LOGICAL_DATE=2024-08-01T00:00:00+00:00"],
-        cwd=PROJECT_ROOT, env=standalone.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
-    [run] = [r for r in runs if r["logical_date"].startswith("2024-08-01")]
-    assert run["conf"] == conf
-    assert api.finished_run(run["dag_run_id"])["state"] == "success"
-
-
-def test_a_backfill_gives_the_reports_of_nightly_runs_in_date_order(airflow, api, airflow_db, tmp_path) -> None:
+def test_a_backfill_plans_only_trading_sessions_and_gives_the_reports_of_nights_in_date_order(airflow, api) -> None:
     standalone, data = airflow
-    conf = {"rows": 600, "locale": "en"}
-    api.call("PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
-    # --max-active-runs 3: Airflow may run all three dates at once; each report still compares with the one before.
-    # The window's end is exclusive here: 23:00 in Seoul on 2023-01-02, -03 and -04.
+    # Planned, not run: May 2025 without 1 May (Labour Day), 5 and 6 May (Children's Day, Buddha's Birthday
+    # observed) and the weekends.
+    plan = airflow_cli(standalone, "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2025-05-01",
+                       "--to-date", "2025-05-31", "--dry-run")  # fmt: skip
+    planned = sorted({seoul_date(moment) for moment in _logical_dates(plan)})
+    weekdays = [dt.date(2025, 5, d) for d in range(1, 32) if dt.date(2025, 5, d).weekday() < 5]
+    assert planned == [d.isoformat() for d in weekdays if d.day not in (1, 5, 6)]
+
+    api.unpause(DAG_ID)
+    conf = {"source": "generate", "rows": 600, "locale": "en"}
+    # --max-active-runs 3: Airflow may run all three sessions at once; each report still compares with the one
+    # before. Both ends of the range are included.
     airflow_cli(standalone, "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2023-01-02",
-                "--to-date", "2023-01-05", "--max-active-runs", "3", "--dag-run-conf", json.dumps(conf))  # fmt: skip
-    runs = api.wait_for(
-        lambda: len(found := api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=backfill")["dag_runs"]) == 3 and found,
-        "the backfill's three runs",
-    )
+                "--to-date", "2023-01-04", "--max-active-runs", "3", "--dag-run-conf", json.dumps(conf))  # fmt: skip
+    runs = api.wait_for(lambda: len(found := api.runs(DAG_ID, "backfill")) == 3 and found, "the backfill's three runs")
     assert [api.finished_run(run["dag_run_id"])["state"] for run in runs] == ["success"] * 3
     days = sorted(seoul_date(run["logical_date"]) for run in runs)
-
-    # The same dates as three nightly runs, one after another, into a folder of their own.
-    ordered = tmp_path / "ordered"
-    for day in days:
-        subprocess.run(
-            [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, day, "--conf", json.dumps(conf)],
-            env={**os.environ, "SECTOR_REPORT_DATA_DIR": str(ordered), "AIRFLOW__REPORT_VIEWER__ROOT": str(ordered)},
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+    assert days == ["2023-01-02", "2023-01-03", "2023-01-04"]
+    # As nightly runs one after another would: each report compares with the day before, as its figures say.
     for earlier, day in zip([None, *days], days, strict=False):
-        backfilled, nightly = RunFolder.for_date(data, day), RunFolder.for_date(ordered, day)
-        assert (
-            json.loads(backfilled.summary_json.read_text())["sectors"]
-            == json.loads(nightly.summary_json.read_text())["sectors"]
-        )
-        assert previous_date(backfilled.report_html) == previous_date(nightly.report_html) == earlier
-        assert report_rows(backfilled.report_html) == report_rows(nightly.report_html)  # change column included
+        night = RunFolder.for_date(data, day)
+        assert previous_date(night.report_html) == earlier
+        shown = report_rows(night.report_html)
+        values = NightSummary.read(night).values_by_sector()
+        before = NightSummary.read(RunFolder.for_date(data, earlier)).values_by_sector() if earlier else {}
+        for sector, value in values.items():
+            change = (value - before[sector]) / before[sector] * 100 if sector in before else None
+            assert shown[sector][-1].strip() == format_change(change)
 
 
-def test_a_night_that_does_not_publish_alerts_when_late_and_when_it_fails(airflow, api, smtp_server) -> None:
+def _logical_dates(dry_run_output: str) -> list[str]:
+    """The logical dates a `backfill create --dry-run` lists (after its parameters)."""
+    dry_run_output = dry_run_output.split("Runs to be attempted:", 1)[1]
+    return [
+        f"{day}T{time}"
+        for day, time in re.findall(r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d[+-]\d\d:\d\d)", dry_run_output)
+    ]
+
+
+def test_a_failed_night_alerts_and_clearing_it_through_the_api_publishes_it(airflow, api, smtp_server) -> None:
     standalone, data = airflow
-    conf = {"source": "file", "file_wait_timeout": LATE_AFTER_SECONDS + 40, "alert_to": ["oncall@example.com"]}
-    airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", "2024-09-01T14:00:00+00:00",
-                "--conf", json.dumps(conf))  # fmt: skip
-    late_subject, failed_subject = (f"[{word}] nightly_sector_report 2024-09-01" for word in ("지연", "실패"))
-    # The export never comes: first the deadline passes (the scheduler finds it, the triggerer mails)...
-    [(recipients, late)] = api.wait_for(lambda: smtp_server.about(late_subject), "the late-run alert")
-    assert recipients == ["oncall@example.com"]
-    assert late["Subject"] == late_subject  # in the default locale, ko
-    assert "/dags/nightly_sector_report/runs/" in late.get_body(("html",)).get_content()
-    # ...then the wait for the file ends, and the run fails with one alert naming the task.
-    runs = api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
-    [run] = [r for r in runs if r["logical_date"].startswith("2024-09-01")]
-    assert api.finished_run(run["dag_run_id"])["state"] == "failed"
+    api.unpause(DAG_ID)
+    conf = {"source": "file", "file_wait_timeout": 5, "alert_to": [ONCALL]}
+    trigger(standalone, "2024-09-02", conf)
+    night = api.run_of(DAG_ID, "manual", "2024-09-02")
+    assert api.finished_run(night["dag_run_id"])["state"] == "failed"
+    failed_subject = "[실패] nightly_sector_report 2024-09-02: wait_for_input"
     [(_, failed)] = api.wait_for(lambda: smtp_server.about(failed_subject), "the failure alert")
-    assert failed["Subject"] == f"{failed_subject}: wait_for_input"
-    assert f"No file arrived in {data / 'incoming'}" in failed.get_body(("html",)).get_content()
+    assert f"No file arrived in {DataFolder(data).incoming}" in failed.get_body(("html",)).get_content()
+    assert not smtp_server.about("[지연] nightly_sector_report 2024-09-02"), "a night run by hand is no session's"
+
+    # The file comes late; an operator clears the failed tasks through the REST API (the UI's "Clear").
+    drop_days_file(data, "2024-09-02", rows=200)
+    cleared = api.call(
+        "POST",
+        f"/dags/{DAG_ID}/clearTaskInstances",
+        {"dag_run_id": night["dag_run_id"], "only_failed": True, "reset_dag_runs": True, "dry_run": False},
+    )
+    assert {ti["task_id"] for ti in cleared["task_instances"]} >= {"wait_for_input", "prepare_input", "publish"}
+    assert api.finished_run(night["dag_run_id"])["state"] == "success"
+    assert_exact(RunFolder.for_date(data, "2024-09-02"))
+    assert "runs/2024-09-02/report.html" in DataFolder(data).index_html.read_text()
 
 
 def test_a_published_night_triggers_the_monthly_rollup_through_its_asset(airflow, api) -> None:
     standalone, data = airflow
-    api.wait_for(lambda: api.call("GET", "/dags/monthly_sector_report"), "the dag-processor to parse the monthly DAG")
-    for dag_id in (DAG_ID, "monthly_sector_report"):
-        api.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
-    airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", "2023-01-05T14:00:00+00:00",
-                "--conf", json.dumps({"rows": 300}))  # fmt: skip
-    runs = api.call("GET", f"/dags/{DAG_ID}/dagRuns?run_type=manual")["dag_runs"]
-    [night] = [r for r in runs if r["logical_date"].startswith("2023-01-05")]
+    api.unpause(DAG_ID, MONTHLY_DAG_ID)
+    trigger(standalone, "2023-01-05", {"source": "generate", "rows": 300})
+    night = api.run_of(DAG_ID, "manual", "2023-01-05")
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
 
     # No month param: the months are the triggering reports' (the events of the nights published
     # while the monthly DAG was paused come in one batch: every month among them is rolled up).
-    month_summary = data / "months" / "2023-01" / "summary.json"
+    month_summary = DataFolder(data).month("2023-01").summary_json
 
     def rolled_up():
         return month_summary.is_file() and "2023-01-05" in json.loads(month_summary.read_text())["days_published"]
 
     api.wait_for(rolled_up, "the asset-triggered monthly run to roll up 2023-01-05")
-    rollups = api.call("GET", "/dags/monthly_sector_report/dagRuns?run_type=asset_triggered")["dag_runs"]
-    assert rollups and all(api.finished_run_of("monthly_sector_report", r["dag_run_id"])["state"] == "success"
-                           for r in rollups)  # fmt: skip
+    rollups = api.runs(MONTHLY_DAG_ID, "asset_triggered")
+    assert rollups and all(api.finished_run(r["dag_run_id"], MONTHLY_DAG_ID)["state"] == "success" for r in rollups)
     summary = json.loads(month_summary.read_text())
-    published = sorted(p.parent.name for p in (data / "runs").glob("2023-01-*/summary.json"))
+    published = [
+        run.date for run in DataFolder(data).run_folders() if run.date.startswith("2023-01") and is_published(run)
+    ]
     assert summary["days_published"] == published
     assert sum(d["transaction_count"] for d in summary["days"]) == sum(
-        json.loads((data / "runs" / day / "summary.json").read_text())["totals"]["rows"] for day in published
+        NightSummary.read(RunFolder.for_date(data, day)).totals.rows for day in published
     )
 
 
-def seoul_date(logical_date: str) -> str:
-    return dt.datetime.fromisoformat(logical_date).astimezone(dt.timezone(dt.timedelta(hours=9))).date().isoformat()
+def test_a_worker_killed_mid_job_reconnects_to_the_nights_flink_job(airflow, api, flink_cluster) -> None:
+    standalone, data = airflow
+    api.unpause(DAG_ID)
+    trigger(standalone, "2024-10-04", {"source": "generate", "rows": 4_000_000, "seed": 3})
+    night = api.run_of(DAG_ID, "manual", "2024-10-04")
+    name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
+
+    def running_job():
+        return next((j for j in flink_jobs(flink_cluster) if j["name"] == name and j["state"] == "RUNNING"), None)
+
+    api.wait_for(running_job, "the night's Flink job to run on the cluster")
+    ti_id = api.task(night["dag_run_id"], "aggregate")["id"]
+    [worker] = [
+        p for p in psutil.process_iter(["cmdline"]) if f"airflow worker -- {ti_id}" in " ".join(p.info["cmdline"] or [])
+    ]
+    killed_at = time.monotonic()
+    worker.send_signal(signal.SIGKILL)
+
+    run = api.finished_run(night["dag_run_id"])
+    assert run["state"] == "success"
+    assert api.task(night["dag_run_id"], "aggregate")["try_number"] == 2, "the worker died: the task was retried"
+    jobs = [job for job in flink_jobs(flink_cluster) if job["name"] == name]
+    assert [job["state"] for job in jobs] == ["FINISHED"], "the retry reconnected: one Flink job for the night"
+    assert api.aggregate_result(night["dag_run_id"])["job_id"] == jobs[0]["jid"]
+    assert_exact(RunFolder.for_date(data, "2024-10-04"))
+    print(f"worker killed; night published {time.monotonic() - killed_at:.1f} s later")
 
 
-def test_a_run_on_a_postgresql_metadata_database(postgres_server, tmp_path) -> None:
-    postgres = postgres_server.create_database("one_run")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres,
-        "SECTOR_REPORT_DATA_DIR": str(tmp_path / "data"),
-        "AIRFLOW__REPORT_VIEWER__ROOT": str(tmp_path / "data"),
-    }
-    airflow = [sys.executable, "-m", "airflow"]
-    migrate = subprocess.run([*airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
-    subprocess.run(
-        [*airflow, "dags", "test", DAG_ID, "2024-05-03", "--conf", json.dumps({"rows": 800})],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
+def test_a_taskmanager_killed_mid_job_ends_the_night_exact_or_failed_never_half_published(
+    airflow, api, flink_cluster
+) -> None:
+    standalone, data = airflow
+    api.unpause(DAG_ID)
+    trigger(standalone, "2024-10-07", {"source": "generate", "rows": 4_000_000, "seed": 4})
+    night = api.run_of(DAG_ID, "manual", "2024-10-07")
+    name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
+    api.wait_for(
+        lambda: any(j["name"] == name and j["state"] == "RUNNING" for j in flink_jobs(flink_cluster)),
+        "the night's Flink job to run on the cluster",
     )
-    run = RunFolder.for_date(tmp_path / "data", "2024-05-03")
-    assert json.loads(run.summary_json.read_text())["totals"]["rows"] == 800
-    with psycopg2.connect(postgres.replace("postgresql+psycopg2", "postgresql")) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT state FROM dag_run WHERE dag_id = %s", (DAG_ID,))
-            assert cursor.fetchall() == [("success",)]
+    for pid in flink_cluster.taskmanager_pids():
+        os.kill(pid, signal.SIGKILL)
+    folder = RunFolder.for_date(data, "2024-10-07")
+    first = api.wait_for(
+        lambda: next((j for j in flink_jobs(flink_cluster) if j["name"] == name and j["state"] == "FAILED"), None),
+        "the Flink job to fail without its TaskManager",
+    )
+    assert not is_published(folder), "a failed job publishes nothing"
+    flink_cluster.restart_taskmanager()
+
+    run = api.finished_run(night["dag_run_id"])
+    jobs = {job["jid"]: job["state"] for job in flink_jobs(flink_cluster) if job["name"] == name}
+    assert jobs[first["jid"]] == "FAILED"
+    if run["state"] == "success":  # the retry ran a new job on the new TaskManager
+        assert sorted(jobs.values()) == ["FAILED", "FINISHED"]
+        assert_exact(folder)
+    else:
+        assert not is_published(folder)
+
+
+def test_the_flink_provider_and_its_connection_form(airflow, api, flink_cluster) -> None:
+    standalone, _ = airflow
+    providers = airflow_cli(standalone, "providers", "list", "--output", "json")
+    [provider] = [p for p in json.loads(providers) if p["package_name"] == "airflow-flink-sql"]
+    assert provider["version"] == "0.2.0"
+    # What the UI's connection form is built from (its own API): "Apache Flink", with the REST endpoint's fields.
+    hooks = api.call("GET", "/connections/hook_meta", api="/ui")
+    [flink] = [hook for hook in hooks if hook["connection_type"] == "flink"]
+    assert flink["hook_name"] == "Apache Flink"
+    fields = flink["standard_fields"]
+    assert fields["host"]["title"] == "REST host" and fields["port"]["title"] == "REST port"
+    assert fields["login"]["hidden"] and fields["password"]["hidden"]
+    tested = api.call(
+        "POST",
+        "/connections/test",
+        {
+            "connection_id": "flink_form",
+            "conn_type": "flink",
+            "host": "localhost",
+            "port": flink_cluster.rest_port,
+        },  # fmt: skip
+    )
+    assert tested["status"] is True and tested["message"].startswith("Flink 2.3.0 at http://localhost:")

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 
@@ -47,12 +49,23 @@ def test_it_has_the_production_shape(compose) -> None:
         assert services[name].get("healthcheck"), f"{name} has a healthcheck"
 
 
-def test_airflow_uses_postgres_and_the_remote_flink_cluster(compose) -> None:
+def test_airflow_uses_postgres_the_remote_flink_cluster_and_the_days_real_file(compose) -> None:
     for name in AIRFLOW_SERVICES:
-        env = compose["services"][name]["environment"]
+        service = compose["services"][name]
+        env = service["environment"]
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
         assert env["SECTOR_REPORT_FLINK_TARGET"] == "remote"
         assert env["AIRFLOW_CONN_FLINK_DEFAULT"] == "flink://flink-jobmanager:8081"
+        assert env["SECTOR_REPORT_SOURCE"] == "file", "a deployment reports the day's real file, never sample data"
+        assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"
+        assert mounts(service)[f"{env['SECTOR_REPORT_DATA_DIR']}/incoming"].endswith("incoming")
+        assert "/opt/airflow/plugins" not in mounts(service), "the extensions are installed, not mounted"
+
+
+def test_the_image_installs_the_extensions_as_wheels() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "pip wheel --no-deps --wheel-dir /tmp/wheels /src/flink-sql /src/report-kit" in dockerfile
+    assert "/tmp/wheels/*.whl" in dockerfile
 
 
 def test_flink_sees_the_data_at_the_same_path_as_airflow(compose) -> None:

@@ -5,19 +5,26 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+import signal
 import subprocess
+import sys
 import threading
+import time
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import psutil
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from include.sector_report.month import MonthFolder
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.layout import MonthFolder, RunFolder
 from tests.landing import landed_rows
 from tests.report_html import SectorTable, report_rows
+from tools.processes import group_members, java_pids
+
+pytestmark = pytest.mark.slow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = PROJECT_ROOT / "dags"
@@ -71,8 +78,8 @@ def test_generated_run_reports_figures_equal_to_an_independent_computation(night
         assert published["total_volume"] == want["total_volume"]
         assert published["transaction_count"] == want["transaction_count"]
     assert summary["totals"]["rows"] == 3000
-    published = (data_root / "reports" / "index.html").read_text()
-    assert 'href="../runs/2024-03-08/report.html"' in published
+    published = (data_root / "index.html").read_text()
+    assert 'href="runs/2024-03-08/report.html"' in published
 
     shown = report_rows(run.report_html)
     assert set(shown) == set(expected)
@@ -152,24 +159,27 @@ def assert_report_mail(recipients: list[str], mail, readers: list[str], run: Run
     assert {row[0]: row[1:5] for row in attached.rows} == shown
 
 
-def test_too_many_bad_rows_fail_the_run_publish_nothing_and_alert(nightly_dag, data_root, smtp_server) -> None:
+def test_too_many_bad_rows_fail_before_any_flink_job_publish_nothing_and_alert(
+    nightly_dag, data_root, smtp_server
+) -> None:
     bad = [f"005930,semiconductor,1.00,{volume},2024-03-10" for volume in ("0", "-3", "x")]
     write_landing_file(data_root / "incoming" / "transactions_2024-03-10.csv", 97, bad)  # found by its date
     conf = {"source": "file", "alert_to": ["oncall@example.com"], "email_to": ["desk@example.com"]}
-    assert run_dag(nightly_dag, "2024-03-10", conf) == "failed"
+    dag_run = nightly_dag.test(logical_date=dt.datetime(2024, 3, 10, tzinfo=dt.UTC), run_conf=conf)
+    assert dag_run.state == "failed"
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states["prepare_input"] == "failed"
+    assert states["aggregate"] == "upstream_failed", "no Flink job ran"
     run = RunFolder.for_date(data_root, "2024-03-10")
-    validation = json.loads(run.validation_json.read_text())
-    assert validation["passed"] is False
-    assert [c["name"] for c in validation["checks"] if not c["passed"]] == ["reject ratio"]
-    assert not run.summary_json.exists()
-    assert not run.report_html.exists()
+    assert run.read_manifest()["rejected_rows"] == 3 and run.rejected_csv.is_file()  # the quarantine is kept
+    assert not run.sink_dir.exists() and not run.summary_json.exists() and not run.report_html.exists()
 
     [(recipients, alert)] = smtp_server.about("2024-03-10")  # the alert, and no report mail
     assert recipients == ["oncall@example.com"]
-    assert alert["Subject"] == "[실패] nightly_sector_report 2024-03-10: validate"
+    assert alert["Subject"] == "[실패] nightly_sector_report 2024-03-10: prepare_input"
     body = alert.get_body(("html",)).get_content()
-    assert "reject ratio" in body and str(run.rejected_csv) in body  # the error's first paragraph
-    assert "/dags/nightly_sector_report/runs/" in body and "/tasks/validate" in body  # the log's link
+    assert "reject ratio of 0.03 (3 of 100 rows)" in body and str(run.rejected_csv) in body  # the first paragraph
+    assert "/dags/nightly_sector_report/runs/" in body and "/tasks/prepare_input" in body  # the log's link
 
 
 def drop_file(folder: Path, name: str, good_rows: int) -> None:
@@ -268,7 +278,11 @@ def test_published_days_are_asset_events_and_their_month_rolls_up_to_the_same_fi
     folder = MonthFolder.for_month(data_root, "2024-02")
     summary = json.loads(folder.summary_json.read_text())
     assert summary["days_published"] == published
-    assert summary["days_missing"] == [f"2024-02-{d:02}" for d in range(1, 30) if f"2024-02-{d:02}" not in published]
+    # The Korea Exchange's sessions of February 2024 without a published night: not the weekends, nor
+    # Lunar New Year (9 and 12 February); the month's last session has passed, so the month is final.
+    sessions = [1, 2, 5, 6, 7, 8, 13, 14, 15, 16, 19, 20, 21, 22, 23, 26, 27, 28, 29]
+    assert summary["days_missing"] == [f"2024-02-{d:02}" for d in sessions if d not in (27, 29)]
+    assert summary["final"] is True
     # Every day and sector equals its daily report exactly; every month figure is their sum.
     assert summary["days"] == sorted(
         ({"date": day, **sector} for day, daily in dailies.items() for sector in daily["sectors"]),
@@ -282,7 +296,61 @@ def test_published_days_are_asset_events_and_their_month_rolls_up_to_the_same_fi
         assert month["total_volume"] == sum(p["total_volume"] for p in parts)
         assert month["transaction_count"] == sum(p["transaction_count"] for p in parts)
     html = folder.report_html.read_text()
-    assert html.count('<polyline class="trend"') == len(sectors)
+    # One legend entry per sector, a dot per sector and published night; 28 February, a session
+    # between the two nights without a report, breaks the lines and is a shaded gap like the others.
+    assert html.count('<li class="legend-item">') == len(sectors)
+    assert html.count("<circle") == 3 + 1 and '<polyline class="trend"' not in html
+    assert html.count('<rect class="gap"') == len(summary["days_missing"])
     assert "월간 섹터 요약" in html  # the default locale, ko
     assert "<b>반도체" not in html and "&lt;b&gt;반도체" in html  # names are escaped
     assert "2024-02-28" in html  # a day without a daily report is named
+
+
+def test_a_worker_killed_while_flink_runs_leaves_nothing_behind_and_a_rerun_is_exact(nightly_dag, data_root) -> None:
+    """kill -9 of the process running the aggregate task (here `airflow dags test`, which runs its tasks in
+    itself): the Flink job's child and its JVM end within seconds; nothing is published; a rerun is exact."""
+    day = "2024-03-15"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "dags", "test", "nightly_sector_report", day,
+         "--conf", json.dumps({"rows": 3_000_000, "seed": 5})],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        job = wait_for(lambda: flink_job_with_its_jvm(worker.pid), "the aggregate task's Flink job and its JVM", 300)
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.kill()
+        worker.wait()
+    wait_for(lambda: not group_members(job), "the killed worker's Flink job and JVM to end", 15)
+    run = RunFolder.for_date(data_root, day)
+    assert not run.report_html.exists()
+
+    assert run_dag(nightly_dag, day, {"rows": 3_000_000, "seed": 5}) == "success"
+    expected = independent_summary(run)
+    summary = json.loads(run.summary_json.read_text())
+    assert {s["sector"]: Decimal(s["total_value"]) for s in summary["sectors"]} == {
+        sector: figures["total_value"] for sector, figures in expected.items()
+    }
+    assert summary["totals"]["rows"] == 3_000_000
+
+
+def flink_job_with_its_jvm(worker_pid: int) -> int | None:
+    """The process group of the Flink job's child under ``worker_pid``, once its JVM runs."""
+    for process in psutil.Process(worker_pid).children(recursive=True):
+        if "airflow_flink_sql.job" in " ".join(process.cmdline()):
+            group = os.getpgid(process.pid)
+            if set(group_members(group)) & java_pids():
+                return group
+    return None
+
+
+def wait_for(condition, what: str, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if found := condition():
+                return found
+        except (psutil.NoSuchProcess, ProcessLookupError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

@@ -24,9 +24,11 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from playwright.sync_api import sync_playwright
 
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.layout import RunFolder
 from tests.airflow_admin import PASSWORD, admin_env, admin_token
 from tools.processes import free_port
+
+pytestmark = pytest.mark.slow
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 DAY = "2024-04-01"
@@ -51,15 +53,31 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def published_run(airflow_db, data_root):
-    """One real nightly run (Flink included), so the DB has the run, its XComs, and the report on disk."""
-    dag = DagBag(dag_folder=DAGS_FOLDER).dags["nightly_sector_report"]
-    for task in dag.tasks:
-        task.retries = 0
-    logical_date = dt.datetime.fromisoformat(DAY).replace(tzinfo=dt.UTC)
-    dag_run = dag.test(logical_date=logical_date, run_conf={"locale": "en", "rows": 500})
-    assert dag_run.state == "success"
-    return dag_run.run_id, RunFolder.for_date(data_root, DAY)
+def published_runs(airflow_db, data_root):
+    """Two real nights and their month (Flink included): the DB has the runs and their XComs, the data folder
+    the reports. Returns the latest night's run id and folder, and the month's run id."""
+    bag = DagBag(dag_folder=DAGS_FOLDER)
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            task.retries = 0
+    nights = {}
+    for day, rows in (("2024-03-29", 800), (DAY, 500)):
+        logical_date = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+        night = bag.dags["nightly_sector_report"].test(
+            logical_date=logical_date, run_conf={"locale": "en", "rows": rows}
+        )
+        assert night.state == "success"
+        nights[day] = night.run_id
+    month = bag.dags["monthly_sector_report"].test(
+        logical_date=dt.datetime(2024, 4, 1, 16, tzinfo=dt.UTC), run_conf={"month": "2024-04", "locale": "en"}
+    )
+    assert month.state == "success"
+    return {"night": nights[DAY], "folder": RunFolder.for_date(data_root, DAY), "month": month.run_id}
+
+
+@pytest.fixture(scope="module")
+def published_run(published_runs):
+    return published_runs["night"], published_runs["folder"]
 
 
 @contextlib.contextmanager
@@ -125,8 +143,8 @@ def test_report_renders_offline_in_chromium(chromium, published_run, tmp_path) -
         page.goto(run.report_html.as_uri())
         sectors = page.locator("#sector-table tbody tr")
         assert sectors.count() == 3
-        assert page.locator("#value-chart rect").count() == 3
-        assert page.locator("#value-chart rect").first.bounding_box()["width"] > 100
+        assert page.locator("#value-chart .bar").count() == 3
+        assert page.locator("#value-chart .bar").first.bounding_box()["width"] > 100
         assert page.locator("#top-stocks table").count() == 3
         assert page.locator("#kpi-transactions").inner_text() == "500"
         page.screenshot(path=tmp_path / "report.png", full_page=True)
@@ -139,7 +157,7 @@ def test_anonymous_and_forged_requests_are_refused(api_server, published_run) ->
     run_id, _ = published_run
     for path in (
         "/reports/",
-        "/reports/reports/index.html",
+        "/reports/index.html",
         f"/reports/runs/{DAY}/report.html",
         f"/reports/dags/nightly_sector_report/runs/{run_id}",
     ):
@@ -153,6 +171,65 @@ def test_only_html_reports_under_the_root_are_served(api_server, published_run) 
     assert status_of(f"{api_server}/reports/runs/{DAY}/control.json", token) == 404
     assert status_of(f"{api_server}/reports/runs/{DAY}/input/transactions.csv", token) == 404
     assert status_of(f"{api_server}/reports/..%2F..%2F..%2Fetc%2Fpasswd", token) == 404
+
+
+def screenshots(tmp_path: Path) -> Path:
+    """Where the browser tests' screenshots go: SCREENSHOTS_DIR (`make screenshots`: docs/screenshots), else tmp."""
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize(("device", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844))])
+def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
+    chromium, api_server, published_runs, tmp_path, device: str, viewport: tuple[int, int]
+) -> None:
+    """Logged in, as a reader finds them: the "Reports" page lists the nights and the month, each run's
+    "Report" tab shows what it published, and the reports read at a glance (screenshots)."""
+    shots = screenshots(tmp_path)
+    width, height = viewport
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(f"{api_server}/")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button:has-text('Sign in')")
+        page.wait_for_url(f"{api_server}/", timeout=30_000)
+
+        # The "Reports" navigation entry embeds the index: the months latest first, then the nights.
+        page.goto(f"{api_server}/plugin/reports")
+        index = page.frame_locator("iframe").first
+        index.locator("a[href='months/2024-04/report.html']").wait_for(timeout=30_000)
+        nights = index.locator("#report-index td.day").all_inner_texts()
+        assert nights[0] == DAY and "2024-03-29" in nights
+        assert page.url == f"{api_server}/plugin/reports/reports/index.html"
+        page.screenshot(path=shots / f"reports-index-{device}.png", full_page=True)
+
+        # A night's run: its "Report" tab shows the report it published.
+        page.goto(f"{api_server}/dags/nightly_sector_report/runs/{published_runs['night']}/plugin/report")
+        page.frame_locator("iframe").first.locator("#sector-table").wait_for(timeout=30_000)
+        page.screenshot(path=shots / f"night-run-tab-{device}.png")
+
+        # The month's run: its "Report" tab shows the month it rolled up.
+        page.goto(f"{api_server}/dags/monthly_sector_report/runs/{published_runs['month']}/plugin/report")
+        month = page.frame_locator("iframe").first
+        month.locator("#day-table").wait_for(timeout=30_000)
+        assert month.locator("#month-status").inner_text() == "final"
+        page.screenshot(path=shots / f"month-run-tab-{device}.png")
+
+        # The reports themselves, whole, as the viewer serves them.
+        for name, path in (("night-report", f"runs/{DAY}/report.html"), ("month-report", "months/2024-04/report.html")):
+            page.goto(f"{api_server}/reports/{path}")
+            chart = page.locator("#value-chart, #trend-chart").first
+            box = chart.bounding_box()
+            assert box and box["width"] >= 0.85 * min(width, 56 * 16) - 32, "the chart spans the content width"
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, "nothing wider than the screen"
+            whole = "[...document.querySelectorAll('.kpi .value')].every(v => v.scrollWidth <= v.clientWidth)"
+            assert page.evaluate(whole), "every key figure shows whole, none cut at its card's edge"
+            page.screenshot(path=shots / f"{name}-{device}.png", full_page=True)
+        browser.close()
+    print(f"screenshots: {shots}")
 
 
 def test_a_user_logs_in_finds_the_dag_and_opens_its_report(chromium, api_server, published_run, tmp_path) -> None:
@@ -175,15 +252,7 @@ def test_a_user_logs_in_finds_the_dag_and_opens_its_report(chromium, api_server,
         assert page.url == f"{api_server}/reports/runs/{DAY}/report.html"
         assert page.locator("#sector-table tbody tr").count() == 3
         assert run_id in page.locator("#run-facts").inner_text()
-        page.screenshot(path=tmp_path / "report-in-airflow.png", full_page=True)
-
-        # The "Reports" navigation entry embeds the reports index in the UI.
-        page.goto(f"{api_server}/plugin/reports")
-        index = page.frame_locator("iframe").first
-        index.locator(f"a[href='../runs/{DAY}/report.html']").wait_for(timeout=30_000)
-        page.screenshot(path=tmp_path / "reports-nav.png")
         browser.close()
-    print(f"screenshots: {tmp_path}")
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +315,7 @@ def test_reports_are_served_only_to_readers_of_the_dag_that_published_them(team_
             timeout=10,
         ).read()
     )["dag_runs"][0]["dag_run_id"]
-    for path in (f"/reports/runs/{DAY}/report.html", "/reports/reports/index.html", "/reports/reports/latest.html"):
+    for path in (f"/reports/runs/{DAY}/report.html", "/reports/index.html", "/reports/latest.html"):
         assert status_of(team_server + path, reader) == 200, path
         assert status_of(team_server + path, outsider) == 403, path
     run_page = f"{team_server}/reports/dags/nightly_sector_report/runs/{urllib.parse.quote(run_id, safe='')}"

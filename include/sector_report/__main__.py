@@ -12,10 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from .month import MonthFolder
-from .render import format_summary_table
-from .run_folder import RunFolder
-from .validate import SectorSummary, read_summary
+from .layout import DataFolder
+from .publication import is_published
+from .reporting.render import format_summary_table
+from .summary import NightSummary, SectorSummary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,22 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "show-month":
         return _show_month(Path(args.data_dir), args.month, locale)
 
-    run = RunFolder.for_date(Path(args.data_dir), args.date)
-    if not run.report_html.is_file():
+    run = DataFolder(Path(args.data_dir)).run(args.date)
+    if not is_published(run):
         print(
             f"No report was published for {args.date} (expected {run.report_html}); "
             f"the run failed or never ran: see the Airflow log above and {run.validation_json} if it exists.",
             file=sys.stderr,
         )
         return 1
-    _, sectors = read_summary(run)
-    print(format_summary_table(sectors, locale))
+    print(format_summary_table(NightSummary.read(run).sectors, locale))
     print(f"\nReport: {run.report_html}")
     return 0
 
 
 def _show_month(data_root: Path, month: str, locale: str) -> int:
-    folder = MonthFolder.for_month(data_root, month)
+    folder = DataFolder(data_root).month(month)
     if not folder.report_html.is_file():
         print(
             f"No month-to-date report was published for {month} (expected {folder.report_html}); "
@@ -59,7 +58,10 @@ def _show_month(data_root: Path, month: str, locale: str) -> int:
         return 1
     summary = json.loads(folder.summary_json.read_text(encoding="utf-8"))
     print(format_summary_table([SectorSummary.from_json(s) for s in summary["sectors"]], locale))
-    print(f"\nDays: {len(summary['days_published'])} published; missing: {', '.join(summary['days_missing']) or '-'}")
+    print(
+        f"\nDays: {len(summary['days_published'])} published; missing: {', '.join(summary['days_missing']) or '-'}"
+        f"{' (final)' if summary['final'] else ''}"
+    )
     print(f"Report: {folder.report_html}")
     return 0
 

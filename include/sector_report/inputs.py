@@ -1,7 +1,9 @@
-"""The first step of a run: put the day's transactions into the run folder, with control totals."""
+"""The first step of a night: withdraw its earlier report, put the day's transactions into its folder with
+control totals, and decide the input policies before any Flink job runs."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import time
@@ -9,9 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import InputFileError, ReportError
-from .generate import generate_transactions
-from .land import land_csv, resolve_input
-from .run_folder import RunFolder, atomic_writer
+from .landing.generate import generate_transactions
+from .landing.land import QUARANTINE_HEADER, land_csv, resolve_input
+from .layout import RunFolder, atomic_writer
+from .reporting.publish import withdraw_night
 from .transactions import ControlTotals
 from .universe import load_universe
 
@@ -29,35 +32,58 @@ def prepare_input(
     data_root: Path,
     allowed_input_dirs: Sequence[Path] = (),
     allow_empty: bool = False,
+    max_reject_ratio: float = 1.0,
+    locale: str,
+    exchange: str,
 ) -> dict:
     """Generate or land the input, write ``control.json`` and return it.
 
-    The run folder is reset first, so a rerun of the same date starts clean and a
-    failed rerun leaves no earlier report behind to be mistaken for its own.
+    A rerun of a date first withdraws the date's published report (readers never see a
+    half-replaced night) and clears its folder, so it starts clean. Then the policies that need no
+    Flink job are decided here: a day without valid transactions (unless ``allow_empty``), and a
+    share of rejected rows above ``max_reject_ratio``, fail the night with the quarantine kept.
     """
     started = time.monotonic()
+    withdraw_night(run, locale=locale, exchange=exchange)
     run.reset()
     if source not in SOURCES:
         raise ReportError(f"Parameter source={source!r} is not one of {', '.join(SOURCES)}.")
     if source == "generate":
         control = generate_transactions(run, rows=rows, seed=seed, logical_date=logical_date, universe=load_universe())
+        with atomic_writer(run.rejected_csv, newline="") as out:
+            csv.writer(out, lineterminator="\n").writerow(QUARANTINE_HEADER)  # nothing rejected
         manifest = _manifest(source, control.rows, 0, control, allow_empty)
+        described = f"Generated input of {logical_date}"
     else:
         landing = resolve_input(
             input_path, data_root=data_root, allowed_roots=allowed_input_dirs, report_date=logical_date
         )
         landed = land_csv(landing, run, allowed_roots=[data_root, *allowed_input_dirs])
-        if landed.data_rows == 0 and not allow_empty:
-            raise InputFileError(
-                f"Input {landing} has no data rows (it is empty or holds only a header); "
-                "if a day without transactions is expected, run with allow_empty=true."
-            )
         manifest = _manifest(source, landed.data_rows, landed.rejected_rows, landed.control, allow_empty)
         manifest.update(source_path=str(landing), files=landed.files, control_file=landed.control_file)
+        described = f"Input {landing}"
     manifest["prepare_seconds"] = round(time.monotonic() - started, 3)  # generating or landing, for the log
     with atomic_writer(run.control_json) as out:
         json.dump(manifest, out, indent=2, ensure_ascii=False)
+    _check_policies(run, manifest, described, max_reject_ratio=max_reject_ratio)
     return manifest
+
+
+def _check_policies(run: RunFolder, manifest: dict, described: str, *, max_reject_ratio: float) -> None:
+    data_rows, rejected = manifest["data_rows"], manifest["rejected_rows"]
+    valid = data_rows - rejected
+    if data_rows and rejected / data_rows > max_reject_ratio:
+        raise InputFileError(
+            f"{described} has a reject ratio of {rejected / data_rows:.4g} ({rejected} of {data_rows} rows), "
+            f"more than max_reject_ratio={max_reject_ratio:g} allows; the rejected rows are in {run.rejected_csv} "
+            f"with their line numbers and reasons. No Flink job ran and nothing was published for {run.date}."
+        )
+    if valid == 0 and not manifest["allow_empty"]:
+        which = "has no data rows (it is empty or holds only a header)" if not data_rows else "has no valid rows"
+        raise InputFileError(
+            f"{described} {which}; if a day without transactions is expected, run with allow_empty=true. "
+            f"No Flink job ran and nothing was published for {run.date}."
+        )
 
 
 def _manifest(source: str, data_rows: int, rejected_rows: int, control: ControlTotals, allow_empty: bool) -> dict:

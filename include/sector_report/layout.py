@@ -1,7 +1,12 @@
-"""Where one run's files live: everything for a logical date sits under ``<data_root>/runs/<ds>/``.
+"""Where everything lives under the data folder: the one definition of its layout.
 
-One folder per date keeps reruns idempotent (a rerun replaces, never appends) and
-keeps two dates from ever touching each other's files.
+    <data>/incoming/                 the senders' day files
+    <data>/runs/<YYYY-MM-DD>/        one night: its input, Flink's sinks, summary, report (RunFolder)
+    <data>/months/<YYYY-MM>/         the month to date (MonthFolder); months/_rollup/ the month job's sinks
+    <data>/index.html, latest.html   the reports index (nights and months) and the latest night's link
+
+One folder per date keeps reruns idempotent (a rerun replaces, never appends) and keeps two
+dates from ever touching each other's files.
 """
 
 from __future__ import annotations
@@ -9,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,26 +35,28 @@ def report_date_of(moment: dt.datetime | str) -> dt.date:
     return moment.astimezone(SEOUL).date()
 
 
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def parse_month(text: str) -> dt.date:
+    """``YYYY-MM`` as the month's first day."""
+    from .errors import ReportError
 
-
-# mkstemp creates files readable by their owner only; a published file gets the usual mode, so that
-# other users (a Flink cluster's, a web server's) can read it, as with any file this process creates.
-FILE_MODE = _file_mode()
+    problem = ReportError(f"Parameter month={text!r} is not a month: expected YYYY-MM, e.g. 2024-03.")
+    if not re.fullmatch(r"\d{4}-\d{2}", text or ""):
+        raise problem
+    try:
+        return dt.date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise problem from None
 
 
 @dataclass(frozen=True)
 class RunFolder:
+    """One night's files. Its report is published when ``report.html`` appears (see :mod:`.publication`)."""
+
     root: Path
 
     @classmethod
     def for_date(cls, data_root: Path | str, ds: str) -> RunFolder:
-        # fromisoformat also refuses anything path-like, so ds cannot escape data_root.
-        day = dt.date.fromisoformat(ds)
-        return cls(Path(data_root).resolve() / "runs" / day.isoformat())
+        return DataFolder(Path(data_root)).run(ds)
 
     @property
     def transactions_csv(self) -> Path:
@@ -91,6 +99,11 @@ class RunFolder:
         return self.root / "summary.json"
 
     @property
+    def staged_report_html(self) -> Path:
+        """The rendered report before it is published: no reader looks here."""
+        return self.root / "report.staged.html"
+
+    @property
     def report_html(self) -> Path:
         return self.root / "report.html"
 
@@ -98,18 +111,13 @@ class RunFolder:
     def date(self) -> str:
         return self.root.name
 
+    @property
+    def data_folder(self) -> DataFolder:
+        return DataFolder(self.root.parent.parent)
+
     def read_manifest(self) -> dict:
         """What preparing the input recorded: rows, rejects, control totals (``control.json``)."""
         return json.loads(self.control_json.read_text(encoding="utf-8"))
-
-    def earlier_published(self, count: int) -> list[RunFolder]:
-        """The ``count`` latest earlier dates with a published (validated) summary, oldest first."""
-        earlier = sorted(
-            folder.name
-            for folder in self.root.parent.iterdir()
-            if folder.name < self.root.name and (folder / "summary.json").is_file()
-        )
-        return [RunFolder(self.root.parent / name) for name in earlier[-count:]] if count else []
 
     def reset(self) -> None:
         """Start the date afresh: nothing from an earlier run of it survives to be mistaken for this one's."""
@@ -117,16 +125,134 @@ class RunFolder:
         self.transactions_csv.parent.mkdir(parents=True)
 
 
+@dataclass(frozen=True)
+class MonthFolder:
+    root: Path
+
+    @classmethod
+    def for_month(cls, data_root: Path | str, month: str) -> MonthFolder:
+        return DataFolder(Path(data_root)).month(month)
+
+    @property
+    def month(self) -> str:
+        return self.root.name
+
+    @property
+    def summary_json(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
+
+@dataclass(frozen=True)
+class DataFolder:
+    """The data folder (``SECTOR_REPORT_DATA_DIR``) and the places in it."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).resolve())
+
+    @property
+    def incoming(self) -> Path:
+        """Where senders drop the day's file when no input_path is given."""
+        return self.root / "incoming"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def months(self) -> Path:
+        return self.root / "months"
+
+    @property
+    def index_html(self) -> Path:
+        return self.root / "index.html"
+
+    @property
+    def latest_html(self) -> Path:
+        return self.root / "latest.html"
+
+    @property
+    def rollup(self) -> Path:
+        """Where the month job writes: one job for every month a run rolls up (runs never overlap)."""
+        return self.months / "_rollup"
+
+    def run(self, ds: str) -> RunFolder:
+        # fromisoformat also refuses anything path-like, so ds cannot escape the data folder.
+        return RunFolder(self.runs / dt.date.fromisoformat(ds).isoformat())
+
+    def month(self, month: str) -> MonthFolder:
+        return MonthFolder(self.months / parse_month(month).strftime("%Y-%m"))
+
+    def run_folders(self) -> list[RunFolder]:
+        """Every date's folder, oldest first."""
+        if not self.runs.is_dir():
+            return []
+        return [self.run(folder.name) for folder in sorted(self.runs.iterdir()) if _is_date(folder.name)]
+
+    def month_folders(self) -> list[MonthFolder]:
+        if not self.months.is_dir():
+            return []
+        return [self.month(f.name) for f in sorted(self.months.iterdir()) if re.fullmatch(r"\d{4}-\d{2}", f.name)]
+
+    def input_pattern(self, days: Iterable[str], file_of: Callable[[RunFolder], Path]) -> str:
+        """A regular expression for one of the run folders' files (``file_of(run)``) in the folders of ``days``:
+        how the month job's filesystem source picks its files among the run folders."""
+        return f"{re.escape(self.runs.as_posix())}/({'|'.join(days)})/{re.escape(_in_run_folder(file_of))}"
+
+    @staticmethod
+    def report_date_pattern(file_of: Callable[[RunFolder], Path]) -> str:
+        """A regular expression whose group 1 is the report date in the path of a run folder's file."""
+        return f"/([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})/{re.escape(_in_run_folder(file_of))}$"
+
+
+def _in_run_folder(file_of: Callable[[RunFolder], Path]) -> str:
+    """Where ``file_of(run)`` lies inside any run folder."""
+    run = RunFolder(Path("/"))
+    return file_of(run).relative_to(run.root).as_posix()
+
+
+def _is_date(name: str) -> bool:
+    try:
+        dt.date.fromisoformat(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+# mkstemp creates files readable by their owner only; a published file gets the usual mode, so that
+# other users (a Flink cluster's, a web server's) can read it, as with any file this process creates.
+FILE_MODE = _file_mode()
+
+
 @contextmanager
 def atomic_writer(path: Path, newline: str | None = None, *, binary: bool = False) -> Iterator[IO]:
     """Open ``path`` for writing so that readers see the old file or the whole new one, never a part."""
+    with staged_writer(path, newline, binary=binary) as (handle, staged):
+        yield handle
+    os.replace(staged, path)
+
+
+@contextmanager
+def staged_writer(path: Path, newline: str | None = None, *, binary: bool = False) -> Iterator[tuple[IO, Path]]:
+    """A temporary file beside ``path``, complete once the block ends; the caller moves it into place
+    (``os.replace``) when it chooses, or removes it. On an error it is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
-            yield handle
-        os.replace(tmp_name, path)
+            yield handle, Path(tmp_name)
     except BaseException:
         os.unlink(tmp_name)
         raise

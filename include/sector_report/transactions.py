@@ -11,8 +11,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation
 
-import numpy as np
-
 COLUMNS = ("stock_code", "sector", "price", "volume", "transaction_date")
 
 # Flink's source declares price DECIMAL(18, 2) and volume INT; anything wider
@@ -49,15 +47,6 @@ class Transaction:
     price: Decimal
     volume: int
     transaction_date: dt.date
-
-    def as_csv_fields(self) -> list[str]:
-        return [
-            self.stock_code,
-            self.sector,
-            f"{self.price:.2f}",
-            str(self.volume),
-            self.transaction_date.isoformat(),
-        ]
 
 
 def parse_row(fields: list[str]) -> Transaction:
@@ -122,11 +111,11 @@ class ControlTotals:
         self.total_volume += volume
         self.total_value_cents += to_cents(price) * volume
 
-    def add_batch(self, price_cents: np.ndarray, volume: np.ndarray) -> None:
-        """Add many rows at once, exactly: numpy's int64 would overflow on the products."""
-        self.rows += len(price_cents)
-        self.total_volume += int(volume.sum(dtype=np.int64))  # < 2**31 per row: exact below 2**32 rows
-        self.total_value_cents += value_cents(price_cents, volume)
+    def add_many(self, rows: int, total_volume: int, total_value_cents: int) -> None:
+        """Add the totals of many rows, summed exactly elsewhere (landing sums whole columns)."""
+        self.rows += rows
+        self.total_volume += total_volume
+        self.total_value_cents += total_value_cents
 
     @property
     def total_value(self) -> Decimal:
@@ -142,27 +131,3 @@ class ControlTotals:
             total_volume=int(data["total_volume"]),
             total_value_cents=to_cents(Decimal(data["total_value"])),
         )
-
-
-# Limbs small enough that a column of them sums in int64 without overflow (for < 2**32 rows).
-_LIMB_BITS = 30
-_SPLIT_BITS = 31
-
-
-def value_cents(price_cents: np.ndarray, volume: np.ndarray) -> int:
-    """Exact ``sum(price_cents * volume)`` for prices up to ``MAX_PRICE_CENTS`` and volumes up to ``MAX_VOLUME``.
-
-    A product can reach 2**91, so each price is split into two 30-bit limbs and each
-    limb's product (< 2**61) into 31-bit halves; every column of halves sums in int64.
-    """
-    price = price_cents.astype(np.int64, copy=False)
-    volume = volume.astype(np.int64, copy=False)
-    if len(price) and int(price.max()) * int(volume.max()) * len(price) < 2**63:
-        return int(np.dot(price, volume))  # no product or partial sum can overflow
-    total = 0
-    for shift, limb in ((0, price & (2**_LIMB_BITS - 1)), (_LIMB_BITS, price >> _LIMB_BITS)):
-        product = limb * volume
-        low = int((product & (2**_SPLIT_BITS - 1)).sum(dtype=np.int64))
-        high = int((product >> _SPLIT_BITS).sum(dtype=np.int64))
-        total += (low + (high << _SPLIT_BITS)) << shift
-    return total

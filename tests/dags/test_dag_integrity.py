@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,14 +41,14 @@ def test_dag_follows_team_rules(dag_bag: DagBag, dag_id: str) -> None:
 
 
 def test_parsing_imports_no_engines(capsys) -> None:
-    """Parsing the DAGs and importing the plugins must stay cheap: no pyflink, pandas or numpy."""
+    """Parsing the DAGs and importing the plugins must stay cheap: no pyflink, pandas, numpy or exchange calendar."""
     probe = (
         "import sys, time, json; t = time.perf_counter();"
-        "import airflow, airflow_flink_sql.operators, airflow_flink_sql.hooks;"
+        "import airflow, airflow_flink_sql.operators, airflow_flink_sql.hooks, airflow_report_kit.plugin;"
         "from airflow.dag_processing.dagbag import DagBag;"
         f"bag = DagBag(dag_folder={str(DAGS_FOLDER)!r});"
         "print(json.dumps({'seconds': time.perf_counter() - t, 'errors': len(bag.import_errors),"
-        "'loaded': sorted(m for m in ('pyflink', 'pandas', 'numpy') if m in sys.modules)}))"
+        "'loaded': sorted(m for m in ('pyflink', 'pandas', 'numpy', 'exchange_calendars') if m in sys.modules)}))"
     )
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
@@ -55,3 +56,26 @@ def test_parsing_imports_no_engines(capsys) -> None:
         print(f"\n[parse time] plugins imported and dags/ parsed in {result['seconds']:.2f} s (with Airflow's imports)")
     assert result["errors"] == 0
     assert result["loaded"] == []
+
+
+def test_the_nights_follow_the_exchanges_trading_sessions(dag_bag: DagBag) -> None:
+    from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimetable
+
+    nightly, deadline = dag_bag.dags["nightly_sector_report"], dag_bag.dags["nightly_sector_report_deadline"]
+    for dag in (nightly, deadline):
+        assert isinstance(dag.timetable, ExchangeSessionTimetable) and dag.timetable.exchange == "XKRX"
+    assert nightly.timetable.summary == "XKRX sessions, 23:00 Asia/Seoul"
+    assert deadline.timetable.summary == "XKRX sessions, 23:00 Asia/Seoul + 8:00:00"  # by 07:00 the next morning
+
+
+def test_a_scheduled_night_lands_the_days_file_unless_the_deployment_says_otherwise() -> None:
+    probe = (
+        "import json; from airflow.dag_processing.dagbag import DagBag;"
+        f"bag = DagBag(dag_folder={str(DAGS_FOLDER)!r});"
+        "print(json.dumps(bag.dags['nightly_sector_report'].params['source']))"
+    )
+    for setting, expected in ((None, "file"), ("generate", "generate")):
+        env = {k: v for k, v in os.environ.items() if k != "SECTOR_REPORT_SOURCE"}
+        env |= {"SECTOR_REPORT_SOURCE": setting} if setting else {}
+        out = subprocess.run([sys.executable, "-c", probe], env=env, check=True, capture_output=True, text=True).stdout
+        assert json.loads(out.strip().splitlines()[-1]) == expected

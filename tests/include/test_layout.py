@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from include.sector_report.run_folder import atomic_writer
+from include.sector_report.layout import atomic_writer
 
 
 def test_published_files_are_readable_as_the_umask_allows(tmp_path: Path) -> None:

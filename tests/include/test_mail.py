@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from include.sector_report.mail import MAX_ERROR_CHARS, failure_alert, first_paragraph
+from include.sector_report.reporting.mail import MAX_ERROR_CHARS, failure_alert, first_paragraph
 
 
 def test_an_alert_names_dag_date_task_error_and_log_and_escapes_them() -> None:

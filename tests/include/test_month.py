@@ -10,15 +10,9 @@ from pathlib import Path
 import pytest
 
 from include.sector_report.errors import ReportError, ValidationFailed
-from include.sector_report.month import (
-    MonthFolder,
-    MonthInputs,
-    month_inputs,
-    reconcile_month,
-    rollup_folder,
-    sql_params,
-)
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.layout import DataFolder, MonthFolder, RunFolder
+from include.sector_report.month import MonthInputs, month_inputs, reconcile_month, sql_params
+from tests.nights import published_night, sector
 
 DAILY = {
     "2024-03-04": [("semiconductor", "100.50", "50.250000", 3, 2), ("biotech", "10.00", "5.000000", 2, 1)],
@@ -27,14 +21,9 @@ DAILY = {
 
 
 def publish_day(data_root: Path, day: str, sectors: list[tuple]) -> None:
-    run = RunFolder.for_date(data_root, day)
-    run.reset()
-    run.transactions_csv.write_text("")
+    run = published_night(data_root, day, [sector(*s) for s in sectors])
+    run.transactions_csv.write_text("")  # what the night landed: the month job reads it
     run.stocks_csv.write_text("")
-    fields = ("sector", "total_value", "avg_price", "total_volume", "transaction_count")
-    run.summary_json.write_text(
-        json.dumps({"logical_date": day, "sectors": [dict(zip(fields, s, strict=True)) for s in sectors]})
-    )
 
 
 def write_sinks(data_root: Path, days: list[tuple], sectors: list[tuple]) -> None:
@@ -42,7 +31,7 @@ def write_sinks(data_root: Path, days: list[tuple], sectors: list[tuple]) -> Non
     other_day = ("2024-02-29", "semiconductor", "1.00", "1.000000", 1, 1)
     other_month = ("2024-02", "semiconductor", "1.00", "1.000000", 1, 1)
     for sink, rows in (("days", [other_day, *days]), ("months", [other_month, *(("2024-03", *s) for s in sectors)])):
-        folder = rollup_folder(data_root) / sink
+        folder = DataFolder(data_root).rollup / sink
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "part-0").write_text("".join(",".join(map(str, row)) + "\n" for row in rows))
 
@@ -52,24 +41,48 @@ def month(tmp_path: Path) -> tuple[Path, MonthFolder, MonthInputs]:
     for day, sectors in DAILY.items():
         publish_day(tmp_path, day, sectors)
     RunFolder.for_date(tmp_path, "2024-03-05").reset()  # a run that did not publish
-    return tmp_path, MonthFolder.for_month(tmp_path, "2024-03"), month_inputs(tmp_path, "2024-03", dt.date(2024, 3, 7))
+    as_of = dt.date(2024, 3, 7)
+    return (
+        tmp_path,
+        MonthFolder.for_month(tmp_path, "2024-03"),
+        month_inputs(tmp_path, "2024-03", as_of, exchange="XKRX"),
+    )
 
 
-def test_the_month_reads_the_published_days_and_names_the_missing_ones(month) -> None:
+def test_the_month_reads_the_published_nights_and_names_the_missing_sessions(month) -> None:
     data_root, folder, inputs = month
     assert inputs.published == ["2024-03-04", "2024-03-06"]
-    assert inputs.missing == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-05", "2024-03-07"]
+    # 1 March (Independence Movement Day) and the weekend are no sessions of the Korea Exchange.
+    assert inputs.missing == ["2024-03-05", "2024-03-07"]
+    assert not inputs.final
     params = sql_params(data_root, [inputs])
     runs = (data_root / "runs").resolve().as_posix()
     assert re.fullmatch(params["transactions_pattern"], f"{runs}/2024-03-06/input/transactions.csv")
     assert not re.fullmatch(params["transactions_pattern"], f"{runs}/2024-03-05/input/transactions.csv")
     assert not re.fullmatch(params["transactions_pattern"], f"{runs}/2024-03-06/input/stocks.csv")
-    assert month_inputs(data_root, "2024-03", dt.date(2024, 5, 1)).missing[-1] == "2024-03-31"
+    after_the_month = month_inputs(data_root, "2024-03", dt.date(2024, 5, 1), exchange="XKRX")
+    assert after_the_month.missing[-1] == "2024-03-29"  # the month's last session, a Friday
+    assert after_the_month.final
+
+
+def test_a_month_is_final_once_its_last_session_has_passed(tmp_path: Path) -> None:
+    publish_day(tmp_path, "2025-12-30", DAILY["2024-03-06"])
+    # 31 December is a holiday of the Korea Exchange: the year's last session is the 30th.
+    assert month_inputs(tmp_path, "2025-12", dt.date(2025, 12, 30), exchange="XKRX").final
+    assert not month_inputs(tmp_path, "2025-12", dt.date(2025, 12, 29), exchange="XKRX").final
+
+
+def test_a_night_published_for_a_closed_day_counts_as_published(tmp_path: Path) -> None:
+    publish_day(tmp_path, "2025-05-05", DAILY["2024-03-06"])  # Children's Day, run by hand
+    inputs = month_inputs(tmp_path, "2025-05", dt.date(2025, 5, 8), exchange="XKRX")
+    assert inputs.published == ["2025-05-05"]
+    # 1 May (Labour Day), 5 and 6 May (Children's Day, Buddha's Birthday observed) are closed.
+    assert inputs.missing == ["2025-05-02", "2025-05-07", "2025-05-08"]
 
 
 def test_a_month_without_published_days_or_a_bad_month_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match=r"No daily report has been published for 2024-04"):
-        month_inputs(tmp_path, "2024-04", dt.date(2024, 4, 30))
+        month_inputs(tmp_path, "2024-04", dt.date(2024, 4, 30), exchange="XKRX")
     with pytest.raises(ReportError, match=r"month='2024-13' is not a month: expected YYYY-MM"):
         MonthFolder.for_month(tmp_path, "2024-13")
 

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-import json
+import datetime as dt
 import re
-import unicodedata
 from pathlib import Path
 
 import pytest
 
-from include.sector_report.publish import publish_index
-from include.sector_report.render import format_summary_table, render_report
-from include.sector_report.run_folder import RunFolder
-from include.sector_report.validate import SectorSummary
+from include.sector_report.layout import DataFolder, RunFolder
+from include.sector_report.month import month_inputs
+from include.sector_report.publication import is_published, published_nights
+from include.sector_report.reporting.publish import publish_night, withdraw_night
+from include.sector_report.reporting.render import format_summary_table, render_report
+from include.sector_report.summary import SectorSummary
+from tests.nights import FACTS, published_night, validated_night
 
-FACTS = {"run_id": "manual__2024-03-08", "flink_job_id": "abc123", "flink_duration_s": 4.2}
 SECTORS = [
     {
         "sector": "semiconductor",
@@ -44,19 +45,12 @@ TOP_STOCKS = {
 }
 
 
-def published_run(data_root: Path, sectors: list[dict], day: str = "2024-03-08", top_stocks=None) -> RunFolder:
-    run = RunFolder.for_date(data_root, day)
-    run.reset()
-    summary = {
-        "logical_date": day,
-        "sectors": sectors,
-        "top_stocks": TOP_STOCKS if top_stocks is None else top_stocks,
-        "data_rows": 10,
-        "rejected_rows": 1,
-        "totals": {},
-    }
-    run.summary_json.write_text(json.dumps(summary))
-    return run
+def night(data_root: Path, sectors: list[dict], day: str = "2024-03-08", top_stocks=None) -> RunFolder:
+    return validated_night(data_root, day, sectors, TOP_STOCKS if top_stocks is None else top_stocks)
+
+
+def earlier(data_root: Path, sectors: list[dict], day: str) -> RunFolder:
+    return published_night(data_root, day, sectors, top_stocks=TOP_STOCKS)
 
 
 def render(run: RunFolder, locale: str = "ko") -> str:
@@ -71,7 +65,7 @@ def render(run: RunFolder, locale: str = "ko") -> str:
     ],
 )
 def test_report_in_both_locales(tmp_path: Path, locale: str, headings: list[str], stock_name: str) -> None:
-    html = render(published_run(tmp_path, SECTORS), locale)
+    html = render(night(tmp_path, SECTORS), locale)
     assert f'<html lang="{locale}">' in html
     for heading in headings:
         assert f"<th>{heading}</th>" in html or f'<th class="num">{heading}' in html
@@ -79,21 +73,21 @@ def test_report_in_both_locales(tmp_path: Path, locale: str, headings: list[str]
     assert "820,133.59" in html
     assert "1,234" in html
     assert "99.9%" in html  # share of value
-    assert "abc123" in html and "manual__2024-03-08" in html
+    assert "abc123" in html and FACTS["run_id"] in html
     assert stock_name in html and "005930" in html
     assert "999999" in html  # a stock missing from the universe shows by its code
 
 
 def test_without_a_previous_report_there_is_no_change(tmp_path: Path) -> None:
-    html = render(published_run(tmp_path, SECTORS), "en")
+    html = render(night(tmp_path, SECTORS), "en")
     assert 'id="no-previous"' in html and "kpi-total-change" not in html
 
 
 def test_change_against_the_latest_earlier_report(tmp_path: Path) -> None:
     older = [{**SECTORS[0], "total_value": "617283.75"}, {**SECTORS[1], "total_value": "2000.00"}]
-    published_run(tmp_path, older, day="2024-03-06")
-    published_run(tmp_path, older, day="2024-03-01")
-    html = render(published_run(tmp_path, SECTORS), "en")
+    earlier(tmp_path, older, day="2024-03-06")
+    earlier(tmp_path, older, day="2024-03-01")
+    html = render(night(tmp_path, SECTORS), "en")
     assert '<time datetime="2024-03-06" id="previous-date">' in html
     assert "+100.0%" in html  # semiconductor doubled
     assert "-50.0%" in html  # internet halved
@@ -103,8 +97,8 @@ def test_change_against_the_latest_earlier_report(tmp_path: Path) -> None:
 def test_each_sector_shows_its_trend_over_the_last_published_days(tmp_path: Path) -> None:
     for number, day in enumerate(["2024-02-28", "2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06"]):
         growing = [{**SECTORS[0], "total_value": str(1000 * (number + 1))}, SECTORS[1]]
-        published_run(tmp_path, growing, day=day)
-    html = render(published_run(tmp_path, SECTORS), "en")
+        earlier(tmp_path, growing, day=day)
+    html = render(night(tmp_path, SECTORS), "en")
     lines = re.findall(r'<svg class="sparkline"[^>]*><polyline [^>]*points="([^"]+)"', html)
     assert len(lines) == 2
     heights = [float(point.split(",")[1]) for point in lines[0].split()]
@@ -113,42 +107,82 @@ def test_each_sector_shows_its_trend_over_the_last_published_days(tmp_path: Path
 
 def test_sector_names_are_escaped_in_the_report_and_the_index(tmp_path: Path) -> None:
     evil = [{**SECTORS[0], "sector": "<script>alert(1)</script>"}]
-    html = render(published_run(tmp_path, evil, top_stocks={}), "en")
+    run = night(tmp_path, evil, top_stocks={})
+    html = render(run, "en")
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    index = publish_index(tmp_path, locale="en").read_text()
+    publish_night(run, locale="en", exchange="XKRX")
+    index = DataFolder(tmp_path).index_html.read_text()
     assert "<script>" not in index and "&lt;script&gt;alert(1)&lt;/script&gt;" in index
 
 
 def test_report_is_self_contained(tmp_path: Path) -> None:
-    html = render(published_run(tmp_path, SECTORS))
+    html = render(night(tmp_path, SECTORS))
     assert "http://" not in html and "https://" not in html
-    assert "<svg" in html and "<link" not in html and "<script" not in html
+    assert 'id="value-chart"' in html and "<link" not in html and "<script" not in html  # charts drawn inline
 
 
 def test_index_lists_published_dates_newest_first(tmp_path: Path) -> None:
     for day in ("2024-03-07", "2024-03-08", "2024-03-05"):
-        render(published_run(tmp_path, SECTORS, day=day))
-    RunFolder.for_date(tmp_path, "2024-03-09").reset()  # a failed run: no summary, no report
-    index = publish_index(tmp_path, locale="en").read_text()
-    dates = [line.split("<td>")[1].split("</td>")[0] for line in index.splitlines() if "<tr><td>" in line]
+        earlier(tmp_path, SECTORS, day=day)
+    render(night(tmp_path, SECTORS, day="2024-03-11"))  # rendered but never published: no summary in the index
+    index = DataFolder(tmp_path).index_html.read_text()
+    dates = re.findall(r'<tr><td class="day">([0-9-]+)</td><td class="num">', index)
     assert dates == ["2024-03-08", "2024-03-07", "2024-03-05"]
-    assert 'href="../runs/2024-03-08/report.html"' in index
-    latest = (tmp_path / "reports" / "latest.html").read_text()
-    assert "url=../runs/2024-03-08/report.html" in latest
+    assert 'href="runs/2024-03-08/report.html"' in index
+    latest = DataFolder(tmp_path).latest_html.read_text()
+    assert "url=runs/2024-03-08/report.html" in latest
     # Each sector's total value over the published days, oldest first: one line, one dot per day.
     assert index.count('<polyline class="trend"') == 2
     assert index.count("<circle") == 6 and "semiconductor 2024-03-05: 1,234,567.50 KRW" in index
 
 
+def test_a_publish_failing_halfway_publishes_the_night_nowhere(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    earlier(tmp_path, SECTORS, day="2024-03-07")
+    index_before = data.index_html.read_text()
+    run = night(tmp_path, SECTORS, day="2024-03-08")
+    render(run)
+    # The index cannot be rendered: what it lists from the earlier night has gone bad meanwhile.
+    good = data.run("2024-03-07").summary_json.read_text()
+    data.run("2024-03-07").summary_json.write_text("{")
+    with pytest.raises(ValueError):
+        publish_night(run, locale="en", exchange="XKRX")
+    assert not is_published(run) and not run.report_html.exists() and run.staged_report_html.exists()
+    assert data.index_html.read_text() == index_before and not list(tmp_path.glob(".*.tmp"))
+    data.run("2024-03-07").summary_json.write_text(good)
+    # The next night compares with the latest night that was published, not with the one that failed.
+    html = render(night(tmp_path, SECTORS, day="2024-03-11"), "en")
+    assert '<time datetime="2024-03-07" id="previous-date">' in html
+    assert "2024-03-08" not in html, "its trend line skips the night that failed"
+    assert [n.date for n in published_nights(data)] == ["2024-03-07"]
+    # The month to date lists it missing, like a night that never ran.
+    for landed in (data.run("2024-03-07").transactions_csv, data.run("2024-03-07").stocks_csv):
+        landed.parent.mkdir(exist_ok=True)
+        landed.write_text("")
+    month = month_inputs(tmp_path, "2024-03", dt.date(2024, 3, 8), exchange="XKRX")
+    assert month.published == ["2024-03-07"] and "2024-03-08" in month.missing
+
+
+def test_a_rerun_withdraws_its_night_from_the_index_first(tmp_path: Path) -> None:
+    earlier(tmp_path, SECTORS, day="2024-03-07")
+    rerun = earlier(tmp_path, SECTORS, day="2024-03-08")
+    withdraw_night(rerun, locale="en", exchange="XKRX")
+    assert not is_published(rerun)
+    index = DataFolder(tmp_path).index_html.read_text()
+    assert "2024-03-08" not in index and "runs/2024-03-07/report.html" in index
+    assert "url=runs/2024-03-07/report.html" in DataFolder(tmp_path).latest_html.read_text()
+    withdraw_night(DataFolder(tmp_path).run("2024-03-07"), locale="en", exchange="XKRX")
+    assert not DataFolder(tmp_path).latest_html.exists(), "no night left: no latest"
+
+
 def test_console_table_columns_line_up_with_korean_headings() -> None:
     sectors = [SectorSummary.from_json(s) for s in SECTORS]
-    lines = format_summary_table(sectors, "ko").splitlines()
-    assert lines[0] == "=== 섹터별 금융 데이터 요약 ==="
-
-    def width(text: str) -> int:
-        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-    table = [lines[1], *lines[3:]]
-    assert len({width(line) for line in table}) == 1  # right-aligned numbers end in the same column
-    assert lines[3].split() == ["semiconductor", "1,234,567.50", "820,133.59", "1,234", "6"]
+    # Korean letters take two columns: the numbers still end in the same column.
+    assert format_summary_table(sectors, "ko").splitlines() == [
+        "=== 섹터별 금융 데이터 요약 ===",
+        "섹터" + " " * 14 + "총 거래액" + " " * 3 + "평균 가격" + " " * 2 + "총 거래량" + " " * 2 + "거래 건수",
+        "-" * 61,
+        "semiconductor  1,234,567.50  820,133.59      1,234          6",
+        "internet           1,000.00       10.00        100          3",
+    ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -7,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from include.sector_report.errors import ValidationFailed
-from include.sector_report.run_folder import RunFolder
+from include.sector_report.landing.land import QUARANTINE_HEADER
+from include.sector_report.layout import RunFolder
+from include.sector_report.summary import SectorSummary, read_sink
 from include.sector_report.transactions import ControlTotals
-from include.sector_report.validate import SectorSummary, read_sink, validate_run
+from include.sector_report.validate import validate_run
 
 CONTROL = ControlTotals(rows=5, total_volume=300, total_value_cents=1_234_567_89)
 SINK_OK = ["internet,1000000.00,2000.5,100,2", "semiconductor,234567.89,1500.25,200,3"]
@@ -26,7 +29,11 @@ def write_parts(folder: Path, lines: list[str]) -> None:
     (folder / ".part-in-progress").write_text("junk,that,is,not,finished\n")
 
 
-def make_run(tmp_path: Path, sink_lines: list[str], *, rejected: int = 0, stocks: list[str] = STOCKS_OK) -> RunFolder:
+def make_run(
+    tmp_path: Path, sink_lines: list[str], *, rejected: int = 0, quarantined: int | None = None, stocks=STOCKS_OK
+) -> RunFolder:
+    """A night as landing and Flink leave it: ``rejected`` rows counted by landing, ``quarantined`` records
+    in the quarantine file (the same number unless a test loses some)."""
     run = RunFolder.for_date(tmp_path, "2024-03-08")
     run.reset()
     manifest = {
@@ -36,19 +43,24 @@ def make_run(tmp_path: Path, sink_lines: list[str], *, rejected: int = 0, stocks
         "control": CONTROL.to_json(),
     }
     run.control_json.write_text(json.dumps(manifest))
+    with run.rejected_csv.open("w", newline="") as out:
+        quarantine = csv.writer(out)
+        quarantine.writerow(QUARANTINE_HEADER)
+        quarantine.writerows(("in.csv", 2 + n, "volume 'x' is not a positive integer", "a,b,1,x,2024-03-08")
+                             for n in range(rejected if quarantined is None else quarantined))  # fmt: skip
     write_parts(run.sector_sink_dir, sink_lines)
     write_parts(run.stock_sink_dir, stocks)
     return run
 
 
-def validate(run: RunFolder, max_reject_ratio: float = 0.01):
-    return validate_run(run, max_reject_ratio=max_reject_ratio, logical_date="2024-03-08")
+def validate(run: RunFolder):
+    return validate_run(run, logical_date="2024-03-08")
 
 
 def test_reconciled_sink_is_published(tmp_path: Path) -> None:
-    run = make_run(tmp_path, SINK_OK)
-    sectors = validate(run)
-    assert [s.sector for s in sectors] == ["internet", "semiconductor"]  # by value, largest first
+    run = make_run(tmp_path, SINK_OK, rejected=1)
+    night = validate(run)
+    assert [s.sector for s in night.sectors] == ["internet", "semiconductor"]  # by value, largest first
     summary = json.loads(run.summary_json.read_text())
     assert summary["sectors"][0] == {
         "sector": "internet",
@@ -60,7 +72,11 @@ def test_reconciled_sink_is_published(tmp_path: Path) -> None:
     assert run.summary_csv.read_text().splitlines()[0] == "sector,total_value,avg_price,total_volume,transaction_count"
     top = summary["top_stocks"]["semiconductor"]
     assert [(s["stock_code"], s["total_value"]) for s in top] == [("005930", "200000.00"), ("000660", "34567.89")]
-    assert json.loads(run.validation_json.read_text())["passed"] is True
+    assert (summary["data_rows"], summary["rejected_rows"]) == (6, 1)
+    checks = json.loads(run.validation_json.read_text())
+    assert checks["passed"] is True
+    assert {"name": "every input row accounted for", "passed": True, "expected": "6 data rows read",
+            "actual": "5 counted by Flink + 1 in the quarantine file"} in checks["checks"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -96,11 +112,14 @@ def test_one_cent_off_names_both_totals(tmp_path: Path) -> None:
         validate(run)
 
 
-def test_too_many_rejected_rows_fail(tmp_path: Path) -> None:
-    run = make_run(tmp_path, SINK_OK, rejected=1)
-    with pytest.raises(ValidationFailed, match=r"reject ratio: expected <= 0.01, got 0.1667 \(1 of 6 rows\)"):
+def test_a_row_neither_counted_by_flink_nor_in_the_quarantine_file_fails(tmp_path: Path) -> None:
+    run = make_run(tmp_path, SINK_OK, rejected=2, quarantined=1)
+    with pytest.raises(
+        ValidationFailed,
+        match=r"every input row accounted for: expected 7 data rows read, got 5 counted by Flink \+ 1 in the",
+    ):
         validate(run)
-    assert validate(make_run(tmp_path, SINK_OK, rejected=1), max_reject_ratio=0.2)
+    assert not run.summary_json.exists()
 
 
 def test_null_in_sink_is_named(tmp_path: Path) -> None:

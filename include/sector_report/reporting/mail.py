@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..layout import RunFolder
 from .i18n import messages
 from .render import format_money, report_view, template_env
-from .run_folder import RunFolder
 
 REPORT_MAIL_TEMPLATE = "report_mail.html.j2"
 ALERT_MAIL_TEMPLATE = "alert_mail.html.j2"
@@ -43,11 +43,11 @@ def failure_alert(*, dag_id: str, report_date: str, task_id: str, error: str, lo
     return _alert(subject, t["alert_failed_intro"], dag_id, report_date, facts, t["log"], log_url, locale)
 
 
-def late_alert(*, dag_id: str, report_date: str, deadline: str, run_url: str, locale: str) -> Mail:
-    """A run has not published its report by the deadline."""
+def late_alert(*, dag_id: str, report_date: str, deadline: str, night_state: str, run_url: str, locale: str) -> Mail:
+    """A night has not been published by its deadline; ``night_state`` is its run's state, or ``none``."""
     t = messages(locale)
     subject = f"[{t['alert_late']}] {dag_id} {report_date}"
-    facts = [(t["deadline"], deadline)]
+    facts = [(t["deadline"], deadline), (t["night_state"], t[f"night_{night_state}"])]
     return _alert(subject, t["alert_late_intro"], dag_id, report_date, facts, t["run"], run_url, locale)
 
 

@@ -8,7 +8,6 @@ to wire these as their callbacks.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -16,19 +15,8 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     from .mail import Mail
 
-from .run_folder import report_date_of
+from ..layout import report_date_of
 
-DEFAULT_LOCALE = "ko"
-
-
-def addresses_from_env(name: str) -> list[str]:
-    """A comma-separated list of mail addresses in environment variable ``name`` (empty if unset)."""
-    return [address.strip() for address in os.environ.get(name, "").split(",") if address.strip()]
-
-
-# Who is told when a run's conf does not say (scheduled nights), read where the DAGs are parsed.
-DEFAULT_EMAIL_TO = addresses_from_env("SECTOR_REPORT_EMAIL_TO")
-DEFAULT_ALERT_TO = addresses_from_env("SECTOR_REPORT_ALERT_TO")
 # Mail addresses as a DAG param's JSON schema.
 EMAIL_LIST = {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s,;]+@[^@\s,;]+$"}}
 
@@ -62,27 +50,25 @@ def alert_failed_task(context: Mapping[str, Any]) -> None:
     send(context, params["alert_to"], mail)
 
 
-async def alert_late_run(context: Mapping[str, Any], *, alert_to: list[str], locale: str) -> None:
-    """A ``DeadlineAlert`` callback (it runs in the triggerer): the run has not published by its deadline.
-
-    The triggerer passes the run as the API returns it, without its params: the recipients and the
-    locale are the run's conf's, else the DAG's defaults given as ``alert_to`` and ``locale``.
-    """
+def alert_late_night(
+    context: Mapping[str, Any], *, night_dag_id: str, report_date: str, deadline: dt.datetime, night_state: str
+) -> None:
+    """The night of ``report_date`` was not published by ``deadline``: tell ``alert_to`` (the running task's
+    params) what its run is doing (``night_state``), with a link to the nightly DAG's runs."""
     from airflow.configuration import conf as airflow_conf
 
     from .mail import late_alert
 
-    run = context["dag_run"]
-    settings = {"alert_to": alert_to, "locale": locale, **(run.get("conf") or {})}
-    if not settings["alert_to"]:
+    params = context["params"]
+    if not params.get("alert_to"):
         return
     base_url = airflow_conf.get("api", "base_url", fallback="http://localhost:8080/").rstrip("/")
-    deadline = context["deadline"]["deadline_time"]
     mail = late_alert(
-        dag_id=run["dag_id"],
-        report_date=report_date_of(run.get("logical_date") or run["run_after"]).isoformat(),
-        deadline=deadline.isoformat() if isinstance(deadline, dt.datetime) else str(deadline),
-        run_url=f"{base_url}/dags/{run['dag_id']}/runs/{quote(run['dag_run_id'], safe='')}",
-        locale=settings["locale"],
+        dag_id=night_dag_id,
+        report_date=report_date,
+        deadline=deadline.isoformat(),
+        night_state=night_state,
+        run_url=f"{base_url}/dags/{quote(night_dag_id, safe='')}/runs",
+        locale=params["locale"],
     )
-    await notifier(settings["alert_to"], mail).async_notify({})
+    send(context, params["alert_to"], mail)

@@ -1,48 +1,103 @@
-"""The reports index: every published date, newest first, and a ``latest`` link.
+"""Publishing a night, and withdrawing it: its report and the reports index change together.
 
-Only dates whose summary passed validation (``summary.json``) and whose report was
-rendered are listed, so a failed run never shows up as published.
+The index (every published night, newest first, and the months) and ``latest`` are views of
+what :mod:`..publication` says is published. Publishing renders them as they will read with the
+night first, then commits the night (its report moves into place), then puts the pages in place:
+if rendering fails, nothing is published.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
+from ..layout import DataFolder, RunFolder, staged_writer
+from ..publication import commit, published_nights, withdraw
+from ..summary import NightSummary
+from ..trading_days import timeline
 from .i18n import messages
 from .render import template_env
-from .run_folder import RunFolder, atomic_writer
 from .trend import trend_chart
-from .validate import read_summary
 
 INDEX_TEMPLATE = "index.html.j2"
 
 
-def publish_index(data_root: Path, *, locale: str) -> Path:
-    """Rewrite ``reports/index.html`` and ``reports/latest.html`` under ``data_root``."""
-    reports = Path(data_root) / "reports"
-    runs = sorted(
-        (
-            RunFolder(folder)
-            for folder in (Path(data_root) / "runs").iterdir()
-            if (folder / "summary.json").is_file() and (folder / "report.html").is_file()
-        ),
-        key=lambda run: run.date,
-        reverse=True,
-    )
-    entries = []
-    values: dict[tuple[str, str], Decimal] = {}
-    for run in runs:
-        _, sectors = read_summary(run)
-        values.update(((run.date, s.sector), s.total_value) for s in sectors)
-        entries.append(
-            {
-                "date": run.date,
-                "href": f"../runs/{run.date}/report.html",
-                "total_value": sum((s.total_value for s in sectors), Decimal(0)),
-                "transactions": sum(s.transaction_count for s in sectors),
-            }
-        )
+def publish_night(run: RunFolder, *, locale: str, exchange: str) -> list[Path]:
+    """Publish ``run``'s staged report; returns the pages now published (report, index, latest)."""
+    data = run.data_folder
+    with _index_lock(data):
+        nights = [night for night in published_nights(data) if night.date != run.date] + [run]
+        _write_index(data, nights, locale=locale, exchange=exchange, before=lambda: commit(run))
+    return [run.report_html, data.index_html, data.latest_html]
+
+
+def withdraw_night(run: RunFolder, *, locale: str, exchange: str) -> None:
+    """Unpublish ``run`` (a rerun of its date starts here) and rewrite the index without it."""
+    with _index_lock(run.data_folder):
+        if withdraw(run):
+            _write_index(run.data_folder, published_nights(run.data_folder), locale=locale, exchange=exchange)
+
+
+def rewrite_index(data: DataFolder, *, locale: str, exchange: str) -> list[Path]:
+    """Rewrite the index (a month's report was written); returns its pages."""
+    with _index_lock(data):
+        _write_index(data, published_nights(data), locale=locale, exchange=exchange)
+    return [data.index_html, data.latest_html]
+
+
+def _write_index(
+    data: DataFolder, nights: list[RunFolder], *, locale: str, exchange: str, before: Callable[[], None] = lambda: None
+) -> None:
+    """Render the index pages of ``nights``, call ``before`` (the commit), then put the pages in place."""
+    pages = _index_pages(data, sorted(nights, key=lambda run: run.date), locale=locale, exchange=exchange)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, html in pages.items():
+            with staged_writer(path) as (out, temporary):
+                out.write(html)
+            staged.append((temporary, path))
+        before()
+    except BaseException:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    for temporary, path in staged:
+        os.replace(temporary, path)
+    if not nights:
+        data.latest_html.unlink(missing_ok=True)
+
+
+@contextmanager
+def _index_lock(data: DataFolder) -> Iterator[None]:
+    """One writer of the index at a time: two nights (a backfill, a rerun) or a month may publish together."""
+    data.root.mkdir(parents=True, exist_ok=True)
+    with open(data.root / ".index.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _index_pages(data: DataFolder, nights: list[RunFolder], *, locale: str, exchange: str) -> dict[Path, str]:
+    """The index and, if any night is published, ``latest``: nights oldest first."""
+    summaries = {run.date: NightSummary.read(run) for run in nights}
+    values = {(day, s.sector): s.total_value for day, summary in summaries.items() for s in summary.sectors}
+    entries = [
+        {
+            "date": run.date,
+            "href": _relative(data.index_html, run.report_html),
+            "total_value": summaries[run.date].total_value,
+            "transactions": summaries[run.date].transaction_count,
+        }
+        for run in reversed(nights)
+    ]
+    months = [
+        {"month": month.month, "href": _relative(data.index_html, month.report_html)}
+        for month in reversed(data.month_folders())
+        if month.report_html.is_file()
+    ]
     html = (
         template_env()
         .get_template(INDEX_TEMPLATE)
@@ -50,25 +105,29 @@ def publish_index(data_root: Path, *, locale: str) -> Path:
             t=messages(locale),
             locale=locale,
             entries=entries,
-            chart=_value_trend(sorted(run.date for run in runs), values),
+            months=months,
+            chart=_value_trend(timeline(exchange, list(summaries)), values, locale),
         )
     )
-    with atomic_writer(reports / "index.html") as out:
-        out.write(html)
+    pages = {data.index_html: html}
     if entries:
         latest = entries[0]["href"]
-        with atomic_writer(reports / "latest.html") as out:
-            out.write(
-                f'<!DOCTYPE html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={latest}">'
-                f'<a href="{latest}">{latest}</a>\n'
-            )
-    return reports / "index.html"
+        pages[data.latest_html] = (
+            f'<!DOCTYPE html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={latest}">'
+            f'<a href="{latest}">{latest}</a>\n'
+        )
+    return pages
 
 
-def _value_trend(dates: list[str], values: dict[tuple[str, str], Decimal]) -> dict:
-    """Each sector's total value over the published ``dates`` (oldest first), biggest sector first."""
+def _relative(page: Path, target: Path) -> str:
+    """``target`` as a link from ``page``."""
+    return os.path.relpath(target, page.parent).replace(os.sep, "/")
+
+
+def _value_trend(days: list[str], values: dict[tuple[str, str], Decimal], locale: str) -> dict:
+    """Each sector's total value over ``days`` (oldest first), biggest sector first."""
     totals: dict[str, Decimal] = {}
     for (_, sector), value in values.items():
         totals[sector] = totals.get(sector, Decimal(0)) + value
     sectors = sorted(totals, key=lambda sector: (-totals[sector], sector))
-    return trend_chart(dates, sectors, values)
+    return trend_chart(days, sectors, values, locale=locale)

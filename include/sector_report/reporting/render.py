@@ -1,4 +1,4 @@
-"""Render a validated run: the HTML report and the console summary table."""
+"""Render a validated night: the HTML report and the console summary table."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ..layout import MonthFolder, RunFolder, atomic_writer
+from ..month import DaySectorSummary
+from ..publication import published_before
+from ..summary import NightSummary, SectorSummary
+from ..universe import load_universe
 from .i18n import messages
-from .run_folder import RunFolder, atomic_writer
-from .trend import sparkline
-from .universe import load_universe
-from .validate import SectorSummary, read_summary
+from .trend import compact_money, sparkline, trend_chart
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 REPORT_TEMPLATE = "report.html.j2"
+MONTH_TEMPLATE = "month_report.html.j2"
 # The sector table's small trend: each sector's total value on the last published days, this one included.
 TREND_DAYS = 7
 
@@ -46,13 +49,15 @@ def template_env() -> Environment:
 
 
 def report_view(run: RunFolder, *, locale: str) -> dict:
-    """What a report on a validated run shows (the template's variables), in ``locale``."""
-    summary, sectors = read_summary(run)
-    total_value = sum((s.total_value for s in sectors), Decimal(0))
+    """What a report on a validated night shows (the template's variables), in ``locale``: its figures, and
+    the change since the latest night published before it."""
+    summary = NightSummary.read(run)
+    sectors = summary.sectors
+    total_value = summary.total_value
     max_value = max((s.total_value for s in sectors), default=Decimal(0))
-    earlier = run.earlier_published(TREND_DAYS - 1)
+    earlier = published_before(run, TREND_DAYS - 1)
     previous_run = earlier[-1] if earlier else None
-    history = [_sector_values(r) for r in earlier]
+    history = [NightSummary.read(r).values_by_sector() for r in earlier]
     previous = history[-1] if history else {}
     names = {stock.stock_code: getattr(stock, f"name_{locale}") for stock in load_universe()}
     rows = [
@@ -60,15 +65,12 @@ def report_view(run: RunFolder, *, locale: str) -> dict:
             "summary": s,
             "share": (s.total_value / total_value * 100) if total_value else Decimal(0),
             "bar_fraction": float(s.total_value / max_value) if max_value else 0.0,
+            "value_label": f"{compact_money(s.total_value, locale)} {messages(locale)['currency']}",
             "change": _change(s.total_value, previous.get(s.sector)),
             "trend": sparkline([*(day[s.sector] for day in history if s.sector in day), s.total_value]),
             "top_stocks": [
-                {
-                    **stock,
-                    "name": names.get(stock["stock_code"], stock["stock_code"]),
-                    "value": Decimal(stock["total_value"]),
-                }
-                for stock in summary["top_stocks"].get(s.sector, [])
+                {"stock": stock, "name": names.get(stock.stock_code, stock.stock_code)}
+                for stock in summary.top_stocks.get(s.sector, [])
             ],
         }
         for s in sectors
@@ -76,30 +78,25 @@ def report_view(run: RunFolder, *, locale: str) -> dict:
     return {
         "t": messages(locale),
         "locale": locale,
-        "logical_date": summary["logical_date"],
+        "logical_date": summary.logical_date,
         "rows": rows,
         "total_value": total_value,
         "total_change": _change(total_value, sum(previous.values(), Decimal(0)) if previous_run else None),
         "previous_date": previous_run.date if previous_run else None,
-        "total_volume": sum(s.total_volume for s in sectors),
-        "transaction_count": sum(s.transaction_count for s in sectors),
-        "data_rows": summary["data_rows"],
-        "rejected_rows": summary["rejected_rows"],
+        "total_volume": summary.total_volume,
+        "transaction_count": summary.transaction_count,
+        "data_rows": summary.data_rows,
+        "rejected_rows": summary.rejected_rows,
         "rejected_file": run.rejected_csv.name,
     }
 
 
 def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
-    """Write ``report.html`` for a run whose summary has been validated and published."""
+    """Write the report of a validated night, staged: publishing it is a step of its own."""
     html = template_env().get_template(REPORT_TEMPLATE).render(**report_view(run, locale=locale), run_facts=run_facts)
-    with atomic_writer(run.report_html) as out:
+    with atomic_writer(run.staged_report_html) as out:
         out.write(html)
-    return run.report_html
-
-
-def _sector_values(run: RunFolder) -> dict[str, Decimal]:
-    _, sectors = read_summary(run)
-    return {s.sector: s.total_value for s in sectors}
+    return run.staged_report_html
 
 
 def _change(value: Decimal, previous: Decimal | None) -> Decimal | None:
@@ -107,6 +104,36 @@ def _change(value: Decimal, previous: Decimal | None) -> Decimal | None:
     if not previous:
         return None
     return (value - previous) / previous * 100
+
+
+def render_month(folder: MonthFolder, summary: dict, *, locale: str) -> Path:
+    """Write the month's self-contained report: sector table, daily trend per sector, table of days.
+
+    The trend spaces the month's trading sessions so far evenly: a session without a published night
+    is a visible gap, a weekend is none.
+    """
+    sectors = [SectorSummary.from_json(s) for s in summary["sectors"]]
+    days = [DaySectorSummary.from_json(d) for d in summary["days"]]
+    values = {(d.date, d.sector): d.total_value for d in days}
+    axis = sorted({*summary["days_published"], *summary["days_missing"]})
+    html = (
+        template_env()
+        .get_template(MONTH_TEMPLATE)
+        .render(
+            t=messages(locale),
+            locale=locale,
+            month=summary["month"],
+            final=summary["final"],
+            days_published=summary["days_published"],
+            days_missing=summary["days_missing"],
+            sectors=sectors,
+            days=days,
+            chart=trend_chart(axis, [s.sector for s in sectors], values, locale=locale),
+        )
+    )
+    with atomic_writer(folder.report_html) as out:
+        out.write(html)
+    return folder.report_html
 
 
 def format_summary_table(sectors: Sequence[SectorSummary], locale: str) -> str:

@@ -3,7 +3,8 @@
 -- Rendered by Airflow: sql_params are placed as quoted string literals.
 
 -- Every published day's landed input (include/sector_report/landed.py), read as one source: the
--- run folders, filtered by a pattern naming the published days. The date is the run folder's.
+-- run folders, filtered by a pattern naming the published days. The date is the run folder's, taken
+-- from each file's path by a pattern the layout gives (include/sector_report/layout.py).
 CREATE TEMPORARY TABLE transactions (
     stock_id INT,
     price_cents BIGINT,
@@ -73,7 +74,7 @@ SELECT
     totals.transaction_count
 FROM (
     SELECT
-        REGEXP_EXTRACT(file_path, '/([0-9]{4}-[0-9]{2}-[0-9]{2})/input/[^/]+$', 1) AS report_date,
+        REGEXP_EXTRACT(file_path, {{ sql_params.transactions_date_pattern | sql_string }}, 1) AS report_date,
         stock_id,
         CAST(SUM(price_cents * volume) AS DECIMAL(38, 0)) AS value_cents,
         CAST(SUM(price_cents) AS DECIMAL(38, 0)) AS price_cents,
@@ -84,7 +85,7 @@ FROM (
 ) AS totals
 JOIN (
     SELECT
-        REGEXP_EXTRACT(file_path, '/([0-9]{4}-[0-9]{2}-[0-9]{2})/input/[^/]+$', 1) AS report_date,
+        REGEXP_EXTRACT(file_path, {{ sql_params.stocks_date_pattern | sql_string }}, 1) AS report_date,
         stock_id,
         sector
     FROM stocks

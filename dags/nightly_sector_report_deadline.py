@@ -1,0 +1,70 @@
+"""
+### Nightly sector report: the deadline
+
+For every trading session, `SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES` (default 480) after the nightly
+report's 23:00 (Asia/Seoul) run time, so by 07:00 the next morning, this DAG checks whether the
+session's night has been published, and if not mails a "late" alert to `alert_to`
+(`SECTOR_REPORT_ALERT_TO`) saying what its scheduled run is doing: still running (for example
+waiting for its file), failed, or never started.
+
+It is a DAG of its own, on the same trading-session timetable: a night that is still running, one
+that failed, and one the scheduler never started are all late alike, and the nightly runs stay
+plain runs that can be cleared and rerun.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Param, task
+from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimetable
+
+from include.sector_report import settings
+from include.sector_report.layout import DataFolder, report_date_of
+from include.sector_report.reporting.i18n import LOCALES
+from include.sector_report.reporting.notify import EMAIL_LIST
+
+NIGHTLY_DAG_ID = "nightly_sector_report"
+# What the late night's run may be doing, as the alert names it.
+NIGHT_STATES = ("queued", "running", "failed", "success")
+
+
+@task
+def check_published(**context) -> bool:
+    """True if the session's night is published; otherwise alert ``alert_to`` that it is late."""
+    from include.sector_report.publication import is_published
+    from include.sector_report.reporting.notify import alert_late_night
+
+    day = report_date_of(context["logical_date"]).isoformat()
+    night = DataFolder(settings.DATA_ROOT).run(day)
+    if is_published(night):
+        print(f"The night of {day} was published in time: {night.report_html}")
+        return True
+    deadline = context["dag_run"].run_after
+    ti, session = context["ti"], [context["logical_date"]]
+    # The session's scheduled night has the same logical date as this run: the same timetable's session.
+    state = next(
+        (s for s in NIGHT_STATES if ti.get_dr_count(dag_id=NIGHTLY_DAG_ID, logical_dates=session, states=[s])), "none"
+    )
+    print(f"The night of {day} was not published by {deadline} (its run: {state}): alerting the alert_to addresses")
+    alert_late_night(context, night_dag_id=NIGHTLY_DAG_ID, report_date=day, deadline=deadline, night_state=state)
+    return False
+
+
+with DAG(
+    dag_id="nightly_sector_report_deadline",
+    description="Alerts when a trading session's nightly sector report is not published in time",
+    doc_md=__doc__,
+    schedule=ExchangeSessionTimetable(
+        settings.EXCHANGE, at=settings.NIGHTLY_AT, timezone=settings.TIMEZONE, delay=settings.PUBLISH_DEADLINE
+    ),
+    start_date=pendulum.datetime(2020, 1, 1, tz=settings.TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args=settings.DEFAULT_ARGS,
+    tags=["reporting"],
+    params={
+        "alert_to": Param(settings.ALERT_TO, **EMAIL_LIST, description="Addresses told when a night is late."),
+        "locale": Param(settings.LOCALE, enum=list(LOCALES), description="Language of the alert."),
+    },
+):
+    check_published()

@@ -1,0 +1,54 @@
+"""The deployment's settings, read once where the DAGs are parsed; both DAGs take theirs from here.
+
+Every setting is an environment variable with a default for a laptop; docker-compose.yaml sets
+the production ones (README "Settings").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from .reporting.notify import alert_failed_task
+
+
+def addresses_from_env(name: str) -> list[str]:
+    """A comma-separated list of mail addresses in environment variable ``name`` (empty if unset)."""
+    return [address.strip() for address in os.environ.get(name, "").split(",") if address.strip()]
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INCLUDE_DIR = PROJECT_ROOT / "include"
+DATA_ROOT = Path(os.environ.get("SECTOR_REPORT_DATA_DIR", PROJECT_ROOT / "data"))
+# Folders outside DATA_ROOT that input_path may point into (os.pathsep-separated).
+ALLOWED_INPUT_DIRS = [Path(p) for p in os.environ.get("SECTOR_REPORT_ALLOWED_INPUT_DIRS", "").split(os.pathsep) if p]
+# Where the Flink jobs run: "local" (a MiniCluster in the task's child process) or "remote" (flink_default).
+FLINK_TARGET = os.environ.get("SECTOR_REPORT_FLINK_TARGET", "local")
+# The exchange whose trading sessions are the nights (an exchange-calendars name: XKRX, XNYS, XTKS, ...).
+EXCHANGE = os.environ.get("SECTOR_REPORT_EXCHANGE", "XKRX")
+# What a night whose conf does not say (a scheduled one) reports: the day's file from incoming/, or generated
+# sample data. A deployment reports real files unless it asks otherwise; `make run` asks for generated data.
+SOURCES = ("file", "generate")
+DEFAULT_SOURCE = os.environ.get("SECTOR_REPORT_SOURCE", "file")
+if DEFAULT_SOURCE not in SOURCES:
+    raise ValueError(f"SECTOR_REPORT_SOURCE={DEFAULT_SOURCE!r} is not one of {', '.join(SOURCES)}.")
+# The reports' time zone: a night's report date is its logical date here, and the nights run at 23:00 here.
+TIMEZONE = "Asia/Seoul"
+NIGHTLY_AT = dt.time(23, 0)
+# A session's night not published this long after its 23:00 run time alerts alert_to (480: by 07:00 Seoul time).
+PUBLISH_DEADLINE = dt.timedelta(minutes=float(os.environ.get("SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES", 480)))
+# Who is told when a run's conf does not say (scheduled nights): comma-separated mail addresses.
+EMAIL_TO = addresses_from_env("SECTOR_REPORT_EMAIL_TO")
+ALERT_TO = addresses_from_env("SECTOR_REPORT_ALERT_TO")
+# The reports' language when a run's conf does not say.
+LOCALE = "ko"
+# The Airflow Asset the nightly DAG updates when it publishes a night; the monthly DAG runs on it.
+DAILY_REPORT_ASSET = "sector_report_daily"
+
+DEFAULT_ARGS = {
+    "owner": "data-eng",
+    "retries": 2,
+    "retry_delay": dt.timedelta(seconds=float(os.environ.get("SECTOR_REPORT_RETRY_DELAY_SECONDS", 300))),
+    "on_failure_callback": alert_failed_task,
+}

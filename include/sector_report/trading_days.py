@@ -1,0 +1,51 @@
+"""The exchange's trading sessions, from the ``exchange-calendars`` library (``XKRX``: the Korea Exchange).
+
+Which days are trading days decides which nights are expected: the month to date counts only
+sessions as missing, and the trend charts space the sessions evenly (a weekend is no gap, a
+session without a published report is). Building a calendar takes about a second, so each
+process builds one per exchange, on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any
+
+from .errors import ReportError
+
+# The calendar covers this many years before the first day asked about, and two years ahead.
+_FIRST_YEAR = 2020
+_YEARS_AHEAD = 2
+
+
+def sessions_between(exchange: str, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The exchange's trading days from ``first`` to ``last``, both included."""
+    if last < first:
+        return []
+    sessions = _calendar(exchange, min(first.year, _FIRST_YEAR)).sessions_in_range(first, last)
+    return [session.date() for session in sessions]
+
+
+def timeline(exchange: str, days: list[str]) -> list[str]:
+    """The dates a chart of ``days`` (ISO dates) spaces evenly: every session from the first of them to the
+    last, and the days themselves (a report may have been published for a day the exchange was closed)."""
+    if not days:
+        return []
+    first, last = dt.date.fromisoformat(min(days)), dt.date.fromisoformat(max(days))
+    return sorted({*days, *(day.isoformat() for day in sessions_between(exchange, first, last))})
+
+
+@functools.cache
+def _calendar(exchange: str, first_year: int) -> Any:
+    import exchange_calendars
+
+    try:
+        return exchange_calendars.get_calendar(
+            exchange, start=f"{first_year}-01-01", end=f"{dt.date.today().year + _YEARS_AHEAD}-12-31"
+        )
+    except exchange_calendars.errors.InvalidCalendarName:
+        raise ReportError(
+            f"SECTOR_REPORT_EXCHANGE={exchange!r} is not an exchange calendar of exchange-calendars "
+            "(e.g. XKRX for the Korea Exchange, XNYS for New York, XTKS for Tokyo)."
+        ) from None

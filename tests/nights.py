@@ -1,0 +1,56 @@
+"""Nights for the tests of what reads published nights: a summary as validation writes it, published the real way."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from include.sector_report.layout import DataFolder, RunFolder
+from include.sector_report.reporting.publish import publish_night
+from include.sector_report.reporting.render import render_report
+from include.sector_report.summary import NightSummary, SectorSummary, StockSummary
+from include.sector_report.transactions import ControlTotals, to_cents
+
+FACTS = {"run_id": "manual__2026-12-01T22:13:53.123456+00:00", "flink_job_id": "abc123", "flink_duration_s": 4.2}
+
+
+def validated_night(
+    data_root: Path,
+    day: str,
+    sectors: list[dict],
+    top_stocks: dict[str, list[dict]] | None = None,
+    *,
+    data_rows: int = 10,
+    rejected_rows: int = 1,
+) -> RunFolder:
+    """A night whose summary validation has written (its folder otherwise empty), not yet published."""
+    run = DataFolder(data_root).run(day)
+    run.reset()
+    rows = [SectorSummary.from_json(s) for s in sectors]
+    totals = ControlTotals()
+    totals.add_many(
+        sum(s.transaction_count for s in rows),
+        sum(s.total_volume for s in rows),
+        sum(to_cents(s.total_value) for s in rows),
+    )
+    top = {sector: [StockSummary.from_json(s) for s in stocks] for sector, stocks in (top_stocks or {}).items()}
+    NightSummary(day, rows, top, totals, data_rows, rejected_rows).write(run)
+    return run
+
+
+def published_night(data_root: Path, day: str, sectors: list[dict], locale: str = "en", **kwargs) -> RunFolder:
+    """A night rendered and published as the DAG's tasks do it."""
+    run = validated_night(data_root, day, sectors, **kwargs)
+    render_report(run, locale=locale, run_facts=FACTS)
+    publish_night(run, locale=locale, exchange="XKRX")
+    return run
+
+
+def sector(name: str, total_value: str, avg_price: str = "10.00", volume: int = 1, count: int = 1) -> dict:
+    return {
+        "sector": name,
+        "total_value": str(Decimal(total_value)),
+        "avg_price": avg_price,
+        "total_volume": volume,
+        "transaction_count": count,
+    }
