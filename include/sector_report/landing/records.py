@@ -90,15 +90,22 @@ def read_records(path: Path) -> Iterator[Records]:
                 records = _arrow_records(path, block, lines, offset + block.start)
             if records is None:  # the csv module reads this block, and the end of the record the block cuts
                 exact = _CsvModuleRecords(path, offset + block.start, lines.before(offset + block.start))
-                yield from exact.until(offset + max(block.end, block.start + 1))
-                if exact.at_end:
-                    return
-                offset = exact.offset
-                continue
-            yield records
-            offset += block.end
-            if at_end:
+                stop = offset + max(block.end, block.start + 1)
+            else:
+                yield records
+                if records.end == block.end:
+                    if at_end:
+                        return
+                    offset += block.end
+                    continue
+                # Arrow read the records before one on several lines: the csv module reads that one only.
+                offset += records.end
+                exact = _CsvModuleRecords(path, offset, lines.before(offset))
+                stop = offset + 1
+            yield from exact.until(stop)
+            if exact.at_end:
                 return
+            offset = exact.offset
 
 
 class _LineCounter:
@@ -144,6 +151,18 @@ class _Block:
 
     def skip(self, length: int) -> _Block:
         return _Block(self.data, self.start + length, self.end)
+
+    def cut(self, length: int) -> _Block:
+        return _Block(self.data, self.start, self.start + length)
+
+    def lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end (line break excluded) of every line, relative to ``start``."""
+        data = self.array()
+        ends = np.flatnonzero(data == ord("\n"))
+        if len(data) and data[-1] != ord("\n"):
+            ends = np.append(ends, len(data))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        return starts, ends - ((ends > starts) & (data[ends - 1] == ord("\r")))
 
     def line_end(self, at: int) -> int:
         """Where the line that starts at ``at`` ends, its line break included."""
@@ -235,8 +254,13 @@ def _arrow_records(path: Path, block: _Block, lines: _LineCounter, offset: int) 
             if quoted:  # a quote left open at the block's end
                 return None
             raise
-    if quoted and (irregular or _holds_a_line_break(table)):
+    if quoted and irregular:
         return None
+    if quoted and (several_lines := _first_record_on_several_lines(table)) is not None:
+        # Only the records before it are Arrow's: each is a line of its own, empty lines are none.
+        starts, ends = block.lines()
+        block = block.cut(int(starts[np.flatnonzero(ends > starts)[several_lines]]))
+        table = table.slice(0, several_lines)
     records = ArrowRecords(path, block, table, lines=lines, offset=offset, has_irregular=irregular > 0, quoted=quoted)
     limit = csv.field_size_limit()
     if _longest_text(table) > limit or records.longest_irregular_line > limit:
@@ -244,18 +268,22 @@ def _arrow_records(path: Path, block: _Block, lines: _LineCounter, offset: int) 
     return records
 
 
-def _holds_a_line_break(table: pa.Table) -> bool:
-    """Whether a text of the table holds a line break (a quoted field on several lines)."""
+def _first_record_on_several_lines(table: pa.Table) -> int | None:
+    """The first row with a text holding a line break (a quoted field on several lines), if any."""
+    first = None
     for column in table.columns:
-        if pa.types.is_dictionary(column.type):
-            texts = [chunk.dictionary for chunk in column.chunks]
-        elif column.type == _TEXT:
-            texts = column.chunks
-        else:
+        if not (pa.types.is_dictionary(column.type) or column.type == _TEXT):
             continue
-        if any(pc.any(pc.match_substring_regex(chunk, "[\r\n]")).as_py() for chunk in texts):
-            return True
-    return False
+        rows_before = 0
+        for chunk in column.chunks:
+            encoded = pa.types.is_dictionary(chunk.type)
+            broken = pc.match_substring_regex(chunk.dictionary if encoded else chunk, "[\r\n]")
+            if pc.any(broken).as_py():
+                row = pc.index(pc.take(broken, chunk.indices) if encoded else broken, True).as_py()
+                first = rows_before + row if first is None else min(first, rows_before + row)
+                break
+            rows_before += len(chunk)
+    return first
 
 
 def _read(block: _Block, parse: pa_csv.ParseOptions, types: dict[str, pa.DataType]) -> pa.Table:
@@ -321,23 +349,23 @@ class ArrowRecords:
     @cached_property
     def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Start and end (line break excluded) of every line; which lines Arrow read (five fields), which not."""
-        data = self._block.array()
-        ends = np.flatnonzero(data == ord("\n"))
-        if len(data) and data[-1] != ord("\n"):
-            ends = np.append(ends, len(data))
-        starts = np.concatenate(([0], ends[:-1] + 1))
-        ends = ends - ((ends > starts) & (data[ends - 1] == ord("\r")))
+        starts, ends = self._block.lines()
         filled = ends > starts
         if self._quoted:
             read, skipped = np.flatnonzero(filled), np.array([], dtype=np.int64)
         else:
-            commas = np.flatnonzero(data == ord(","))
+            commas = np.flatnonzero(self._block.array() == ord(","))
             fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
             read = np.flatnonzero(filled & (fields == len(COLUMNS)))
             skipped = np.flatnonzero(filled & (fields != len(COLUMNS)))
         if len(read) != self.columns.num_rows:
             raise AssertionError(f"{self.path}: Arrow read {self.columns.num_rows} records where there are {len(read)}")
         return starts, ends, read, skipped
+
+    @property
+    def end(self) -> int:
+        """Where the records read end in the block's data: the block's end, or a record on several lines."""
+        return self._block.end
 
     @cached_property
     def _lines_before(self) -> int:
