@@ -61,21 +61,27 @@ def write_shapes(folder: Path, rows: int) -> dict[str, Path]:
     plain = folder / "unquoted.csv"
     day = dt.date(2024, 3, 8)
     write_seed_csv(plain, generate_batches(rows=rows, seed=1, logical_date=day, universe=load_universe()))
-    quoted = folder / "quoted.csv"
-    broken = folder / "quoted-line-breaks.csv"
-    every = max(rows // LINE_BREAKS, 1)
-    header = b'\xef\xbb\xbf"stock_code","sector","price","volume","transaction_date"\r\n'
-    with plain.open("rb") as rows_in, quoted.open("wb") as out, broken.open("wb") as out_broken:
-        out.write(header)
-        out_broken.write(header)
-        for number, line in enumerate(rows_in):
+    quoted, broken = folder / "quoted.csv", folder / "quoted-line-breaks.csv"
+    write_quoted(plain, quoted)
+    write_quoted(plain, broken, line_breaks=LINE_BREAKS)
+    return {"unquoted": plain, "quoted": quoted, "quoted, line breaks": broken}
+
+
+def write_quoted(plain: Path, quoted: Path, *, line_breaks: int = 0) -> None:
+    """``plain`` (headerless, LF) as spreadsheets export it: a BOM, a quoted header, every field quoted, CRLF;
+    with ``line_breaks`` records spread over the file whose sector name is on two lines."""
+    every = 0
+    if line_breaks:
+        with plain.open("rb") as rows:
+            every = max(sum(1 for _ in rows) // line_breaks, 1)
+    with plain.open("rb") as rows, quoted.open("wb") as out:
+        out.write(b'\xef\xbb\xbf"stock_code","sector","price","volume","transaction_date"\r\n')
+        for number, line in enumerate(rows):
             record = b'"' + line.rstrip(b"\n").replace(b",", b'","') + b'"\r\n'
-            out.write(record)
-            if number % every == every // 2:  # a sector name on two lines
+            if every and number % every == every // 2:
                 code, sector, rest = record.split(b'","', 2)
                 record = code + b'","' + sector + b"\r\n(" + sector + b')","' + rest
-            out_broken.write(record)
-    return {"unquoted": plain, "quoted": quoted, "quoted, line breaks": broken}
+            out.write(record)
 
 
 def main(argv: list[str] | None = None) -> int:

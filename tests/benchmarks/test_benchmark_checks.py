@@ -61,3 +61,20 @@ def test_a_missing_group_is_a_mismatch(tmp_path: Path) -> None:
     pandas = read_output(write_sinks(tmp_path / "pandas", ["semiconductor,44966080.27,485066.795000,63,2"], STOCKS[:1]))
     with pytest.raises(OutputMismatch, match=r"missing \[\('semiconductor', '123450'\)\]"):
         compare("pandas", pandas, flink)
+
+
+def test_the_quoted_exports_hold_the_same_rows_as_the_plain_one(tmp_path: Path) -> None:
+    """What the landing and whole-run benchmarks compare: the same rows, quoted, then with line breaks."""
+    import benchmarks.dag_run  # noqa: F401  (it writes its quoted export with the same writer)
+    from benchmarks.landing import write_shapes
+    from include.sector_report.landing.land import land_csv
+    from include.sector_report.layout import RunFolder
+
+    totals = {}
+    for shape, path in write_shapes(tmp_path, 2_000).items():
+        run = RunFolder.for_date(tmp_path / shape.replace(" ", "_"), "2024-03-08")
+        run.reset()
+        result = land_csv(path, run)
+        assert result.rejected_rows == 0
+        totals[shape] = result.control
+    assert totals["quoted"] == totals["unquoted"] == totals["quoted, line breaks"]
