@@ -317,11 +317,13 @@ def test_a_worker_killed_while_flink_runs_leaves_nothing_behind_and_a_rerun_is_e
     )  # fmt: skip
     try:
         job = wait_for(lambda: flink_job_with_its_jvm(worker.pid), "the aggregate task's Flink job and its JVM", 300)
+        killed_at = time.monotonic()
         os.kill(worker.pid, signal.SIGKILL)
     finally:
         worker.kill()
         worker.wait()
     wait_for(lambda: not group_members(job), "the killed worker's Flink job and JVM to end", 15)
+    print(f"worker killed; its Flink job and JVM ended {time.monotonic() - killed_at:.1f} s later")
     run = RunFolder.for_date(data_root, day)
     assert not run.report_html.exists()
 

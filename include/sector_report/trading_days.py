@@ -3,7 +3,7 @@
 Which days are trading days decides which nights are expected: the month to date counts only
 sessions as missing, and the trend charts space the sessions evenly (a weekend is no gap, a
 session without a published report is). Building a calendar takes about a second, so each
-process builds one per exchange, on first use.
+process builds one per exchange, on first use, shared with the nightly DAG's timetable.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 
 from .errors import ReportError
 
-# The calendar covers this many years before the first day asked about, and two years ahead.
-_FIRST_YEAR = 2020
+# The calendar covers 2010 (or the first year asked about, if earlier) to two years ahead: the span of the
+# report kit's timetable, so that exchange-calendars' own cache (by name and span) builds one per process.
+_FIRST_YEAR = 2010
 _YEARS_AHEAD = 2
 
 
