@@ -68,6 +68,9 @@ def airflow(flink_cluster, smtp_server, postgres_server, tmp_path_factory):
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_server.create_database("deployment"),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
+        # The scheduler looks for work every 0.2 s instead of every 1 s when idle: a night's nine tasks
+        # follow each other sooner (measured: a third off each scheduled test), nothing else changes.
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(
             {"conn_type": "flink", "host": "localhost", "port": flink_cluster.rest_port}
