@@ -211,7 +211,7 @@ with DAG(
             "folder, or inside SECTOR_REPORT_ALLOWED_INPUT_DIRS); empty: wait for the date's CSV in incoming/.",
         ),
         "file_wait_timeout": Param(
-            None,
+            settings.FILE_WAIT_SECONDS,
             type=["null", "integer"],
             minimum=0,
             description="Seconds to wait for the date's CSV in incoming/ (source 'file', no input_path); "

@@ -18,6 +18,16 @@ def addresses_from_env(name: str) -> list[str]:
     return [address.strip() for address in os.environ.get(name, "").split(",") if address.strip()]
 
 
+def seconds_from_env(name: str) -> int | None:
+    """A whole number of seconds from environment variable ``name``, or None when it is unset or empty."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"{name}={value!r} is not a whole number of seconds (0 or more); empty for the default.")
+    return int(value)
+
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 INCLUDE_DIR = PROJECT_ROOT / "include"
 DATA_ROOT = Path(os.environ.get("SECTOR_REPORT_DATA_DIR", PROJECT_ROOT / "data"))
@@ -33,6 +43,9 @@ SOURCES = ("file", "generate")
 DEFAULT_SOURCE = os.environ.get("SECTOR_REPORT_SOURCE", "file")
 if DEFAULT_SOURCE not in SOURCES:
     raise ValueError(f"SECTOR_REPORT_SOURCE={DEFAULT_SOURCE!r} is not one of {', '.join(SOURCES)}.")
+# How long a night whose conf does not say waits for the day's file, in seconds; unset: until 06:00 Seoul time
+# the morning after (a night that starts after that, say when the DAG is unpaused at 10:00, fails at once).
+FILE_WAIT_SECONDS = seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS")
 # The reports' time zone: a night's report date is its logical date here, and the nights run at 23:00 here.
 TIMEZONE = "Asia/Seoul"
 NIGHTLY_AT = dt.time(23, 0)

@@ -71,11 +71,22 @@ def test_the_nights_follow_the_exchanges_trading_sessions(dag_bag: DagBag) -> No
 def test_a_scheduled_night_lands_the_days_file_unless_the_deployment_says_otherwise() -> None:
     probe = (
         "import json; from airflow.dag_processing.dagbag import DagBag;"
-        f"bag = DagBag(dag_folder={str(DAGS_FOLDER)!r});"
-        "print(json.dumps(bag.dags['nightly_sector_report'].params['source']))"
+        f"bag = DagBag(dag_folder={str(DAGS_FOLDER)!r}); params = bag.dags['nightly_sector_report'].params;"
+        "print(json.dumps([params['source'], params['file_wait_timeout']]))"
     )
-    for setting, expected in ((None, "file"), ("generate", "generate")):
-        env = {k: v for k, v in os.environ.items() if k != "SECTOR_REPORT_SOURCE"}
-        env |= {"SECTOR_REPORT_SOURCE": setting} if setting else {}
+    settings = ("SECTOR_REPORT_SOURCE", "SECTOR_REPORT_FILE_WAIT_SECONDS")
+    for values, expected in (((None, None), ["file", None]), (("generate", "600"), ["generate", 600])):
+        env = {k: v for k, v in os.environ.items() if k not in settings}
+        env |= {name: value for name, value in zip(settings, values, strict=True) if value}
         out = subprocess.run([sys.executable, "-c", probe], env=env, check=True, capture_output=True, text=True).stdout
         assert json.loads(out.strip().splitlines()[-1]) == expected
+
+
+def test_a_setting_that_is_not_a_number_of_seconds_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.sector_report.settings import seconds_from_env
+
+    monkeypatch.setenv("SECTOR_REPORT_FILE_WAIT_SECONDS", "2h")
+    with pytest.raises(ValueError, match=r"SECTOR_REPORT_FILE_WAIT_SECONDS='2h' is not a whole number of seconds"):
+        seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS")
+    monkeypatch.setenv("SECTOR_REPORT_FILE_WAIT_SECONDS", " 90 ")
+    assert seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS") == 90
