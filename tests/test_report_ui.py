@@ -9,7 +9,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,30 +25,13 @@ from playwright.sync_api import sync_playwright
 
 from include.sector_report.layout import RunFolder
 from tests.airflow_admin import PASSWORD, admin_env, admin_token
+from tests.browser import launch_chromium, signed_in_page
 from tools.processes import free_port
 
 pytestmark = pytest.mark.slow
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 DAY = "2024-04-01"
-# Without these, Chromium keeps trying to reach Google's services on this offline machine.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if not path:
-        pytest.fail("Debian's chromium is required for the browser tests: `make test` installs it (apt-get).")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +115,11 @@ def status_of(url: str, token: str | None = None) -> int:
         return error.code
 
 
-def test_report_renders_offline_in_chromium(chromium, published_run, tmp_path) -> None:
+def test_report_renders_offline_in_chromium(published_run, tmp_path) -> None:
     _, run = published_run
     requests: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1200, "height": 1400})
         page.on("request", lambda request: requests.append(request.url))
         page.goto(run.report_html.as_uri())
@@ -182,20 +164,15 @@ def screenshots(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(("device", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844))])
 def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
-    chromium, api_server, published_runs, tmp_path, device: str, viewport: tuple[int, int]
+    api_server, published_runs, tmp_path, device: str, viewport: tuple[int, int]
 ) -> None:
     """Logged in, as a reader finds them: the "Reports" page lists the nights and the month, each run's
     "Report" tab shows what it published, and the reports read at a glance (screenshots)."""
     shots = screenshots(tmp_path)
-    width, height = viewport
+    width, _ = viewport
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.goto(f"{api_server}/")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button:has-text('Sign in')")
-        page.wait_for_url(f"{api_server}/", timeout=30_000)
+        browser = launch_chromium(playwright)
+        page = signed_in_page(browser, api_server, viewport)
 
         # The "Reports" navigation entry embeds the index: the months latest first, then the nights.
         page.goto(f"{api_server}/plugin/reports")
@@ -232,16 +209,11 @@ def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
     print(f"screenshots: {shots}")
 
 
-def test_a_user_logs_in_finds_the_dag_and_opens_its_report(chromium, api_server, published_run, tmp_path) -> None:
+def test_a_user_logs_in_finds_the_dag_and_opens_its_report(api_server, published_run, tmp_path) -> None:
     run_id, _ = published_run
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{api_server}/")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button:has-text('Sign in')")
-        page.wait_for_url(f"{api_server}/", timeout=30_000)
+        browser = launch_chromium(playwright)
+        page = signed_in_page(browser, api_server)
 
         page.goto(f"{api_server}/dags")
         page.get_by_text("nightly_sector_report").first.wait_for(timeout=30_000)
