@@ -163,10 +163,20 @@ class Api:
 
     def end_unfinished_runs(self) -> None:
         """Mark every queued or running run failed and wait until none of its tasks still runs."""
-        for dag_id in DAG_IDS:
-            for run in self.call("GET", f"/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]:
-                quoted = urllib.parse.quote(run["dag_run_id"], safe="")
-                self.call("PATCH", f"/dags/{dag_id}/dagRuns/{quoted}", {"state": "failed"})
+
+        def every_unfinished_run_marked_failed() -> bool:
+            for dag_id in DAG_IDS:
+                for run in self.call("GET", f"/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]:
+                    quoted = urllib.parse.quote(run["dag_run_id"], safe="")
+                    try:
+                        self.call("PATCH", f"/dags/{dag_id}/dagRuns/{quoted}", {"state": "failed"})
+                    except urllib.error.HTTPError as error:
+                        if error.code < 500:
+                            raise
+                        return False  # seen once: a 500 while the scheduler changed the run; look again
+            return True
+
+        self.wait_for(every_unfinished_run_marked_failed, "the unfinished runs to be marked failed")
         states = "".join(f"&state={state}" for state in ("queued", "scheduled", "running", "deferred", "restarting"))
 
         def nothing_runs():
