@@ -113,7 +113,7 @@ class Api:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
 
-    def wait_for(self, predicate, what: str, timeout: float = PATIENCE_SECONDS):
+    def wait_for(self, predicate, what: str, timeout: float = PATIENCE_SECONDS, every: float = 1):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -124,7 +124,7 @@ class Api:
                 found = None
             if found:
                 return found
-            time.sleep(1)
+            time.sleep(every)
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
     def unpause(self, *dag_ids: str) -> None:
@@ -470,27 +470,26 @@ def test_a_taskmanager_killed_mid_job_ends_the_night_exact_or_failed_never_half_
     night = api.run_of(DAG_ID, "manual", "2024-10-07")
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     api.wait_for(
-        lambda: any(j["name"] == name and j["state"] == "RUNNING" for j in flink_jobs(flink_cluster)),
-        "the night's Flink job to run on the cluster",
+        lambda: any(j["name"] == name and j["tasks"]["running"] for j in flink_jobs(flink_cluster)),
+        "the night's Flink job to run tasks on the TaskManager",
+        every=0.1,  # its tasks run for a few seconds
     )
     for pid in flink_cluster.taskmanager_pids():
         os.kill(pid, signal.SIGKILL)
-    folder = RunFolder.for_date(data, "2024-10-07")
-    first = api.wait_for(
-        lambda: next((j for j in flink_jobs(flink_cluster) if j["name"] == name and j["state"] == "FAILED"), None),
-        "the Flink job to fail without its TaskManager",
-    )
-    assert not is_published(folder), "a failed job publishes nothing"
+    # A new TaskManager comes up, as a deployment's supervisor brings it back (docker-compose restarts it).
     flink_cluster.restart_taskmanager()
 
     run = api.finished_run(night["dag_run_id"])
-    jobs = {job["jid"]: job["state"] for job in flink_jobs(flink_cluster) if job["name"] == name}
-    assert jobs[first["jid"]] == "FAILED"
-    if run["state"] == "success":  # the retry ran a new job on the new TaskManager
-        assert sorted(jobs.values()) == ["FAILED", "FINISHED"]
+    states = sorted(job["state"] for job in flink_jobs(flink_cluster) if job["name"] == name)
+    folder = RunFolder.for_date(data, "2024-10-07")
+    if run["state"] == "success":
+        # Killed under running tasks, the job failed and the retry ran a new one on the new TaskManager;
+        # killed in the instant before its tasks were deployed, the job waited for the new TaskManager's slots.
+        assert states in (["FAILED", "FINISHED"], ["FINISHED"])
         assert_exact(folder)
     else:
-        assert not is_published(folder)
+        assert "FINISHED" not in states
+        assert not is_published(folder), "a failed job publishes nothing"
 
 
 def test_the_flink_provider_and_its_connection_form(airflow, api, flink_cluster) -> None:

@@ -120,15 +120,16 @@ class SessionCluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.write_configuration()
         subprocess.run(self._script("start-cluster.sh"), env=self._env(), check=True, capture_output=True)
-        if not self._wait_for_free_slots(timeout):
+        if not self._wait_for_slots("slots-available", timeout):
             self.stop()
             raise RuntimeError(f"Flink session cluster did not get ready in {timeout:.0f} s; logs in {self.log_dir}")
 
-    def _wait_for_free_slots(self, timeout: float) -> bool:
+    def _wait_for_slots(self, count: str, timeout: float) -> bool:
+        """Wait until the cluster's overview counts (``count``: slots-available or slots-total) all its slots."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             overview = self.overview()
-            if overview and overview.get("slots-available", 0) >= self.slots:
+            if overview and overview.get(count, 0) >= self.slots:
                 return True
             time.sleep(0.5)
         return False
@@ -137,9 +138,10 @@ class SessionCluster:
         return [pid for pid_file in self.workdir.glob("flink-*-taskexecutor.pid") for pid in _pids_in(pid_file)]
 
     def restart_taskmanager(self, timeout: float = 90) -> None:
-        """Start a TaskManager (after one died) and wait until its slots are free."""
+        """Start a TaskManager (after one died) and wait until its slots are registered (a job waiting for
+        slots may take them at once)."""
         subprocess.run(self._script("taskmanager.sh") + ["start"], env=self._env(), check=True, capture_output=True)
-        if not self._wait_for_free_slots(timeout):
+        if not self._wait_for_slots("slots-total", timeout):
             raise RuntimeError(f"No TaskManager registered in {timeout:.0f} s; logs in {self.log_dir}")
 
     def overview(self) -> dict | None:
