@@ -120,16 +120,15 @@ class SessionCluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.write_configuration()
         subprocess.run(self._script("start-cluster.sh"), env=self._env(), check=True, capture_output=True)
-        if not self._wait_for_slots("slots-available", timeout):
+        if not self._wait_for_free_slots(timeout):
             self.stop()
             raise RuntimeError(f"Flink session cluster did not get ready in {timeout:.0f} s; logs in {self.log_dir}")
 
-    def _wait_for_slots(self, count: str, timeout: float) -> bool:
-        """Wait until the cluster's overview counts (``count``: slots-available or slots-total) all its slots."""
+    def _wait_for_free_slots(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             overview = self.overview()
-            if overview and overview.get(count, 0) >= self.slots:
+            if overview and overview.get("slots-available", 0) >= self.slots:
                 return True
             time.sleep(0.5)
         return False
@@ -138,11 +137,23 @@ class SessionCluster:
         return [pid for pid_file in self.workdir.glob("flink-*-taskexecutor.pid") for pid in _pids_in(pid_file)]
 
     def restart_taskmanager(self, timeout: float = 90) -> None:
-        """Start a TaskManager (after one died) and wait until its slots are registered (a job waiting for
-        slots may take them at once)."""
+        """Start a TaskManager (after one died) and wait until it has registered. Not until its slots are
+        free: a job waiting for slots takes them at once. Nor by counting slots: the dead TaskManager's
+        are counted until the JobManager notices it is gone."""
+        before = self._taskmanager_ids()
         subprocess.run(self._script("taskmanager.sh") + ["start"], env=self._env(), check=True, capture_output=True)
-        if not self._wait_for_slots("slots-total", timeout):
-            raise RuntimeError(f"No TaskManager registered in {timeout:.0f} s; logs in {self.log_dir}")
+        deadline = time.monotonic() + timeout
+        while not self._taskmanager_ids() - before:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"No TaskManager registered in {timeout:.0f} s; logs in {self.log_dir}")
+            time.sleep(0.5)
+
+    def _taskmanager_ids(self) -> set[str]:
+        try:
+            with urllib.request.urlopen(f"{self.rest_url}/taskmanagers", timeout=2) as response:
+                return {taskmanager["id"] for taskmanager in json.load(response)["taskmanagers"]}
+        except OSError:
+            return set()
 
     def overview(self) -> dict | None:
         try:
