@@ -7,7 +7,7 @@ its trading days; `SECTOR_REPORT_EXCHANGE` names another), this DAG
 0. **wait_for_earlier_runs**: waits (deferred) until the previous date's run has ended, so a
    backfill gives the reports that nightly runs in date order would; **wait_for_input**: when the
    night lands the day's file from `incoming/`, waits (deferred, until `file_wait_timeout`) for it;
-1. **prepare_input**: withdraws the date's earlier report (a rerun), then lands the day's file
+1. **prepare_input**: lands the day's file
    (`source=file`: `input_path`, or the day's file from `incoming/`) or generates sample data
    (`source=generate`), quarantining bad rows and recording control totals computed independently
    of Flink; too many rejected rows, or a day without transactions, fail here, before any Flink job;
@@ -20,6 +20,9 @@ its trading days; `SECTOR_REPORT_EXCHANGE` names another), this DAG
    together, the "Report" tab and button, and the `sector_report_daily` Asset event;
 6. **deliver_report**: mails the report to `email_to` (through the `smtp_default` connection).
 
+Every task that rewrites the night's files (prepare_input, aggregate, validate, render_report) first
+withdraws the night if it is published, so clearing a published night from any task never shows a
+report over files being rewritten; clearing `publish` alone publishes the rendered report again.
 A scheduled night lands the day's file unless `SECTOR_REPORT_SOURCE=generate`. A task that fails for
 good mails an alert to `alert_to`; `nightly_sector_report_deadline` mails it when a session's night is
 not published in time. A run's files live in `$SECTOR_REPORT_DATA_DIR/runs/<date>/`, where `<date>`
@@ -29,14 +32,11 @@ fail the run at once (no retries) and publish nothing.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Asset, Param, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk import DAG, Asset, Param, task
+from airflow.sdk.exceptions import AirflowSkipException
 from airflow_flink_sql.operators import PyFlinkSqlOperator
 from airflow_report_kit.sensors.file_arrival import FileArrivalSensor
 from airflow_report_kit.sensors.run_order import PreviousRunSensor
@@ -44,28 +44,18 @@ from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimet
 from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from include.sector_report import settings
-from include.sector_report.errors import ReportError
-from include.sector_report.layout import DataFolder, RunFolder, report_date_of
+from include.sector_report.dag_support import (
+    DATA,
+    fail_without_retry,
+    report_date,
+    withdraw_before_rewriting,
+    withdraw_failed_publication,
+)
+from include.sector_report.layout import RunFolder
 from include.sector_report.reporting.i18n import LOCALES
-from include.sector_report.reporting.notify import EMAIL_LIST
+from include.sector_report.reporting.notify import EMAIL_LIST, alert_failed_task
 
-DATA = DataFolder(settings.DATA_ROOT)
 DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)
-
-
-@contextmanager
-def fail_without_retry() -> Iterator[None]:
-    """Bad input or failed validation fails the same way on every try: do not retry it."""
-    try:
-        yield
-    except ReportError as exc:
-        raise AirflowFailException(str(exc)) from exc
-
-
-def report_date() -> dt.date:
-    """The business day a run reports on: its logical date, as a date in Seoul."""
-    context = get_current_context()
-    return report_date_of(context.get("logical_date") or context["dag_run"].run_after)
 
 
 @task
@@ -81,7 +71,7 @@ def plan_input_wait(**context) -> dict:
     return {"folder": str(DATA.incoming), "patterns": incoming_patterns(day), "until": deadline.isoformat()}
 
 
-@task(trigger_rule="none_failed")
+@task(trigger_rule="none_failed", pre_execute=withdraw_before_rewriting)
 def prepare_input(**context) -> dict:
     from include.sector_report.inputs import prepare_input as prepare
 
@@ -101,8 +91,6 @@ def prepare_input(**context) -> dict:
             allowed_input_dirs=settings.ALLOWED_INPUT_DIRS,
             allow_empty=params["allow_empty"],
             max_reject_ratio=params["max_reject_ratio"],
-            locale=params["locale"],
-            exchange=settings.EXCHANGE,
         )
     print(f"Prepared {run.transactions_csv}: {manifest}")
     return {
@@ -114,7 +102,7 @@ def prepare_input(**context) -> dict:
     }
 
 
-@task
+@task(pre_execute=withdraw_before_rewriting)
 def validate(prepared: dict) -> None:
     from include.sector_report.validate import validate_run
 
@@ -122,7 +110,7 @@ def validate(prepared: dict) -> None:
         validate_run(RunFolder(Path(prepared["run_dir"])), logical_date=report_date().isoformat())
 
 
-@task
+@task(pre_execute=withdraw_before_rewriting)
 def render_report(prepared: dict, flink_job: dict, **context) -> str:
     from include.sector_report.reporting.render import format_summary_table
     from include.sector_report.reporting.render import render_report as render
@@ -144,22 +132,26 @@ def render_report(prepared: dict, flink_job: dict, **context) -> str:
     return str(run.root)
 
 
-@task(outlets=[DAILY_REPORT])
+@task(outlets=[DAILY_REPORT], on_failure_callback=[withdraw_failed_publication, alert_failed_task])
 def publish(run_dir: str, **context) -> str:
     """The night becomes published here, and only here: its report, the index and latest, the run's
-    "Report" tab, and the daily report Asset's event (which runs the monthly rollup)."""
-    from include.sector_report.reporting.publish import publish_night
+    "Report" tab, and the daily report Asset's event (which runs the monthly rollup). All or nothing,
+    and again from the rendered report on a retry or when cleared alone."""
+    from include.sector_report.reporting.publish import publishing
     from include.sector_report.summary import NightSummary
 
     run = RunFolder(Path(run_dir))
     summary = NightSummary.read(run)
-    report, *index_pages = publish_night(run, locale=context["params"]["locale"], exchange=settings.EXCHANGE)
-    context["outlet_events"][DAILY_REPORT].extra = {
-        "report_date": summary.logical_date,
-        "rows": summary.totals.rows,
-        "total_value": str(summary.totals.total_value),
-    }
-    print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *index_pages)})")
+    with (
+        fail_without_retry(),
+        publishing(run, locale=context["params"]["locale"], exchange=settings.EXCHANGE) as (report, *index_pages),
+    ):
+        context["outlet_events"][DAILY_REPORT].extra = {
+            "report_date": summary.logical_date,
+            "rows": summary.totals.rows,
+            "total_value": str(summary.totals.total_value),
+        }
+        print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *index_pages)})")
     return str(report)
 
 
@@ -253,6 +245,7 @@ with DAG(
         },
         parallelism="{{ params.parallelism }}",
         target=settings.FLINK_TARGET,
+        pre_execute=withdraw_before_rewriting,
     )
     rendered = render_report(prepared, aggregate.output)
     aggregate >> validate(prepared) >> rendered

@@ -1,5 +1,5 @@
-"""The first step of a night: withdraw its earlier report, put the day's transactions into its folder with
-control totals, and decide the input policies before any Flink job runs."""
+"""The first step of a night: put the day's transactions into its folder with control totals, and decide the
+input policies before any Flink job runs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .errors import InputFileError, ReportError
 from .landing.generate import generate_transactions
 from .landing.land import QUARANTINE_HEADER, land_csv, resolve_input
 from .layout import RunFolder, atomic_writer
-from .reporting.publish import withdraw_night
+from .publication import is_published
 from .transactions import ControlTotals
 from .universe import load_universe
 
@@ -33,18 +33,17 @@ def prepare_input(
     allowed_input_dirs: Sequence[Path] = (),
     allow_empty: bool = False,
     max_reject_ratio: float = 1.0,
-    locale: str,
-    exchange: str,
 ) -> dict:
     """Generate or land the input, write ``control.json`` and return it.
 
-    A rerun of a date first withdraws the date's published report (readers never see a
-    half-replaced night) and clears its folder, so it starts clean. Then the policies that need no
+    A rerun of a date clears its folder, so it starts clean; its published report must have been
+    withdrawn first (readers never see a half-replaced night). Then the policies that need no
     Flink job are decided here: a day without valid transactions (unless ``allow_empty``), and a
     share of rejected rows above ``max_reject_ratio``, fail the night with the quarantine kept.
     """
     started = time.monotonic()
-    withdraw_night(run, locale=locale, exchange=exchange)
+    if is_published(run):
+        raise ReportError(f"The night of {run.date} is published: withdraw it before preparing its input again.")
     run.reset()
     if source not in SOURCES:
         raise ReportError(f"Parameter source={source!r} is not one of {', '.join(SOURCES)}.")

@@ -1,17 +1,21 @@
 """What a published night is: the one answer every reader of the data folder asks for.
 
 A night is published when its ``report.html`` exists. The report is rendered to a staged file
-first; publishing moves it into place in one atomic step (``os.replace``), and a rerun of the
-date withdraws it before anything else. So the reports index, ``latest``, the trend lines, the
-"change" column, the month rollup, the report viewer and the daily Asset event never see a
-night whose validation, render or publish failed, nor a half-replaced one.
+first; publishing puts a copy of it in place in one atomic step (``os.replace``), and every task
+that rewrites a night's files withdraws it before anything else. So the reports index, ``latest``,
+the trend lines, the "change" column, the month rollup, the report viewer and the daily Asset
+event never see a night whose validation, render or publish failed, nor a half-replaced one.
+
+The staged report stays after the commit: a publication that fails after it (and is withdrawn),
+one killed halfway, or a person clearing only ``publish`` can always commit it again.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 
-from .layout import DataFolder, RunFolder
+from .layout import DataFolder, RunFolder, staged_writer
 
 
 def is_published(run: RunFolder) -> bool:
@@ -30,8 +34,11 @@ def published_before(run: RunFolder, count: int) -> list[RunFolder]:
 
 
 def commit(run: RunFolder) -> None:
-    """The moment of publication: the staged report becomes the night's report."""
-    os.replace(run.staged_report_html, run.report_html)
+    """The moment of publication: the staged report becomes the night's report. A copy, not a move: the
+    staged report is still there for the next commit (a retry, a person clearing ``publish``)."""
+    with run.staged_report_html.open("rb") as staged, staged_writer(run.report_html, binary=True) as (out, copy):
+        shutil.copyfileobj(staged, out)
+    os.replace(copy, run.report_html)
 
 
 def withdraw(run: RunFolder) -> bool:

@@ -144,7 +144,7 @@ def test_empty_and_header_only_files_have_no_data_rows(data_root: Path, run: Run
     )
 
 
-PREPARE = dict(source="file", logical_date=DAY, rows=0, seed=0, locale="en", exchange="XKRX")
+PREPARE = dict(source="file", logical_date=DAY, rows=0, seed=0)
 
 
 @pytest.mark.parametrize("content", ["", "stock_code,sector,price,volume,transaction_date\r\n"])

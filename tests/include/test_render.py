@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
 
 from include.sector_report.layout import DataFolder, RunFolder
-from include.sector_report.month import month_inputs
-from include.sector_report.publication import is_published, published_nights
-from include.sector_report.reporting.publish import publish_night, withdraw_night
+from include.sector_report.reporting.publish import publish_night
 from include.sector_report.reporting.render import format_summary_table, render_report
 from include.sector_report.summary import SectorSummary
 from tests.nights import FACTS, published_night, validated_night
@@ -135,45 +132,6 @@ def test_index_lists_published_dates_newest_first(tmp_path: Path) -> None:
     # Each sector's total value over the published days, oldest first: one line, one dot per day.
     assert index.count('<polyline class="trend"') == 2
     assert index.count("<circle") == 6 and "semiconductor 2024-03-05: 1,234,567.50 KRW" in index
-
-
-def test_a_publish_failing_halfway_publishes_the_night_nowhere(tmp_path: Path) -> None:
-    data = DataFolder(tmp_path)
-    earlier(tmp_path, SECTORS, day="2024-03-07")
-    index_before = data.index_html.read_text()
-    run = night(tmp_path, SECTORS, day="2024-03-08")
-    render(run)
-    # The index cannot be rendered: what it lists from the earlier night has gone bad meanwhile.
-    good = data.run("2024-03-07").summary_json.read_text()
-    data.run("2024-03-07").summary_json.write_text("{")
-    with pytest.raises(ValueError):
-        publish_night(run, locale="en", exchange="XKRX")
-    assert not is_published(run) and not run.report_html.exists() and run.staged_report_html.exists()
-    assert data.index_html.read_text() == index_before and not list(tmp_path.glob(".*.tmp"))
-    data.run("2024-03-07").summary_json.write_text(good)
-    # The next night compares with the latest night that was published, not with the one that failed.
-    html = render(night(tmp_path, SECTORS, day="2024-03-11"), "en")
-    assert '<time datetime="2024-03-07" id="previous-date">' in html
-    assert "2024-03-08" not in html, "its trend line skips the night that failed"
-    assert [n.date for n in published_nights(data)] == ["2024-03-07"]
-    # The month to date lists it missing, like a night that never ran.
-    for landed in (data.run("2024-03-07").transactions_csv, data.run("2024-03-07").stocks_csv):
-        landed.parent.mkdir(exist_ok=True)
-        landed.write_text("")
-    month = month_inputs(tmp_path, "2024-03", dt.date(2024, 3, 8), exchange="XKRX")
-    assert month.published == ["2024-03-07"] and "2024-03-08" in month.missing
-
-
-def test_a_rerun_withdraws_its_night_from_the_index_first(tmp_path: Path) -> None:
-    earlier(tmp_path, SECTORS, day="2024-03-07")
-    rerun = earlier(tmp_path, SECTORS, day="2024-03-08")
-    withdraw_night(rerun, locale="en", exchange="XKRX")
-    assert not is_published(rerun)
-    index = DataFolder(tmp_path).index_html.read_text()
-    assert "2024-03-08" not in index and "runs/2024-03-07/report.html" in index
-    assert "url=runs/2024-03-07/report.html" in DataFolder(tmp_path).latest_html.read_text()
-    withdraw_night(DataFolder(tmp_path).run("2024-03-07"), locale="en", exchange="XKRX")
-    assert not DataFolder(tmp_path).latest_html.exists(), "no night left: no latest"
 
 
 def test_console_table_columns_line_up_with_korean_headings() -> None:

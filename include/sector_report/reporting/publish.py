@@ -2,19 +2,22 @@
 
 The index (every published night, newest first, and the months) and ``latest`` are views of
 what :mod:`..publication` says is published. Publishing renders them as they will read with the
-night first, then commits the night (its report moves into place), then puts the pages in place:
-if rendering fails, nothing is published.
+night first, then commits the night (a copy of its staged report goes into place), then puts the
+pages in place. It publishes all or nothing: if anything fails, before the commit or after it,
+the night is withdrawn again, and the next try publishes it from the staged report.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
+from ..errors import ReportError
 from ..layout import DataFolder, RunFolder, staged_writer
 from ..publication import commit, published_nights, withdraw
 from ..summary import NightSummary
@@ -25,21 +28,60 @@ from .trend import trend_chart
 
 INDEX_TEMPLATE = "index.html.j2"
 
+log = logging.getLogger(__name__)
+
 
 def publish_night(run: RunFolder, *, locale: str, exchange: str) -> list[Path]:
-    """Publish ``run``'s staged report; returns the pages now published (report, index, latest)."""
+    """Publish ``run``'s staged report; returns the pages now published (report, index, latest).
+
+    Publishing an already published night again (a retry, ``publish`` cleared alone) publishes it anew."""
+    if not run.staged_report_html.is_file():
+        raise ReportError(
+            f"The night of {run.date} has no rendered report to publish ({run.staged_report_html}): "
+            "clear render_report (and publish with it) to render it again."
+        )
     data = run.data_folder
     with _index_lock(data):
-        nights = [night for night in published_nights(data) if night.date != run.date] + [run]
-        _write_index(data, nights, locale=locale, exchange=exchange, before=lambda: commit(run))
+        others = [night for night in published_nights(data) if night.date != run.date]
+        try:
+            _write_index(data, [*others, run], locale=locale, exchange=exchange, before=lambda: commit(run))
+        except BaseException:
+            _unpublish(run, others, locale=locale, exchange=exchange)
+            raise
     return [run.report_html, data.index_html, data.latest_html]
 
 
-def withdraw_night(run: RunFolder, *, locale: str, exchange: str) -> None:
-    """Unpublish ``run`` (a rerun of its date starts here) and rewrite the index without it."""
+@contextmanager
+def publishing(run: RunFolder, *, locale: str, exchange: str) -> Iterator[list[Path]]:
+    """Publish ``run`` for the block, which does the rest of the publication (registering the pages, the
+    event): if the block fails, the night is withdrawn again, so a failed publish publishes nothing."""
+    pages = publish_night(run, locale=locale, exchange=exchange)
+    try:
+        yield pages
+    except BaseException:
+        withdraw_night(run, locale=locale, exchange=exchange)
+        raise
+
+
+def withdraw_night(run: RunFolder, *, locale: str, exchange: str) -> bool:
+    """Unpublish ``run`` (every task that rewrites its files starts here) and rewrite the index without it;
+    True if it was published."""
     with _index_lock(run.data_folder):
-        if withdraw(run):
-            _write_index(run.data_folder, published_nights(run.data_folder), locale=locale, exchange=exchange)
+        if not withdraw(run):
+            return False
+        _write_index(run.data_folder, published_nights(run.data_folder), locale=locale, exchange=exchange)
+    return True
+
+
+def _unpublish(run: RunFolder, others: list[RunFolder], *, locale: str, exchange: str) -> None:
+    """Undo a publication that failed (the lock held): the night is withdrawn; the index is put back as it was
+    if it can be (what failed may be the index itself: then the error being raised says why)."""
+    if not withdraw(run):
+        return
+    try:
+        _write_index(run.data_folder, others, locale=locale, exchange=exchange)
+    except Exception:  # noqa: BLE001 - the publication's own error is the one to raise
+        log.exception("The index could not be rewritten without the withdrawn night %s", run.date)
 
 
 def rewrite_index(data: DataFolder, *, locale: str, exchange: str) -> list[Path]:

@@ -1,0 +1,59 @@
+"""What the DAGs share that touches Airflow: the data folder, the night a task works on, failing without a
+retry, and the callbacks that keep a night published or withdrawn as a whole.
+
+The one module of this package that imports Airflow at the top: the domain modules stay plain Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from airflow.sdk import get_current_context
+from airflow.sdk.exceptions import AirflowFailException
+
+from . import settings
+from .errors import ReportError
+from .layout import DataFolder, RunFolder, report_date_of
+
+DATA = DataFolder(settings.DATA_ROOT)
+
+
+@contextmanager
+def fail_without_retry() -> Iterator[None]:
+    """Bad input or failed validation fails the same way on every try: do not retry it."""
+    try:
+        yield
+    except ReportError as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
+def report_date(context: Mapping[str, Any] | None = None) -> dt.date:
+    """The business day a run reports on: its logical date, as a date in Seoul."""
+    context = context if context is not None else get_current_context()
+    return report_date_of(context.get("logical_date") or context["dag_run"].run_after)
+
+
+def night_of(context: Mapping[str, Any]) -> RunFolder:
+    """The run folder of the night a task of the nightly DAG works on."""
+    return DATA.run(report_date(context).isoformat())
+
+
+def withdraw_before_rewriting(context: Mapping[str, Any]) -> None:
+    """``pre_execute`` of every task that rewrites a night's files: the night is withdrawn first, so that clearing
+    a published night from any task never shows readers a report over files being rewritten."""
+    from .reporting.publish import withdraw_night
+
+    night = night_of(context)
+    if withdraw_night(night, locale=context["params"]["locale"], exchange=settings.EXCHANGE):
+        print(f"Withdrew the published night {night.date}: {context['ti'].task_id} rewrites its files")
+
+
+def withdraw_failed_publication(context: Mapping[str, Any]) -> None:
+    """``on_failure_callback`` of ``publish``: a publish that failed for good (its last try killed after the
+    commit, say) leaves the night published nowhere, as its run is failed."""
+    from .reporting.publish import withdraw_night
+
+    withdraw_night(night_of(context), locale=context["params"]["locale"], exchange=settings.EXCHANGE)
