@@ -25,6 +25,9 @@ export RUN_MONTH := $(MONTH)
 export PYTHONPATH := $(CURDIR)
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+# plugins/ as Airflow's plugins folder, as Airflow's docker-compose and Astro projects have it: its
+# .airflowignore keeps the distributions' sources out (they are found through their entry points).
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # LocalExecutor starts core.parallelism workers; the default 32 is far too many for a laptop.
 export AIRFLOW__CORE__PARALLELISM := 4
@@ -73,9 +76,11 @@ airflow: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 stop:
 	$(BIN)/python -m tools.airflow_local stop
 
-# Against the running `make airflow`: let the scheduler run the nightly schedule, or trigger a run now.
+# Against the running `make airflow`: turn the package on (the nights, their deadline, the month rollup that
+# their Asset triggers: Airflow creates every DAG paused), or trigger a run now.
+PACKAGE_DAGS := nightly_sector_report nightly_sector_report_deadline monthly_sector_report
 unpause:
-	$(BIN)/airflow dags unpause nightly_sector_report
+	for dag in $(PACKAGE_DAGS); do $(BIN)/airflow dags unpause $$dag || exit 1; done
 
 trigger:
 	$(BIN)/airflow dags trigger nightly_sector_report --conf "$$RUN_CONF" $(if $(LOGICAL_DATE),--logical-date "$$RUN_LOGICAL_DATE")

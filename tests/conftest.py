@@ -26,6 +26,8 @@ os.environ.update(
     {
         "AIRFLOW_HOME": str(_SCRATCH / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        # plugins/ as the plugins folder, as the Makefile and docker-compose.yaml have it.
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # A second bundle holds test-only DAGs, so dag.test() can run them through Airflow's task runner.
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,17 @@ def test_airflow_uses_postgres_the_remote_flink_cluster_and_the_days_real_file(c
         assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"
         assert mounts(service)[f"{env['SECTOR_REPORT_DATA_DIR']}/incoming"].endswith("incoming")
         assert "/opt/airflow/plugins" not in mounts(service), "the extensions are installed, not mounted"
+        assert json.loads(env["AIRFLOW__OPENLINEAGE__TRANSPORT"])["type"], "the deployment emits lineage"
+
+
+def test_the_image_installs_what_production_imports() -> None:
+    """The Dockerfile installs requirements.txt: lineage (the OpenLineage provider) included; each distribution
+    declares the Airflow distributions it imports."""
+    assert "-r /tmp/requirements.txt" in (PROJECT_ROOT / "Dockerfile").read_text()
+    assert re.search(r"^apache-airflow-providers-openlineage==", (PROJECT_ROOT / "requirements.txt").read_text(), re.M)
+    for distribution in ("flink-sql", "report-kit"):
+        dependencies = tomllib.loads((PROJECT_ROOT / "plugins" / distribution / "pyproject.toml").read_text())
+        assert any(d.startswith("apache-airflow-providers-common-compat") for d in dependencies["project"]["dependencies"])
 
 
 def test_the_image_installs_the_extensions_as_wheels() -> None:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from .reporting.notify import alert_failed_task
+from .trading_days import is_exchange, unknown_exchange
 
 
 def addresses_from_env(name: str) -> list[str]:
@@ -37,6 +38,8 @@ ALLOWED_INPUT_DIRS = [Path(p) for p in os.environ.get("SECTOR_REPORT_ALLOWED_INP
 FLINK_TARGET = os.environ.get("SECTOR_REPORT_FLINK_TARGET", "local")
 # The exchange whose trading sessions are the nights (an exchange-calendars name: XKRX, XNYS, XTKS, ...).
 EXCHANGE = os.environ.get("SECTOR_REPORT_EXCHANGE", "XKRX")
+if not is_exchange(EXCHANGE):
+    raise unknown_exchange(EXCHANGE)
 # What a night whose conf does not say (a scheduled one) reports: the day's file from incoming/, or generated
 # sample data. A deployment reports real files unless it asks otherwise; `make run` asks for generated data.
 SOURCES = ("file", "generate")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 from .errors import ReportError
@@ -18,6 +20,30 @@ from .errors import ReportError
 # report kit's timetable, so that exchange-calendars' own cache (by name and span) builds one per process.
 _FIRST_YEAR = 2010
 _YEARS_AHEAD = 2
+
+
+# How to see every name exchange-calendars knows, for the errors that name a wrong one.
+LIST_EXCHANGES = "python -c 'import exchange_calendars; print(exchange_calendars.get_calendar_names())'"
+
+
+def is_exchange(name: str) -> bool:
+    """Whether exchange-calendars has a calendar called ``name``. Its exchanges' codes are the names of its
+    modules (``exchange_calendar_xkrx``), seen without importing it (and pandas) when a DAG is parsed; any
+    other name (an alias such as ``NYSE``) is looked up in the library itself."""
+    spec = importlib.util.find_spec("exchange_calendars")
+    folder = Path(spec.origin).parent if spec and spec.origin else None
+    if name.isalnum() and name.isupper() and folder and (folder / f"exchange_calendar_{name.lower()}.py").is_file():
+        return True
+    import exchange_calendars
+
+    return name in exchange_calendars.get_calendar_names()
+
+
+def unknown_exchange(name: str) -> ReportError:
+    return ReportError(
+        f"SECTOR_REPORT_EXCHANGE={name!r} is not an exchange calendar of exchange-calendars (e.g. XKRX for the "
+        f"Korea Exchange, XNYS for New York, XTKS for Tokyo); list them with: {LIST_EXCHANGES}"
+    )
 
 
 def sessions_between(exchange: str, first: dt.date, last: dt.date) -> list[dt.date]:
@@ -46,7 +72,4 @@ def _calendar(exchange: str, first_year: int) -> Any:
             exchange, start=f"{first_year}-01-01", end=f"{dt.date.today().year + _YEARS_AHEAD}-12-31"
         )
     except exchange_calendars.errors.InvalidCalendarName:
-        raise ReportError(
-            f"SECTOR_REPORT_EXCHANGE={exchange!r} is not an exchange calendar of exchange-calendars "
-            "(e.g. XKRX for the Korea Exchange, XNYS for New York, XTKS for Tokyo)."
-        ) from None
+        raise unknown_exchange(exchange) from None
