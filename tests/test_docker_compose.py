@@ -71,8 +71,8 @@ def test_the_image_installs_what_production_imports() -> None:
     assert "-r /tmp/requirements.txt" in (PROJECT_ROOT / "Dockerfile").read_text()
     assert re.search(r"^apache-airflow-providers-openlineage==", (PROJECT_ROOT / "requirements.txt").read_text(), re.M)
     for distribution in ("flink-sql", "report-kit"):
-        dependencies = tomllib.loads((PROJECT_ROOT / "plugins" / distribution / "pyproject.toml").read_text())
-        assert any(d.startswith("apache-airflow-providers-common-compat") for d in dependencies["project"]["dependencies"])
+        project = tomllib.loads((PROJECT_ROOT / "plugins" / distribution / "pyproject.toml").read_text())["project"]
+        assert any(d.startswith("apache-airflow-providers-common-compat") for d in project["dependencies"])
 
 
 def test_the_image_installs_the_extensions_as_wheels() -> None:
