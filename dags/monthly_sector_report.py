@@ -122,6 +122,8 @@ with DAG(
         sql="sql/monthly_sector_report/month_summary.sql",
         sql_params=plan["sql_params"],
         target=settings.FLINK_TARGET,
+        slot_wait_timeout=settings.FLINK_SLOT_WAIT_SECONDS,
+        execution_timeout=settings.FLINK_JOB_TIMEOUT,
     )
     published = publish_months(plan)
     # TaskFlow takes no operator_extra_links argument; the link is the month report's.

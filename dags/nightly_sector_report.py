@@ -220,6 +220,13 @@ with DAG(
             description="Largest share of rejected input rows a run may have.",
         ),
         "parallelism": Param(1, type="integer", minimum=1, maximum=64, description="Flink job parallelism."),
+        "flink_slot_wait": Param(
+            settings.FLINK_SLOT_WAIT_SECONDS,
+            type="integer",
+            minimum=1,
+            description="Seconds the night's job may wait for slots on the session cluster before it is cancelled "
+            "(remote target); default: SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS.",
+        ),
         "locale": Param(settings.LOCALE, enum=list(LOCALES), description="Language of the report."),
     },
 ):
@@ -245,6 +252,8 @@ with DAG(
         },
         parallelism="{{ params.parallelism }}",
         target=settings.FLINK_TARGET,
+        slot_wait_timeout="{{ params.flink_slot_wait }}",
+        execution_timeout=settings.FLINK_JOB_TIMEOUT,
         pre_execute=withdraw_before_rewriting,
     )
     rendered = render_report(prepared, aggregate.output)

@@ -148,6 +148,16 @@ class SessionCluster:
                 raise RuntimeError(f"No TaskManager registered in {timeout:.0f} s; logs in {self.log_dir}")
             time.sleep(0.5)
 
+    def stop_taskmanagers(self, timeout: float = 60) -> None:
+        """Stop every TaskManager with Flink's script (gracefully: the JobManager forgets them at once) and wait
+        until the JobManager has none."""
+        subprocess.run(self._script("taskmanager.sh") + ["stop-all"], env=self._env(), check=True, capture_output=True)
+        deadline = time.monotonic() + timeout
+        while self._taskmanager_ids():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"TaskManagers still registered after {timeout:.0f} s; logs in {self.log_dir}")
+            time.sleep(0.5)
+
     def _taskmanager_ids(self) -> set[str]:
         try:
             with urllib.request.urlopen(f"{self.rest_url}/taskmanagers", timeout=2) as response:

@@ -49,6 +49,13 @@ if DEFAULT_SOURCE not in SOURCES:
 # How long a night whose conf does not say waits for the day's file, in seconds; unset: until 06:00 Seoul time
 # the morning after (a night that starts after that, say when the DAG is unpaused at 10:00, fails at once).
 FILE_WAIT_SECONDS = seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS")
+# How long a night's Flink job may take in all (the aggregate task's execution_timeout; then the job is cancelled
+# and the try fails): 30 minutes, 50 times the largest night benchmarked (1e8 rows: 35 s on the local target), and
+# room for a small session cluster (1e7 rows took 46 s there). A night that needs longer sets more.
+FLINK_JOB_TIMEOUT = dt.timedelta(seconds=seconds_from_env("SECTOR_REPORT_FLINK_JOB_TIMEOUT_SECONDS") or 1800)
+# How long a night's job on the session cluster may wait for slots (no TaskManager, every slot taken) before it is
+# cancelled; unset: 300 s, Flink's own slot.request.timeout. The nightly DAG's flink_slot_wait param overrides it.
+FLINK_SLOT_WAIT_SECONDS = seconds_from_env("SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS") or 300
 # The reports' time zone: a night's report date is its logical date here, and the nights run at 23:00 here.
 TIMEZONE = "Asia/Seoul"
 NIGHTLY_AT = dt.time(23, 0)

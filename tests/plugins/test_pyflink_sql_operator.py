@@ -223,3 +223,36 @@ def test_execution_timeout_leaves_no_jvm_behind(airflow_db) -> None:
     while java_pids() - before and time.monotonic() < deadline:
         time.sleep(0.5)
     assert java_pids() - before == set(), "a JVM outlived the timed-out task"
+
+
+def run_timeout_dag(capfd, **conf) -> tuple[str, str]:
+    """Run the slow job's DAG through Airflow's task runner; its run's state and what its task logged."""
+    dag = DagBag(dag_folder=TEST_DAGS_FOLDER).dags["pyflink_sql_timeout"]
+    capfd.readouterr()
+    run = dag.test(run_conf=conf)
+    out, err = capfd.readouterr()
+    return run.state, out + err
+
+
+def test_a_remote_job_that_gets_no_slots_is_cancelled_at_the_limit_saying_what_the_cluster_offers(
+    flink_cluster, flink_conn, airflow_db, capfd
+) -> None:
+    flink_cluster.stop_taskmanagers()
+    try:
+        state, log = run_timeout_dag(capfd, target="remote", conn=flink_conn, slot_wait=5)
+    finally:
+        flink_cluster.restart_taskmanager()
+    assert state == "failed"
+    assert "no TaskManager offered it slots in 5 s (the cluster has 0 TaskManager(s), 0 of 0 slots free)" in log
+    [job] = [job for job in flink_jobs(flink_cluster) if job["name"].startswith("pyflink_sql_timeout.slow ")][-1:]
+    assert job["state"] == "CANCELED", "no job of the night is left waiting on the cluster"
+
+
+def test_execution_timeout_on_the_remote_target_cancels_the_job_on_the_cluster(
+    flink_cluster, flink_conn, airflow_db, capfd
+) -> None:
+    before = {job["jid"] for job in flink_jobs(flink_cluster)}
+    state, _ = run_timeout_dag(capfd, target="remote", conn=flink_conn)
+    assert state == "failed"
+    [job] = [job for job in flink_jobs(flink_cluster) if job["jid"] not in before]
+    assert job["state"] in ("CANCELLING", "CANCELED")

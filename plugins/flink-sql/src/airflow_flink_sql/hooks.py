@@ -61,6 +61,11 @@ ACTIVE_STATES = frozenset(
     {"INITIALIZING", "CREATED", "RUNNING", "RESTARTING", "FAILING", "CANCELLING", "RECONCILING", "SUSPENDED"}
 )
 NOT_FOUND = "NOT_FOUND"
+# How long a remote job may wait for slots by default: Flink's own slot.request.timeout, and ample for a
+# TaskManager that a supervisor brings back (one starts in seconds).
+DEFAULT_SLOT_WAIT_SECONDS = 300
+# A job with a task in one of these states has its slots: it is not waiting for the cluster.
+TASK_STATES_WITH_SLOTS = ("DEPLOYING", "INITIALIZING", "RUNNING")
 # Fixes the id of the job a script submits: the id is known, and kept, before the job exists.
 FIXED_JOB_ID_OPTION = "$internal.pipeline.job-id"
 KILL_GRACE_SECONDS = 10
@@ -68,6 +73,10 @@ REST_TIMEOUT_SECONDS = 10
 # How often a running job's state is asked for: fast at first for short jobs, then every half second (a
 # nightly job takes seconds; two seconds between polls made the remote target measurably slower than local).
 POLL_SECONDS = (0.1, 0.5)
+
+
+class JobWaitInterrupted(AirflowException):
+    """The wait for a remote job was interrupted (the task is being stopped); the job itself runs on."""
 
 
 class PyFlinkSqlHook(BaseHook):
@@ -128,6 +137,7 @@ class PyFlinkSqlHook(BaseHook):
         self.class_data_dir = class_data_dir
         self.final_failures = tuple(final_failures)
         self._process: subprocess.Popen[str] | None = None
+        self.interrupted = False
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -247,6 +257,12 @@ class PyFlinkSqlHook(BaseHook):
         _signal_group(process.pid, signal.SIGKILL)
         process.wait()
 
+    def interrupt(self) -> None:
+        """Stop the child (the local job, or a submission) and end a wait for a remote job, leaving the job to
+        run on: the caller decides whether to cancel it (``cancel_job``)."""
+        self.interrupted = True
+        self.kill()
+
     # -- the cluster's REST API ----------------------------------------------------------------
 
     def rest_call(self, path: str, method: str = "GET") -> Any:
@@ -271,28 +287,61 @@ class PyFlinkSqlHook(BaseHook):
             overview = self.rest_call("/overview")
         except Exception as exc:  # noqa: BLE001 - any failure is the answer to show
             return False, f"Flink cluster at {self.rest_url} is unreachable: {getattr(exc, 'reason', exc)}"
-        return True, (
-            f"Flink {overview.get('flink-version', '?')} at {self.rest_url}: {overview.get('taskmanagers', 0)} "
-            f"TaskManager(s), {overview.get('slots-available', 0)} of {overview.get('slots-total', 0)} slots free"
-        )
+        return True, f"Flink {overview.get('flink-version', '?')} at {self.rest_url}: {_capacity(overview)}"
 
     def job_state(self, job_id: str) -> str:
         """The job's state on the cluster (``RUNNING``, ``FINISHED``, ``FAILED``, ...), or ``NOT_FOUND``."""
+        details = self.job_details(job_id)
+        return str(details["state"]) if details else NOT_FOUND
+
+    def job_details(self, job_id: str) -> dict[str, Any] | None:
+        """The cluster's ``/jobs/<id>`` answer (state, task counts by state, vertices), or None if it has none."""
         try:
-            return str(self.rest_call(f"/jobs/{job_id}")["state"])
+            details: dict[str, Any] = self.rest_call(f"/jobs/{job_id}")
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
-                return NOT_FOUND
+                return None
             raise
+        return details
 
-    def wait_for_job(self, job_id: str) -> None:
-        """Return once the job has finished; raise its root cause if it failed or was cancelled."""
+    def wait_for_job(self, job_id: str, *, slot_wait_timeout: float | None = None) -> None:
+        """Return once the job has finished; raise its root cause if it failed or was cancelled.
+
+        A job none of whose tasks has had slots for ``slot_wait_timeout`` seconds (no TaskManager, or all
+        slots taken) is cancelled, and the error says what the cluster had to offer.
+        """
         poll = POLL_SECONDS[0]
-        while (state := self.job_state(job_id)) in ACTIVE_STATES:
+        waiting_since = time.monotonic()
+        while True:
+            if self.interrupted:
+                raise JobWaitInterrupted(f"Stopped waiting for Flink job {job_id}")
+            details = self.job_details(job_id)
+            state = str(details["state"]) if details else NOT_FOUND
+            if state not in ACTIVE_STATES:
+                break
+            counts = (details or {}).get("status-counts") or {}
+            if any(counts.get(task_state) for task_state in TASK_STATES_WITH_SLOTS):
+                waiting_since = time.monotonic()
+            elif slot_wait_timeout is not None and time.monotonic() - waiting_since > slot_wait_timeout:
+                offered = self.slots_offered()
+                self.cancel_job(job_id)
+                raise AirflowException(
+                    f"Flink job {job_id} was cancelled on the cluster at {self.rest_url}: no TaskManager offered "
+                    f"it slots in {slot_wait_timeout:g} s ({offered}). Start TaskManagers or free slots, then "
+                    "clear the task; the wait is the operator's slot_wait_timeout."
+                )
             time.sleep(poll)
             poll = min(poll * 1.5, POLL_SECONDS[1])
         if state != "FINISHED":
             raise self.failure_exception(JobFailure("job", self.job_root_cause(job_id, state)), job_id)
+
+    def slots_offered(self) -> str:
+        """What the cluster has for a job, in words: its TaskManagers and free slots."""
+        try:
+            overview = self.rest_call("/overview")
+        except (urllib.error.URLError, OSError) as exc:
+            return f"the cluster did not say: {getattr(exc, 'reason', exc)}"
+        return f"the cluster has {_capacity(overview)}"
 
     def job_root_cause(self, job_id: str, state: str) -> str:
         """Why the job ended ``state``: the root cause of its latest failure, as the cluster reports it."""
@@ -327,6 +376,14 @@ class PyFlinkSqlHook(BaseHook):
             "records_read": sum(v["read_records"] for v in vertices if v["name"].startswith("Source:")),
             "vertices": vertices,
         }
+
+
+def _capacity(overview: dict[str, Any]) -> str:
+    """A cluster's ``/overview`` as its capacity, in words."""
+    return (
+        f"{overview.get('taskmanagers', 0)} TaskManager(s), "
+        f"{overview.get('slots-available', 0)} of {overview.get('slots-total', 0)} slots free"
+    )
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -7,16 +7,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import XCom
 from airflow.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin
+from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 
 from airflow_flink_sql.hooks import (
     ACTIVE_STATES,
     DEFAULT_CLASS_DATA_DIR,
     DEFAULT_FINAL_FAILURES,
     DEFAULT_JVM_OPTIONS,
+    DEFAULT_SLOT_WAIT_SECONDS,
     PyFlinkSqlHook,
 )
 from airflow_flink_sql.sql_script import sql_string_literal
@@ -72,9 +74,12 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
 
         'path' = {{ sql_params.input_path | sql_string }}
 
-    On the remote target the job outlives the task's worker: a retry after the worker died
-    reconnects to the job instead of submitting it again (``ResumableJobMixin``; the job's id is
-    fixed and kept before it is submitted), and stopping the task cancels the job.
+    On the remote target the job outlives the task's worker: a retry after the worker died, or
+    after it was stopped gracefully (SIGTERM: a deploy), reconnects to the job instead of
+    submitting it again (``ResumableJobMixin``; the job's id is fixed and kept before it is
+    submitted). A person who marks the task failed or clears it while it runs, and the task's
+    ``execution_timeout``, cancel the job. A job that gets no slots for ``slot_wait_timeout``
+    is cancelled, and the task fails saying what the cluster had to offer.
 
     :param sql: the script, or a path ending in ``.sql`` found on the template search path.
     :param sql_params: values for the script, templated.
@@ -82,6 +87,8 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
     :param flink_conn_id: connection of the remote Flink cluster, templated.
     :param flink_options: extra Flink configuration, templated.
     :param parallelism: default parallelism of the job, templated.
+    :param slot_wait_timeout: seconds a remote job may go without slots for any of its tasks before it is
+        cancelled (no TaskManager, every slot taken); ``None``: no limit. Templated.
     :param python: interpreter with PyFlink and this package installed (default: the worker's own).
     :param jvm_options: options of the JVM that PyFlink starts, which hosts the local MiniCluster.
     :param class_data_dir: where the JVM's class-data-sharing archive is kept (written by the first
@@ -98,6 +105,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         "sql_params",
         "flink_options",
         "parallelism",
+        "slot_wait_timeout",
         "target",
         "flink_conn_id",
         "sql",
@@ -117,6 +125,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         flink_conn_id: str = PyFlinkSqlHook.default_conn_name,
         flink_options: dict[str, Any] | None = None,
         parallelism: int | str | None = None,
+        slot_wait_timeout: float | str | None = DEFAULT_SLOT_WAIT_SECONDS,
         python: str | None = None,
         jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
         class_data_dir: str | None = DEFAULT_CLASS_DATA_DIR,
@@ -130,6 +139,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         self.flink_conn_id = flink_conn_id
         self.flink_options = flink_options or {}
         self.parallelism = parallelism
+        self.slot_wait_timeout = slot_wait_timeout
         self.python = python
         self.jvm_options = jvm_options
         self.class_data_dir = class_data_dir
@@ -157,7 +167,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         started = time.monotonic()
         if self.hook.target == "remote":
-            facts = self.execute_resumable(context)
+            facts = self._execute_remote(context)
             if facts is None:  # reconnected: ResumableJobMixin returns what poll_until_complete returns
                 facts = self.get_job_result(context["task_state_store"].get(self.external_id_key), context)
             if (store := context.get("task_state_store")) is not None:
@@ -167,6 +177,40 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
             report = self.hook.run_local(self.script)
             facts = {**_report_facts(report), "job_url": None, "records_read": None, "vertices": None}
         return {**facts, "target": self.hook.target, "duration_s": round(time.monotonic() - started, 3)}
+
+    def _execute_remote(self, context: Context) -> Any:
+        """``execute_resumable``, and what becomes of the job when the task is stopped while it runs."""
+        try:
+            return self.execute_resumable(context)
+        except AirflowTaskTimeout:
+            if self._job_id:
+                self.hook.cancel_job(self._job_id)
+            raise
+        except Exception:
+            if self.hook.interrupted and self._job_id:
+                self._stopped(context, self._job_id)
+            raise
+
+    def _stopped(self, context: Context, job_id: str) -> NoReturn:
+        """The task was sent SIGTERM while its job ran (``on_kill``). Airflow sends it for a worker that stops
+        gracefully (a deploy) and for a person who marked the task failed or cleared it; only the task's state,
+        still ``running`` in the first case, tells them apart."""
+        ti = context["ti"]
+        try:
+            states = ti.get_task_states(
+                dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+            )
+            [state] = states.get(ti.run_id, {}).values() or ["running"]
+        except Exception as exc:  # noqa: BLE001 - unknown: leave the job to the next try, which reconnects or ends it
+            self.log.warning("Could not read the task's state (%s): the job is left running", exc)
+            state = "running"
+        if state == "running":
+            raise AirflowException(
+                f"The worker is stopping (SIGTERM) while Flink job {job_id} runs: the job runs on at "
+                f"{self.hook.job_url(job_id)}, and the task's next try reconnects to it."
+            )
+        self.hook.cancel_job(job_id)
+        raise AirflowException(f"The task was stopped (it is {state} now): Flink job {job_id} was cancelled.")
 
     # -- ResumableJobMixin: the remote target ----------------------------------------------------
 
@@ -195,7 +239,8 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         job_id = _job_id(external_id)
         self._job_id = job_id  # for on_kill
         self._link(context, job_id)
-        self.hook.wait_for_job(job_id)
+        limit = self.slot_wait_timeout
+        self.hook.wait_for_job(job_id, slot_wait_timeout=float(limit) if limit not in (None, "") else None)
 
     def get_job_result(self, external_id: JsonValue, context: Context) -> dict[str, Any]:
         job = dict(external_id) if isinstance(external_id, dict) else {}
@@ -206,10 +251,9 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         context["ti"].xcom_push(key=FlinkJobLink().xcom_key, value=self.hook.job_url(job_id))
 
     def on_kill(self) -> None:
-        """Stop the child (and its JVM); on the remote target also cancel the job it waited for."""
-        self.hook.kill()
-        if self._job_id and self.hook.target == "remote":
-            self.hook.cancel_job(self._job_id)
+        """Stop the child (and its JVM: the local job dies with it) and the wait for a remote job. Called in a
+        signal handler: whether the remote job is cancelled is decided in ``execute`` (see ``_stopped``)."""
+        self.hook.interrupt()
 
     # -- lineage ---------------------------------------------------------------------------------
 
