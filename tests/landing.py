@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from include.sector_report.errors import InputFileError
 from include.sector_report.landing.land import _check_control_file, _control_file, _data_files, land_csv
-from include.sector_report.layout import RunFolder
+from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.transactions import MAX_TOTAL_VALUE_CENTS
 from tests.include.row_by_row_landing import Landed, Landing, land_row_by_row
 
@@ -54,3 +55,15 @@ def land_both_ways(source: Path, run: RunFolder) -> Landing:
     assert actual == expected
     assert result.rejected_rows == len(expected.quarantined)
     return actual
+
+
+def drop_days_file(data: Path, day: str, rows: int) -> None:
+    """A sender's export for ``day`` in incoming/: written under another name, renamed, then its control file."""
+    incoming = DataFolder(data).incoming
+    incoming.mkdir(exist_ok=True)
+    partial = incoming / f".export_{day}.partial"
+    lines = [f"{'005930' if n % 2 else '035420'},{'반도체' if n % 2 else 'internet'},{1000 + n}.25,{1 + n % 7},{day}"
+             for n in range(rows)]  # fmt: skip
+    partial.write_text("stock_code,sector,price,volume,transaction_date\n" + "\n".join(lines) + "\n")
+    partial.rename(incoming / f"export_{day}.csv")
+    (incoming / f"export_{day}.ctl.json").write_text(json.dumps({"rows": rows}))

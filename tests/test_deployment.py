@@ -38,7 +38,7 @@ from include.sector_report.reporting.render import format_change
 from include.sector_report.summary import NightSummary
 from tests.airflow_admin import admin_env, admin_token
 from tests.browser import launch_chromium, signed_in_page
-from tests.landing import landed_rows
+from tests.landing import drop_days_file, landed_rows
 from tests.report_html import previous_date, report_rows
 from tools.airflow_local import AirflowStandalone
 from tools.flink_session_cluster import SessionCluster
@@ -206,18 +206,6 @@ def seoul_date(logical_date: str) -> str:
 def flink_jobs(flink: SessionCluster) -> list[dict]:
     with urllib.request.urlopen(f"{flink.rest_url}/jobs/overview", timeout=10) as response:
         return json.load(response)["jobs"]
-
-
-def drop_days_file(data: Path, day: str, rows: int) -> None:
-    """A sender's export for ``day`` in incoming/: written under another name, renamed, then its control file."""
-    incoming = DataFolder(data).incoming
-    incoming.mkdir(exist_ok=True)
-    partial = incoming / f".export_{day}.partial"
-    lines = [f"{'005930' if n % 2 else '035420'},{'반도체' if n % 2 else 'internet'},{1000 + n}.25,{1 + n % 7},{day}"
-             for n in range(rows)]  # fmt: skip
-    partial.write_text("stock_code,sector,price,volume,transaction_date\n" + "\n".join(lines) + "\n")
-    partial.rename(incoming / f"export_{day}.csv")
-    (incoming / f"export_{day}.ctl.json").write_text(json.dumps({"rows": rows}))
 
 
 def assert_exact(run: RunFolder) -> None:

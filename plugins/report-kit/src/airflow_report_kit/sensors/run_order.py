@@ -1,11 +1,13 @@
-"""Wait for the DAG's previous run to end, without holding a worker slot."""
+"""Wait for the DAG's previous run to end, without holding a worker slot, and never for a run nobody runs."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import psutil
 from airflow.providers.standard.triggers.external_task import DagStateTrigger
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, timezone
 from airflow.utils.state import DagRunState
 
 ENDED = (DagRunState.SUCCESS, DagRunState.FAILED)
@@ -21,6 +23,13 @@ class PreviousRunSensor(BaseOperator):
     runs, this task is deferred to the triggerer. A previous run still queued is not waited for: it
     has not started, and it may be queued behind this very run (say, an earlier date triggered by
     hand while a later night runs). Do not backfill with ``--run-backwards``: later dates start first.
+
+    Under ``airflow dags test`` no scheduler stands behind the runs: a run left ``running`` by an
+    interrupted ``dags test``, or by Airflow stopped mid-run, would be waited for forever. There the
+    previous run is waited for only while a process on this machine works on it (its own
+    ``airflow dags test``, or a scheduler, which ends or retries a run whose tasks died); otherwise
+    the sensor logs which run it does not wait for, why, and how to end it, and goes on. Under a
+    scheduler, the scheduler itself fails the tasks of a run whose workers died, so the run ends.
     """
 
     ui_color = "#eef0f7"
@@ -30,7 +39,8 @@ class PreviousRunSensor(BaseOperator):
         self.poll_seconds = poll_seconds
 
     def execute(self, context: Any) -> None:
-        previous = context["ti"].get_previous_dagrun()
+        ti = context["ti"]
+        previous = ti.get_previous_dagrun()
         if previous is None:
             self.log.info("No earlier run of %s", self.dag_id)
             return
@@ -40,12 +50,67 @@ class PreviousRunSensor(BaseOperator):
             self.log.info("The previous run %s is %s: not waiting", previous.run_id, previous.state)
             return
         self.log.info("Waiting for the previous run %s (%s) to end", previous.run_id, previous.state)
-        self.defer(
-            trigger=DagStateTrigger(
-                dag_id=self.dag_id, states=list(ENDED), run_ids=[previous.run_id], poll_interval=self.poll_seconds
-            ),
-            method_name="execute_complete",
-        )
+        if not _under_dags_test(psutil.Process()):
+            self.defer(
+                trigger=DagStateTrigger(
+                    dag_id=self.dag_id, states=list(ENDED), run_ids=[previous.run_id], poll_interval=self.poll_seconds
+                ),
+                method_name="execute_complete",
+            )
+        while ti.get_dagrun_state(dag_id=self.dag_id, run_id=previous.run_id) == "running":
+            if not (worker := _working_on(self.dag_id, previous.logical_date)):
+                self.log.warning(
+                    "Not waiting for the previous run %s: it is still 'running' in the metadata database, but no "
+                    "process on this machine works on it (no `airflow dags test %s` of its date, no scheduler): an "
+                    "interrupted `airflow dags test` or an Airflow stopped mid-run left it so. End it by marking it "
+                    "failed: in the UI (the run's 'Mark Failed'), or `PATCH /api/v2/dags/%s/dagRuns/%s` with "
+                    '{"state": "failed"}.',
+                    previous.run_id,
+                    self.dag_id,
+                    self.dag_id,
+                    previous.run_id,
+                )
+                return
+            self.log.info("The previous run %s is still running (%s)", previous.run_id, worker)
+            time.sleep(self.poll_seconds)
+        self.log.info("The previous run %s has ended", previous.run_id)
 
     def execute_complete(self, context: Any, event: Any = None) -> None:
         self.log.info("The previous run has ended: %s", event)
+
+
+def _under_dags_test(process: psutil.Process) -> bool:
+    """Whether this task runs inside ``airflow dags test`` (in its process): no scheduler behind its run."""
+    return _dags_test_of(process.cmdline()) is not None
+
+
+def _dags_test_of(command: list[str]) -> tuple[str, str | None] | None:
+    """The DAG id and logical date argument of an ``airflow dags test`` command line, else None."""
+    for i in range(len(command) - 2):
+        if command[i] == "dags" and command[i + 1] == "test" and "airflow" in " ".join(command[:i]):
+            rest = command[i + 2 :]
+            return rest[0], rest[1] if len(rest) > 1 and not rest[1].startswith("-") else None
+    return None
+
+
+def _working_on(dag_id: str, logical_date: Any) -> str | None:
+    """A process on this machine that may move the run of ``dag_id`` at ``logical_date`` along: that run's own
+    ``airflow dags test``, or any scheduler. Described, or None."""
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        command = process.info["cmdline"] or []
+        if process.pid == psutil.Process().pid:
+            continue
+        if "scheduler" in command and "airflow" in " ".join(command):
+            return f"a scheduler, pid {process.pid}"
+        test = _dags_test_of(command)
+        if test and test[0] == dag_id and test[1] and logical_date and _same_moment(test[1], logical_date):
+            return f"airflow dags test, pid {process.pid}"
+    return None
+
+
+def _same_moment(argument: str, logical_date: Any) -> bool:
+    """Whether a ``dags test`` logical date argument names ``logical_date`` (read as Airflow's CLI reads it)."""
+    try:
+        return bool(timezone.parse(argument) == logical_date)
+    except (ValueError, TypeError):
+        return False
