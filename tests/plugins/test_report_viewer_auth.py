@@ -11,6 +11,7 @@ import pytest
 from airflow.api_fastapi.app import init_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow_report_kit.viewer.app import app
+from airflow_report_kit.viewer.links import publishers, publishers_folder, reports_root
 from fastapi.testclient import TestClient
 
 
@@ -51,3 +52,22 @@ def test_a_reader_is_sent_to_the_index(client: TestClient, auth_manager) -> None
 def test_nothing_but_html_under_the_root_is_ever_served(client: TestClient, auth_manager, path: str) -> None:
     response = client.get(path, headers=token(auth_manager, "admin"))
     assert response.status_code == 404 and "No report has been published at" in response.text
+
+
+def test_a_page_is_served_while_it_exists_to_readers_of_a_dag_that_published_it(client, auth_manager) -> None:
+    """One folder listing per request (not a scan of every run's registrations); a withdrawn page is gone."""
+    root = reports_root().resolve()
+    page = root / "runs" / "2099-01-02" / "report.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text("<p>night</p>")
+    url = "/runs/2099-01-02/report.html"
+    admin = token(auth_manager, "admin")
+    assert client.get(url, headers=admin).status_code == 404, "no DAG published it"
+    publishers_folder(root, "runs/2099-01-02/report.html").mkdir(parents=True)
+    (publishers_folder(root, "runs/2099-01-02/report.html") / "nightly_sector_report").touch()
+    assert publishers(root, "runs/2099-01-02/report.html") == {"nightly_sector_report"}
+    response = client.get(url, headers=admin)
+    assert response.status_code == 200 and response.text == "<p>night</p>"
+    assert client.get("/.report-viewer/runs/2099-01-02/report.html", headers=admin).status_code == 404
+    page.unlink()  # withdrawn
+    assert client.get(url, headers=admin).status_code == 404

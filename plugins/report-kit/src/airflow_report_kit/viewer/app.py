@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from airflow_report_kit.viewer import URL_PREFIX
-from airflow_report_kit.viewer.links import PAGES_KEY, ReportLink, page_url, reports_root
+from airflow_report_kit.viewer.links import ReportLink, publishers, reports_root
 
 
 async def require_reader(user: Annotated[Any, Depends(get_user)]) -> Any:
@@ -31,17 +31,6 @@ def may_read_dag(user: Any, dag_id: str) -> bool:
 
     details = DagDetails(id=dag_id, team_name=DagModel.get_team_name(dag_id))
     return get_auth_manager().is_authorized_dag(method="GET", user=user, details=details)
-
-
-def publishers(url: str) -> set[str]:
-    """The DAGs with a task that published the page at ``url`` (see :func:`..links.publish_pages`)."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        rows = session.execute(select(XComModel.dag_id, XComModel.value).where(XComModel.key == PAGES_KEY)).all()
-    return {row.dag_id for row in rows if url in (XComModel.deserialize_value(row) or [])}
 
 
 Reader = Annotated[Any, Depends(require_reader)]
@@ -78,13 +67,13 @@ def run_report(dag_id: str, run_id: str, user: Reader) -> Response:
 def report_file(path: str, user: Reader) -> Response:
     """A published HTML page under the root, to a user who may read a DAG that published it.
 
-    Nothing else (no inputs, no data files, no page no DAG published) is ever served.
+    Nothing else (no inputs, no data files, no page no DAG published, no page withdrawn) is ever served.
     """
     root = reports_root().resolve()
     target = (root / path).resolve()
     if target.suffix != ".html" or not target.is_relative_to(root) or not target.is_file():
         return _not_found(f"No report has been published at {path}.")
-    dag_ids = publishers(page_url(target.relative_to(root).as_posix()))
+    dag_ids = publishers(root, target.relative_to(root).as_posix())
     if not dag_ids:
         return _not_found(f"No report has been published at {path}.")
     if not any(may_read_dag(user, dag_id) for dag_id in sorted(dag_ids)):

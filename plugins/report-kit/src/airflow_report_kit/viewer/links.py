@@ -33,27 +33,30 @@ class ReportLink(BaseOperatorLink):
         return str(XCom.get_value(key=self.xcom_key, ti_key=ti_key) or "")
 
 
-# XCom key under which a task lists the pages it published: the viewer serves a page only to
-# users who may read a DAG that published it.
-PAGES_KEY = "report_viewer_pages"
+# Which DAGs published a page: ``<root>/.report-viewer/<page's path>/<dag_id>``, one empty file per DAG. The
+# viewer serves a page that exists only to users who may read one of them, after one folder listing: the
+# same work for every request, however many pages and runs there are.
+REGISTRY = ".report-viewer"
 
 
 def publish_pages(context: Any, report: Path, *pages: Path) -> str | None:
     """Let readers of the running task's DAG see ``report`` and ``pages`` in the viewer, and make ``report``
     the task's "Report" button and its run's "Report" tab. Returns the report's URL (None outside the root).
 
-    A task registers its pages once: the viewer serves the pages of its latest call.
+    A page is served while it exists: taking it away (withdrawing a report) unpublishes it in the viewer too.
     """
     root = reports_root().resolve()
+    dag_id = context["ti"].dag_id
     urls = []
     for page in (report, *pages):
         path = Path(page).resolve()
         if path.is_relative_to(root):
-            urls.append(page_url(path.relative_to(root).as_posix()))
+            relative = path.relative_to(root).as_posix()
+            publishers_folder(root, relative).mkdir(parents=True, exist_ok=True)
+            (publishers_folder(root, relative) / dag_id).touch()
+            urls.append(page_url(relative))
         else:
             log.warning("Page %s is outside the report viewer's root %s: not served", path, root)
-    if urls:
-        context["ti"].xcom_push(key=PAGES_KEY, value=urls)
     report_url = urls[0] if urls and Path(report).resolve().is_relative_to(root) else None
     if report_url:
         context["ti"].xcom_push(key=ReportLink().xcom_key, value=report_url)
@@ -62,3 +65,14 @@ def publish_pages(context: Any, report: Path, *pages: Path) -> str | None:
 
 def page_url(relative_path: str) -> str:
     return f"{URL_PREFIX}/{relative_path}"
+
+
+def publishers_folder(root: Path, relative_path: str) -> Path:
+    """Where the DAGs that published the page at ``relative_path`` (under ``root``) are registered."""
+    return root / REGISTRY / relative_path
+
+
+def publishers(root: Path, relative_path: str) -> set[str]:
+    """The DAGs that published the page at ``relative_path`` (see :func:`publish_pages`)."""
+    folder = publishers_folder(root, relative_path)
+    return {entry.name for entry in folder.iterdir()} if folder.is_dir() else set()
