@@ -148,7 +148,7 @@ def _index_pages(data: DataFolder, nights: list[RunFolder], *, locale: str, exch
             locale=locale,
             entries=entries,
             months=months,
-            chart=_value_trend(timeline(exchange, list(summaries)), values, locale),
+            chart=_value_trend(timeline(exchange, list(summaries)), list(summaries), values, locale),
         )
     )
     pages = {data.index_html: html}
@@ -166,10 +166,12 @@ def _relative(page: Path, target: Path) -> str:
     return os.path.relpath(target, page.parent).replace(os.sep, "/")
 
 
-def _value_trend(days: list[str], values: dict[tuple[str, str], Decimal], locale: str) -> dict:
-    """Each sector's total value over ``days`` (oldest first), biggest sector first."""
+def _value_trend(days: list[str], published: list[str], values: dict[tuple[str, str], Decimal], locale: str) -> dict:
+    """Each sector's total value over ``days`` (oldest first), biggest sector first. On a published day a
+    sector without transactions (every sector, on an empty day) is worth zero: no gap, which means no report."""
     totals: dict[str, Decimal] = {}
     for (_, sector), value in values.items():
         totals[sector] = totals.get(sector, Decimal(0)) + value
     sectors = sorted(totals, key=lambda sector: (-totals[sector], sector))
-    return trend_chart(days, sectors, values, locale=locale)
+    every_value = {(day, sector): values.get((day, sector), Decimal(0)) for day in published for sector in sectors}
+    return trend_chart(days, sectors, every_value, locale=locale, reported=published)

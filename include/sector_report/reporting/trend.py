@@ -11,7 +11,7 @@ their proportions. The chart says which.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -63,11 +63,17 @@ def compact_money(value: Decimal | float, locale: str) -> str:
 
 
 def trend_chart(
-    dates: Sequence[str], series_names: Sequence[str], values: Mapping[tuple[str, str], Decimal], *, locale: str
+    dates: Sequence[str],
+    series_names: Sequence[str],
+    values: Mapping[tuple[str, str], Decimal],
+    *,
+    locale: str,
+    reported: Collection[str] | None = None,
 ) -> dict:
     """``values[date, name]`` over ``dates`` (ISO, oldest first; every session of the span): the chart's shapes.
 
-    A date with no value at all is a session without a published report: a shaded band.
+    A date not ``reported`` (by default: with no value at all) is a session without a published report: a
+    shaded band.
     """
     positive = [v for v in values.values() if v > 0]
     low, high = (min(positive), max(positive)) if positive else (Decimal(1), Decimal(1))
@@ -100,7 +106,7 @@ def trend_chart(
         if len(run) > 1:
             line.segments.append(" ".join(run))
         series.append(line)
-    reported = {date for (date, _) in values}
+    reported = set(reported) if reported is not None else {date for (date, _) in values}
     band = max(step, 6.0)
     gaps = []
     for index, date in enumerate(dates):
