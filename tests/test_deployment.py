@@ -33,7 +33,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from include.sector_report.layout import DataFolder, RunFolder, report_date_of
-from include.sector_report.publication import is_published
+from include.sector_report.publication import is_published, published_nights
 from include.sector_report.reporting.render import format_change
 from include.sector_report.summary import NightSummary
 from tests.airflow_admin import admin_env, admin_token
@@ -56,6 +56,7 @@ LATE_AFTER_SECONDS = 20
 # How long a condition may take before a test gives up: far beyond what any takes here.
 PATIENCE_SECONDS = 600
 ONCALL = "oncall@example.com"
+LINEAGE_FILE = "lineage.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,10 @@ def airflow(flink_cluster, smtp_server, postgres_server, tmp_path_factory):
         "SECTOR_REPORT_RETRY_DELAY_SECONDS": "3",
         "SECTOR_REPORT_DATA_DIR": str(data),
         "AIRFLOW__REPORT_VIEWER__ROOT": str(data),
+        # The deployment's lineage (docker-compose names the console transport), into a file the tests read.
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(home / LINEAGE_FILE), "append": True}
+        ),
     }
     standalone = AirflowStandalone(home, port=free_port(), env=env)
     standalone.start()
@@ -161,6 +166,21 @@ class Api:
         value = entry["value"]
         return json.loads(value) if isinstance(value, str) else value
 
+    def clear(self, run: dict, task_ids: list[str], *, downstream: bool) -> list[str]:
+        """Clear tasks of a finished run as an operator does (the UI's Clear, the REST API); the tasks cleared."""
+        cleared = self.call(
+            "POST",
+            f"/dags/{DAG_ID}/clearTaskInstances",
+            {"dag_run_id": run["dag_run_id"], "task_ids": task_ids, "include_downstream": downstream,
+             "only_failed": False, "reset_dag_runs": True, "dry_run": False},
+        )  # fmt: skip
+        return sorted(ti["task_id"] for ti in cleared["task_instances"])
+
+    def asset_events(self, run: dict) -> int:
+        """How many asset events the run's tasks have sent."""
+        quoted = urllib.parse.quote(run["dag_run_id"], safe="")
+        return self.call("GET", f"/assets/events?source_dag_id={DAG_ID}&source_run_id={quoted}")["total_entries"]
+
     def end_unfinished_runs(self) -> None:
         """Mark every queued or running run failed and wait until none of its tasks still runs."""
 
@@ -197,6 +217,13 @@ def trigger(standalone: AirflowStandalone, day: str, conf: dict) -> None:
     """`airflow dags trigger` for the night of ``day`` (23:00 in Seoul)."""
     logical = dt.datetime.fromisoformat(f"{day}T14:00:00+00:00").isoformat()
     airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", logical, "--conf", json.dumps(conf))
+
+
+def triggered_night(standalone: AirflowStandalone, api: Api, day: str, conf: dict) -> dict:
+    """The run of ``day``'s night, triggered with ``conf`` (the DAG unpaused)."""
+    api.unpause(DAG_ID)
+    trigger(standalone, day, conf)
+    return api.run_of(DAG_ID, "manual", day)
 
 
 def seoul_date(logical_date: str) -> str:
@@ -273,6 +300,16 @@ def test_a_scheduled_night_waits_for_its_file_is_late_until_it_comes_and_runs_on
     assert [job["state"] for job in flink_jobs(flink_cluster) if job["jid"] == result["job_id"]] == ["FINISHED"]
     assert is_published(night_folder)
     assert_exact(night_folder)
+    # The deployment's lineage: the job read the landed input and wrote its two sinks.
+    events = [json.loads(line) for line in (standalone.home / LINEAGE_FILE).read_text().splitlines() if line]
+    landed = sorted([str(night_folder.stocks_csv), str(night_folder.transactions_csv)])
+    [complete] = [
+        e for e in events
+        if e["eventType"] == "COMPLETE" and e["job"]["name"] == f"{DAG_ID}.aggregate"
+        and sorted(d["name"] for d in e["inputs"]) == landed
+    ]  # fmt: skip
+    sinks = sorted([str(night_folder.sector_sink_dir), str(night_folder.stock_sink_dir)])
+    assert sorted(d["name"] for d in complete["outputs"]) == sinks
 
 
 def test_make_trigger_passes_any_json_conf_and_a_cleared_rerun_replaces_the_outputs(airflow, api) -> None:
@@ -421,41 +458,11 @@ def test_a_published_night_triggers_the_monthly_rollup_through_its_asset(airflow
     )
 
 
-def test_a_worker_killed_mid_job_reconnects_to_the_nights_flink_job(airflow, api, flink_cluster) -> None:
-    standalone, data = airflow
-    api.unpause(DAG_ID)
-    trigger(standalone, "2024-10-04", {"source": "generate", "rows": 4_000_000, "seed": 3})
-    night = api.run_of(DAG_ID, "manual", "2024-10-04")
-    name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
-
-    def running_job():
-        return next((j for j in flink_jobs(flink_cluster) if j["name"] == name and j["state"] == "RUNNING"), None)
-
-    api.wait_for(running_job, "the night's Flink job to run on the cluster")
-    ti_id = api.task(night["dag_run_id"], "aggregate")["id"]
-    [worker] = [
-        p for p in psutil.process_iter(["cmdline"]) if f"airflow worker -- {ti_id}" in " ".join(p.info["cmdline"] or [])
-    ]
-    killed_at = time.monotonic()
-    worker.send_signal(signal.SIGKILL)
-
-    run = api.finished_run(night["dag_run_id"])
-    assert run["state"] == "success"
-    assert api.task(night["dag_run_id"], "aggregate")["try_number"] == 2, "the worker died: the task was retried"
-    jobs = [job for job in flink_jobs(flink_cluster) if job["name"] == name]
-    assert [job["state"] for job in jobs] == ["FINISHED"], "the retry reconnected: one Flink job for the night"
-    assert api.aggregate_result(night["dag_run_id"])["job_id"] == jobs[0]["jid"]
-    assert_exact(RunFolder.for_date(data, "2024-10-04"))
-    print(f"worker killed; night published {time.monotonic() - killed_at:.1f} s later")
-
-
 def test_a_taskmanager_killed_mid_job_ends_the_night_exact_or_failed_never_half_published(
     airflow, api, flink_cluster
 ) -> None:
     standalone, data = airflow
-    api.unpause(DAG_ID)
-    trigger(standalone, "2024-10-07", {"source": "generate", "rows": 4_000_000, "seed": 4})
-    night = api.run_of(DAG_ID, "manual", "2024-10-07")
+    night = triggered_night(standalone, api, "2024-10-07", {"source": "generate", "rows": 4_000_000, "seed": 4})
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     api.wait_for(
         lambda: any(j["name"] == name and j["tasks"]["running"] for j in flink_jobs(flink_cluster)),
@@ -503,3 +510,160 @@ def test_the_flink_provider_and_its_connection_form(airflow, api, flink_cluster)
         },  # fmt: skip
     )
     assert tested["status"] is True and tested["message"].startswith("Flink 2.3.0 at http://localhost:")
+
+
+def test_clearing_publish_alone_publishes_again_and_clearing_from_aggregate_withdraws_the_night_first(
+    airflow, api, flink_cluster
+) -> None:
+    standalone, data = airflow
+    night = triggered_night(standalone, api, "2024-11-04", {"source": "generate", "rows": 500_000, "seed": 5})
+    assert api.finished_run(night["dag_run_id"])["state"] == "success"
+    folder = RunFolder.for_date(data, "2024-11-04")
+    assert is_published(folder) and api.asset_events(night) == 1
+
+    assert api.clear(night, ["publish"], downstream=False) == ["publish"]
+    assert api.finished_run(night["dag_run_id"])["state"] == "success"
+    assert api.task(night["dag_run_id"], "publish")["try_number"] == 2
+    assert is_published(folder) and "runs/2024-11-04/report.html" in DataFolder(data).index_html.read_text()
+    assert api.asset_events(night) == 2, "published again: one Asset event more"
+
+    first_job = api.aggregate_result(night["dag_run_id"])["job_id"]
+    assert "publish" in api.clear(night, ["aggregate"], downstream=True)
+    name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
+    api.wait_for(
+        lambda: len([job for job in flink_jobs(flink_cluster) if job["name"] == name]) == 2,
+        "the rerun's Flink job on the cluster",
+        every=0.2,
+    )
+    assert not is_published(folder), "withdrawn while the night's files are rewritten"
+    assert "runs/2024-11-04/" not in DataFolder(data).index_html.read_text()
+    rerun = api.wait_for(
+        lambda: (
+            (r := api.finished_run(night["dag_run_id"]))
+            and api.aggregate_result(r["dag_run_id"])["job_id"] != first_job
+            and r
+        ),
+        "the night cleared from aggregate to run again",
+    )
+    assert rerun["state"] == "success" and is_published(folder)
+    assert_exact(folder)
+
+
+def test_a_publish_the_disk_refuses_publishes_nothing_and_clearing_it_once_fixed_publishes_the_night(
+    airflow, api
+) -> None:
+    standalone, data = airflow
+    index = DataFolder(data).index_html
+    index.unlink(missing_ok=True)
+    index.mkdir()  # the index write refused on every try
+    try:
+        night = triggered_night(standalone, api, "2024-11-05", {"source": "generate", "rows": 2000, "seed": 6})
+        assert api.finished_run(night["dag_run_id"])["state"] == "failed"
+        publish = api.task(night["dag_run_id"], "publish")
+        assert publish["state"] == "failed" and publish["try_number"] == 3, "each try failed the same way"
+        folder = RunFolder.for_date(data, "2024-11-05")
+        assert not is_published(folder) and folder.staged_report_html.is_file()
+        assert "2024-11-05" not in [n.date for n in published_nights(DataFolder(data))]
+        assert "runs/2024-11-05/" not in DataFolder(data).latest_html.read_text()
+        assert api.asset_events(night) == 0
+    finally:
+        index.rmdir()
+    # The cause removed, an operator clears the failed task: the night is published from its rendered report.
+    assert api.clear(night, ["publish"], downstream=True) == ["deliver_report", "publish"]
+    assert api.finished_run(night["dag_run_id"])["state"] == "success"
+    assert is_published(folder) and "runs/2024-11-05/report.html" in index.read_text()
+    assert api.asset_events(night) == 1
+    assert_exact(folder)
+
+
+def worker_of(api: Api, run_id: str, task_id: str) -> psutil.Process:
+    """The LocalExecutor worker (the task's supervisor) running a task of the run."""
+    ti_id = api.task(run_id, task_id)["id"]
+    [worker] = [
+        p for p in psutil.process_iter(["cmdline"]) if f"airflow worker -- {ti_id}" in " ".join(p.info["cmdline"] or [])
+    ]
+    return worker
+
+
+def big_night_running_on_the_cluster(
+    standalone, api: Api, flink_cluster, day: str, seed: int, rows: int = 4_000_000
+) -> tuple[dict, str]:
+    """A big night triggered, once its Flink job runs on the cluster: its run and the job's name."""
+    night = triggered_night(standalone, api, day, {"source": "generate", "rows": rows, "seed": seed})
+    name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
+    api.wait_for(
+        lambda: any(j["name"] == name and j["state"] == "RUNNING" for j in flink_jobs(flink_cluster)),
+        "the night's Flink job to run on the cluster",
+    )
+    return night, name
+
+
+@pytest.mark.parametrize(
+    ("stop", "day"),
+    [(signal.SIGKILL, "2024-10-04"), (signal.SIGTERM, "2024-10-08")],
+    ids=["killed", "stopped-gracefully"],  # kill -9, the OOM killer; a deploy: Kubernetes, Celery, docker-compose stop
+)
+def test_a_worker_killed_or_stopped_mid_job_leaves_the_job_running_and_the_retry_reconnects(
+    airflow, api, flink_cluster, stop: signal.Signals, day: str
+) -> None:
+    standalone, data = airflow
+    night, name = big_night_running_on_the_cluster(standalone, api, flink_cluster, day, seed=stop.value)
+    stopped_at = dt.datetime.now(dt.UTC)
+    worker_of(api, night["dag_run_id"], "aggregate").send_signal(stop)
+
+    run = api.finished_run(night["dag_run_id"])
+    assert run["state"] == "success"
+    aggregate = api.task(night["dag_run_id"], "aggregate")
+    assert aggregate["try_number"] == 2, "the worker's try ended: the task was retried"
+    jobs = [job for job in flink_jobs(flink_cluster) if job["name"] == name]
+    assert [job["state"] for job in jobs] == ["FINISHED"], "the retry reconnected: one Flink job for the night"
+    assert api.aggregate_result(night["dag_run_id"])["job_id"] == jobs[0]["jid"]
+    assert_exact(RunFolder.for_date(data, day))
+    reconnected = (dt.datetime.fromisoformat(aggregate["start_date"]) - stopped_at).total_seconds()
+    published = (dt.datetime.fromisoformat(run["end_date"]) - stopped_at).total_seconds()
+    print(f"\n{stop.name} to the worker: the retry reconnected {reconnected:.1f} s later, the night published "
+          f"{published:.1f} s later (retry delay 3 s)")  # fmt: skip
+
+
+def test_marking_a_night_failed_mid_job_cancels_its_flink_job(airflow, api, flink_cluster) -> None:
+    standalone, data = airflow
+    # 12 million rows: the job runs about half a minute, longer than Airflow takes to stop the task (its
+    # supervisor learns of the change at its next heartbeat, then sends SIGTERM).
+    night, name = big_night_running_on_the_cluster(standalone, api, flink_cluster, "2024-10-09", 9, rows=12_000_000)
+    quoted = urllib.parse.quote(night["dag_run_id"], safe="")
+    marked_at = time.monotonic()
+    api.call("PATCH", f"/dags/{DAG_ID}/dagRuns/{quoted}", {"state": "failed"})
+    api.wait_for(
+        lambda: [j["state"] for j in flink_jobs(flink_cluster) if j["name"] == name] == ["CANCELED"],
+        "the night's Flink job to be cancelled on the cluster",
+        every=0.5,
+    )
+    print(f"\nmarked failed: the night's Flink job cancelled {time.monotonic() - marked_at:.1f} s later")
+    assert not is_published(RunFolder.for_date(data, "2024-10-09"))
+
+
+def test_a_night_without_taskmanagers_fails_at_its_slot_limit_saying_why_and_the_next_night_runs(
+    airflow, api, flink_cluster, smtp_server
+) -> None:
+    standalone, data = airflow
+    flink_cluster.stop_taskmanagers()
+    try:
+        night = triggered_night(
+            standalone, api, "2024-10-10", {"source": "generate", "rows": 300, "flink_slot_wait": 10}
+        )
+        assert api.finished_run(night["dag_run_id"])["state"] == "failed"
+    finally:
+        flink_cluster.restart_taskmanager()
+    name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
+    states = [job["state"] for job in flink_jobs(flink_cluster) if job["name"] == name]
+    assert states == ["CANCELED"] * 3, "each try's job was cancelled at the limit: none is left waiting"
+    subject = "[실패] nightly_sector_report 2024-10-10: aggregate"
+    [(_, alert)] = api.wait_for(lambda: smtp_server.about(subject), "the failure alert")
+    assert "no TaskManager offered it slots in 10 s (the cluster has 0 TaskManager(s), 0 of 0 slots free)" in (
+        alert.get_body(("html",)).get_content()
+    )
+    assert not is_published(RunFolder.for_date(data, "2024-10-10"))
+
+    trigger(standalone, "2024-10-11", {"source": "generate", "rows": 300})
+    following = api.run_of(DAG_ID, "manual", "2024-10-11")
+    assert api.finished_run(following["dag_run_id"])["state"] == "success"

@@ -24,6 +24,7 @@ from airflow.dag_processing.dagbag import DagBag
 from playwright.sync_api import sync_playwright
 
 from include.sector_report.layout import RunFolder
+from include.sector_report.summary import NightSummary
 from tests.airflow_admin import PASSWORD, admin_env, admin_token
 from tests.browser import launch_chromium, signed_in_page
 from tools.processes import free_port
@@ -164,7 +165,7 @@ def screenshots(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(("device", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844))])
 def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
-    api_server, published_runs, tmp_path, device: str, viewport: tuple[int, int]
+    api_server, published_runs, data_root, tmp_path, device: str, viewport: tuple[int, int]
 ) -> None:
     """Logged in, as a reader finds them: the "Reports" page lists the nights and the month, each run's
     "Report" tab shows what it published, and the reports read at a glance (screenshots)."""
@@ -204,9 +205,24 @@ def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
             assert page.evaluate("document.documentElement.scrollWidth") <= width, "nothing wider than the screen"
             whole = "[...document.querySelectorAll('.kpi .value')].every(v => v.scrollWidth <= v.clientWidth)"
             assert page.evaluate(whole), "every key figure shows whole, none cut at its card's edge"
+            if name == "night-report":
+                assert_bars_proportional(page, NightSummary.read(RunFolder.for_date(data_root, DAY)).values_by_sector())
             page.screenshot(path=shots / f"{name}-{device}.png", full_page=True)
         browser.close()
     print(f"screenshots: {shots}")
+
+
+def assert_bars_proportional(page, values: dict) -> None:
+    """Each sector's bar is as long, against the longest, as its total value against the largest (to a pixel)."""
+    bars = page.locator("#value-chart .bar-row")
+    drawn = {
+        bars.nth(i).locator(".bar-label").inner_text(): bars.nth(i).locator(".bar").bounding_box()["width"]
+        for i in range(bars.count())
+    }
+    assert set(drawn) == set(values)
+    longest, largest = max(drawn.values()), max(values.values())
+    for sector, width in drawn.items():
+        assert abs(width - longest * float(values[sector] / largest)) <= 1.0, (sector, width, longest)
 
 
 def test_a_user_logs_in_finds_the_dag_and_opens_its_report(api_server, published_run, tmp_path) -> None:

@@ -79,6 +79,17 @@ def query(env: dict[str, str], sql: str, **params) -> str | None:
         engine.dispose()
 
 
+def run_generated_night(env: dict[str, str], day: str) -> str:
+    """`airflow dags test` of ``day``'s night on generated data, to its end, as `make run` runs it; its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, day, "--conf", json.dumps(GENERATED)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert is_published(DataFolder(Path(env["SECTOR_REPORT_DATA_DIR"])).run(day)), output[-3000:]
+    return output
+
+
 def task_state(env: dict[str, str], day: str, task_id: str) -> str | None:
     return query(
         env,
@@ -127,12 +138,7 @@ def test_an_interrupted_dags_test_blocks_no_later_night_and_a_running_one_is_wai
     finally:
         kill_group(abandoned)
     started = time.monotonic()
-    later = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "2024-06-04", "--conf", json.dumps(GENERATED)],
-        env=deployment, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    output = later.stdout + later.stderr
-    assert is_published(data.run("2024-06-04")), output[-3000:]
+    output = run_generated_night(deployment, "2024-06-04")
     assert f"Not waiting for the previous run {run_id_of(deployment, '2024-06-03')}: it is still 'running'" in output
     assert "no process on this machine works on it" in output and "'Mark Failed'" in output
     print(f"\nthe later night published {time.monotonic() - started:.1f} s after it started, not waiting")
@@ -161,7 +167,6 @@ def test_an_interrupted_dags_test_blocks_no_later_night_and_a_running_one_is_wai
 @pytest.mark.slow
 def test_a_night_left_running_when_airflow_stopped_blocks_no_later_dags_test(deployment, tmp_path: Path) -> None:
     """`make stop` while a night runs under `make airflow`, then `make run` of a later date."""
-    data = DataFolder(Path(deployment["SECTOR_REPORT_DATA_DIR"]))
     airflow = AirflowStandalone(tmp_path / "standalone", port=free_port(), env=deployment)
     airflow.start()
     try:
@@ -177,10 +182,5 @@ def test_a_night_left_running_when_airflow_stopped_blocks_no_later_dags_test(dep
         wait_for(lambda: task_state(deployment, "2024-07-01", "wait_for_input") == "deferred", "the night's file wait")
     finally:
         airflow.stop()
-    later = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "2024-07-02", "--conf", json.dumps(GENERATED)],
-        env=deployment, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    output = later.stdout + later.stderr
-    assert is_published(data.run("2024-07-02")), output[-3000:]
+    output = run_generated_night(deployment, "2024-07-02")
     assert f"Not waiting for the previous run {run_id_of(deployment, '2024-07-01')}: it is still 'running'" in output
