@@ -28,7 +28,7 @@ def lineage_of(dag_bag: DagBag, dag_id: str, sql_params: dict[str, str]) -> Oper
     dag = dag_bag.dags[dag_id]
     task = copy.copy(dag.get_task("aggregate"))
     task.sql_params = sql_params
-    task.render_template_fields({"task": task, "params": {"parallelism": 1}}, jinja_env=dag.get_template_env())
+    task.render_template_fields({"task": task, "params": dag.params.dump()}, jinja_env=dag.get_template_env())
     return task.get_openlineage_facets_on_complete(task_instance=None)
 
 
