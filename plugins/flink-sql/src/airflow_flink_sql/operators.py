@@ -237,7 +237,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
 
     def poll_until_complete(self, external_id: JsonValue, context: Context) -> None:
         job_id = _job_id(external_id)
-        self._job_id = job_id  # for on_kill
+        self._job_id = job_id  # what a stopped or timed-out task cancels, or leaves to its retry
         self._link(context, job_id)
         limit = self.slot_wait_timeout
         self.hook.wait_for_job(job_id, slot_wait_timeout=float(limit) if limit not in (None, "") else None)
