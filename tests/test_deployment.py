@@ -585,11 +585,9 @@ def worker_of(api: Api, run_id: str, task_id: str) -> psutil.Process:
     return worker
 
 
-def big_night_running_on_the_cluster(
-    standalone, api: Api, flink_cluster, day: str, seed: int, rows: int = 4_000_000
-) -> tuple[dict, str]:
-    """A big night triggered, once its Flink job runs on the cluster: its run and the job's name."""
-    night = triggered_night(standalone, api, day, {"source": "generate", "rows": rows, "seed": seed})
+def big_night_running_on_the_cluster(standalone, api: Api, flink_cluster, day: str, seed: int) -> tuple[dict, str]:
+    """A 4-million-row night triggered, once its Flink job runs on the cluster: its run and the job's name."""
+    night = triggered_night(standalone, api, day, {"source": "generate", "rows": 4_000_000, "seed": seed})
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     api.wait_for(
         lambda: any(j["name"] == name and j["state"] == "RUNNING" for j in flink_jobs(flink_cluster)),
@@ -626,19 +624,30 @@ def test_a_worker_killed_or_stopped_mid_job_leaves_the_job_running_and_the_retry
 
 
 def test_marking_a_night_failed_mid_job_cancels_its_flink_job(airflow, api, flink_cluster) -> None:
+    """The night's job waits on the cluster (no TaskManager yet, so it lasts as long as the test needs: a job that
+    computes may finish before Airflow, which learns of the change at the task's next heartbeat, stops the task)."""
     standalone, data = airflow
-    # 12 million rows: the job runs about half a minute, longer than Airflow takes to stop the task (its
-    # supervisor learns of the change at its next heartbeat, then sends SIGTERM).
-    night, name = big_night_running_on_the_cluster(standalone, api, flink_cluster, "2024-10-09", 9, rows=12_000_000)
-    quoted = urllib.parse.quote(night["dag_run_id"], safe="")
-    marked_at = time.monotonic()
-    api.call("PATCH", f"/dags/{DAG_ID}/dagRuns/{quoted}", {"state": "failed"})
-    api.wait_for(
-        lambda: [j["state"] for j in flink_jobs(flink_cluster) if j["name"] == name] == ["CANCELED"],
-        "the night's Flink job to be cancelled on the cluster",
-        every=0.5,
-    )
-    print(f"\nmarked failed: the night's Flink job cancelled {time.monotonic() - marked_at:.1f} s later")
+    flink_cluster.stop_taskmanagers()
+    try:
+        night = triggered_night(
+            standalone, api, "2024-10-09", {"source": "generate", "rows": 300, "flink_slot_wait": 600}
+        )
+        name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
+        api.wait_for(
+            lambda: [j["state"] for j in flink_jobs(flink_cluster) if j["name"] == name] == ["RUNNING"],
+            "the night's Flink job on the cluster",
+        )
+        quoted = urllib.parse.quote(night["dag_run_id"], safe="")
+        marked_at = time.monotonic()
+        api.call("PATCH", f"/dags/{DAG_ID}/dagRuns/{quoted}", {"state": "failed"})
+        api.wait_for(
+            lambda: [j["state"] for j in flink_jobs(flink_cluster) if j["name"] == name] == ["CANCELED"],
+            "the night's Flink job to be cancelled on the cluster",
+            every=0.5,
+        )
+        print(f"\nmarked failed: the night's Flink job cancelled {time.monotonic() - marked_at:.1f} s later")
+    finally:
+        flink_cluster.restart_taskmanager()
     assert not is_published(RunFolder.for_date(data, "2024-10-09"))
 
 
