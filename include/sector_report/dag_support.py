@@ -44,16 +44,19 @@ def night_of(context: Mapping[str, Any]) -> RunFolder:
 def withdraw_before_rewriting(context: Mapping[str, Any]) -> None:
     """``pre_execute`` of every task that rewrites a night's files: the night is withdrawn first, so that clearing
     a published night from any task never shows readers a report over files being rewritten."""
-    from .reporting.publish import withdraw_night
-
-    night = night_of(context)
-    if withdraw_night(night, locale=context["params"]["locale"], exchange=settings.EXCHANGE):
+    if night := _withdraw(context):
         print(f"Withdrew the published night {night.date}: {context['ti'].task_id} rewrites its files")
 
 
 def withdraw_failed_publication(context: Mapping[str, Any]) -> None:
     """``on_failure_callback`` of ``publish``: a publish that failed for good (its last try killed after the
     commit, say) leaves the night published nowhere, as its run is failed."""
+    _withdraw(context)
+
+
+def _withdraw(context: Mapping[str, Any]) -> RunFolder | None:
+    """Withdraw the task's night; the night, if it was published."""
     from .reporting.publish import withdraw_night
 
-    withdraw_night(night_of(context), locale=context["params"]["locale"], exchange=settings.EXCHANGE)
+    night = night_of(context)
+    return night if withdraw_night(night, locale=context["params"]["locale"], exchange=settings.EXCHANGE) else None
