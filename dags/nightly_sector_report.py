@@ -47,6 +47,7 @@ from include.sector_report import settings
 from include.sector_report.dag_support import (
     DATA,
     fail_without_retry,
+    record_night_failure,
     report_date,
     withdraw_before_rewriting,
     withdraw_failed_publication,
@@ -56,6 +57,8 @@ from include.sector_report.reporting.i18n import LOCALES
 from include.sector_report.reporting.notify import EMAIL_LIST, alert_failed_task
 
 DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)
+# A task failing for good records why (for the deadline's late alert) and alerts on-call.
+FAILURE_CALLBACKS = [record_night_failure, alert_failed_task]
 
 
 @task
@@ -132,7 +135,7 @@ def render_report(prepared: dict, flink_job: dict, **context) -> str:
     return str(run.root)
 
 
-@task(outlets=[DAILY_REPORT], on_failure_callback=[withdraw_failed_publication, alert_failed_task])
+@task(outlets=[DAILY_REPORT], on_failure_callback=[withdraw_failed_publication, *FAILURE_CALLBACKS])
 def publish(run_dir: str, **context) -> str:
     """The night becomes published here, and only here: its report, the index and latest, the run's
     "Report" tab, and the daily report Asset's event (which runs the monthly rollup). All or nothing,
@@ -185,7 +188,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     template_searchpath=[str(settings.INCLUDE_DIR)],
-    default_args=settings.DEFAULT_ARGS,
+    default_args={**settings.DEFAULT_ARGS, "on_failure_callback": FAILURE_CALLBACKS},
     tags=["reporting", "flink"],
     params={
         "source": Param(

@@ -5,7 +5,7 @@ For every trading session, `SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES` (default 480
 report's 23:00 (Asia/Seoul) run time, so by 07:00 the next morning, this DAG checks whether the
 session's night has been published, and if not mails a "late" alert to `alert_to`
 (`SECTOR_REPORT_ALERT_TO`) saying what its scheduled run is doing: still running (for example
-waiting for its file), failed, or never started.
+waiting for its file), failed (which task, and its error), or never started.
 
 It is a DAG of its own, on the same trading-session timetable: a night that is still running, one
 that failed, and one the scheduler never started are all late alike, and the nightly runs stay
@@ -31,6 +31,7 @@ NIGHT_STATES = ("queued", "running", "failed", "success")
 @task
 def check_published(**context) -> bool:
     """True if the session's night is published; otherwise alert ``alert_to`` that it is late."""
+    from include.sector_report.failures import last_failure
     from include.sector_report.publication import is_published
     from include.sector_report.reporting.notify import alert_late_night
 
@@ -45,8 +46,12 @@ def check_published(**context) -> bool:
     state = next(
         (s for s in NIGHT_STATES if ti.get_dr_count(dag_id=NIGHTLY_DAG_ID, logical_dates=session, states=[s])), "none"
     )
-    print(f"The night of {day} was not published by {deadline} (its run: {state}): alerting the alert_to addresses")
-    alert_late_night(context, night_dag_id=NIGHTLY_DAG_ID, report_date=day, deadline=deadline, night_state=state)
+    failure = last_failure(night) if state == "failed" else None
+    why = f"; {failure.task_id} failed" if failure else ""
+    print(f"The night of {day} was not published by {deadline} (its run: {state}{why}): alerting alert_to")
+    alert_late_night(
+        context, night_dag_id=NIGHTLY_DAG_ID, report_date=day, deadline=deadline, night_state=state, failure=failure
+    )
     return False
 
 

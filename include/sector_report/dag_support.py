@@ -1,5 +1,5 @@
 """What the DAGs share that touches Airflow: the data folder, the night a task works on, failing without a
-retry, and the callbacks that keep a night published or withdrawn as a whole.
+retry, the callbacks that keep a night published or withdrawn as a whole, and the one that records why it failed.
 
 The one module of this package that imports Airflow at the top: the domain modules stay plain Python.
 """
@@ -52,6 +52,17 @@ def withdraw_failed_publication(context: Mapping[str, Any]) -> None:
     """``on_failure_callback`` of ``publish``: a publish that failed for good (its last try killed after the
     commit, say) leaves the night published nowhere, as its run is failed."""
     _withdraw(context)
+
+
+def record_night_failure(context: Mapping[str, Any]) -> None:
+    """``on_failure_callback`` of the nightly DAG's tasks: keep what failed, for the deadline's late alert."""
+    from .failures import Failure, record_failure
+    from .reporting.notify import task_error
+
+    ti = context["ti"]
+    now = dt.datetime.now(dt.UTC).isoformat()
+    failure = Failure(task_id=ti.task_id, run_id=ti.run_id, error=task_error(context), at=now)
+    record_failure(night_of(context), failure)
 
 
 def _withdraw(context: Mapping[str, Any]) -> RunFolder | None:

@@ -99,6 +99,11 @@ class RunFolder:
         return self.root / "summary.json"
 
     @property
+    def failure_json(self) -> Path:
+        """The night's last failure (see :mod:`.failures`)."""
+        return self.root / "failure.json"
+
+    @property
     def staged_report_html(self) -> Path:
         """The rendered report before it is published: no reader looks here."""
         return self.root / "report.staged.html"

@@ -12,10 +12,12 @@ from airflow.sdk.exceptions import AirflowFailException
 from include.sector_report.dag_support import (
     fail_without_retry,
     night_of,
+    record_night_failure,
     withdraw_before_rewriting,
     withdraw_failed_publication,
 )
 from include.sector_report.errors import ReportError
+from include.sector_report.failures import last_failure
 from include.sector_report.publication import is_published
 from tests.nights import published_night, sector
 
@@ -23,7 +25,7 @@ from tests.nights import published_night, sector
 NIGHT = {
     "logical_date": dt.datetime(2024, 3, 8, 14, 0, tzinfo=dt.UTC),
     "params": {"locale": "en"},
-    "ti": SimpleNamespace(task_id="aggregate"),
+    "ti": SimpleNamespace(task_id="aggregate", run_id="manual__2024-03-08T14:00:00+00:00"),
 }
 
 
@@ -53,3 +55,11 @@ def test_the_night_is_withdrawn_before_its_files_are_rewritten_and_after_a_faile
     assert "runs/2024-03-08/" not in night.data_folder.index_html.read_text()
     callback(NIGHT)  # nothing published: nothing to do
     assert not is_published(night)
+
+
+def test_a_task_failing_for_good_records_what_failed_in_its_night(data_root: Path) -> None:
+    record_night_failure({**NIGHT, "exception": ReportError("The Flink job was cancelled: no slots.")})
+    failure = last_failure(night_of(NIGHT))
+    assert failure is not None
+    assert (failure.task_id, failure.run_id) == ("aggregate", "manual__2024-03-08T14:00:00+00:00")
+    assert failure.error == "The Flink job was cancelled: no slots."

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from include.sector_report.reporting.mail import MAX_ERROR_CHARS, failure_alert, first_paragraph
+from include.sector_report.failures import Failure
+from include.sector_report.reporting.mail import MAX_ERROR_CHARS, failure_alert, first_paragraph, late_alert
 
 
 def test_an_alert_names_dag_date_task_error_and_log_and_escapes_them() -> None:
@@ -30,3 +31,16 @@ def test_first_paragraph_is_cut_at_a_blank_line_and_kept_short() -> None:
     assert first_paragraph("  one\nstill one\n \n two") == "one\nstill one"
     long = first_paragraph("x" * (MAX_ERROR_CHARS + 10))
     assert len(long) == MAX_ERROR_CHARS and long.endswith("…")
+
+
+def test_a_late_alert_says_what_the_run_is_doing_and_what_failed() -> None:
+    late = dict(dag_id="nightly_sector_report", report_date="2024-03-08", deadline="2024-03-08T22:00:00+00:00",
+                run_url="http://airflow.example/dags/nightly_sector_report/runs", locale="en")  # fmt: skip
+    running = late_alert(night_state="running", failure=None, **late)
+    assert running.subject == "[LATE] nightly_sector_report 2024-03-08"
+    assert "running (e.g. waiting for its file)" in running.html and "aggregate" not in running.html
+    error = "The Flink job was cancelled: no TaskManager offered it slots in 300 s.\n\nJava trace"
+    failure = Failure("aggregate", "scheduled__2024-03-08", error, "2024-03-08T15:00:00+00:00")
+    failed = late_alert(night_state="failed", failure=failure, **late)
+    assert "aggregate" in failed.html and "no TaskManager offered it slots in 300 s." in failed.html
+    assert "Java trace" not in failed.html

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..failures import Failure
 from ..layout import RunFolder
 from .i18n import messages
 from .render import format_money, report_view, template_env
@@ -43,11 +44,23 @@ def failure_alert(*, dag_id: str, report_date: str, task_id: str, error: str, lo
     return _alert(subject, t["alert_failed_intro"], dag_id, report_date, facts, t["log"], log_url, locale)
 
 
-def late_alert(*, dag_id: str, report_date: str, deadline: str, night_state: str, run_url: str, locale: str) -> Mail:
-    """A night has not been published by its deadline; ``night_state`` is its run's state, or ``none``."""
+def late_alert(
+    *,
+    dag_id: str,
+    report_date: str,
+    deadline: str,
+    night_state: str,
+    failure: Failure | None,
+    run_url: str,
+    locale: str,
+) -> Mail:
+    """A night has not been published by its deadline; ``night_state`` is its run's state, or ``none``; a failed
+    night's ``failure`` says which task failed and why."""
     t = messages(locale)
     subject = f"[{t['alert_late']}] {dag_id} {report_date}"
     facts = [(t["deadline"], deadline), (t["night_state"], t[f"night_{night_state}"])]
+    if failure:
+        facts += [(t["task"], failure.task_id), (t["error"], first_paragraph(failure.error))]
     return _alert(subject, t["alert_late_intro"], dag_id, report_date, facts, t["run"], run_url, locale)
 
 

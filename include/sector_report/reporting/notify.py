@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
+    from ..failures import Failure
     from .mail import Mail
 
 from ..layout import report_date_of
@@ -31,6 +32,11 @@ def send(context: Mapping[str, Any], to: list[str], mail: Mail, files: list[str]
     notifier(to, mail, files).notify(context)
 
 
+def task_error(context: Mapping[str, Any]) -> str:
+    """What a failed task's callback says went wrong."""
+    return str(context.get("exception") or "The task failed without an error message; see its log.")
+
+
 def alert_failed_task(context: Mapping[str, Any]) -> None:
     """``on_failure_callback``: a task failed for good (retries spent, or a failure no retry fixes)."""
     from .mail import failure_alert
@@ -38,12 +44,11 @@ def alert_failed_task(context: Mapping[str, Any]) -> None:
     params, ti = context["params"], context["ti"]
     if not params.get("alert_to"):
         return
-    error = str(context.get("exception") or "The task failed without an error message; see its log.")
     mail = failure_alert(
         dag_id=ti.dag_id,
         report_date=report_date_of(context.get("logical_date") or context["dag_run"].run_after).isoformat(),
         task_id=ti.task_id,
-        error=error,
+        error=task_error(context),
         log_url=ti.log_url,
         locale=params["locale"],
     )
@@ -51,10 +56,17 @@ def alert_failed_task(context: Mapping[str, Any]) -> None:
 
 
 def alert_late_night(
-    context: Mapping[str, Any], *, night_dag_id: str, report_date: str, deadline: dt.datetime, night_state: str
+    context: Mapping[str, Any],
+    *,
+    night_dag_id: str,
+    report_date: str,
+    deadline: dt.datetime,
+    night_state: str,
+    failure: Failure | None,
 ) -> None:
     """The night of ``report_date`` was not published by ``deadline``: tell ``alert_to`` (the running task's
-    params) what its run is doing (``night_state``), with a link to the nightly DAG's runs."""
+    params) what its run is doing (``night_state``) and, if it failed, what failed, with a link to the nightly
+    DAG's runs."""
     from airflow.configuration import conf as airflow_conf
 
     from .mail import late_alert
@@ -68,6 +80,7 @@ def alert_late_night(
         report_date=report_date,
         deadline=deadline.isoformat(),
         night_state=night_state,
+        failure=failure,
         run_url=f"{base_url}/dags/{quote(night_dag_id, safe='')}/runs",
         locale=params["locale"],
     )
