@@ -20,10 +20,10 @@ def admin_env(folder: Path) -> dict[str, str]:
     }
 
 
-def admin_token(base_url: str) -> str:
+def admin_token(base_url: str, password: str = PASSWORD) -> str:
     request = urllib.request.Request(
         f"{base_url}/auth/token",
-        data=json.dumps({"username": "admin", "password": PASSWORD}).encode(),
+        data=json.dumps({"username": "admin", "password": password}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:

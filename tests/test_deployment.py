@@ -25,6 +25,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,11 +34,13 @@ import psutil
 import pytest
 from playwright.sync_api import sync_playwright
 
-from include.sector_report.layout import DataFolder, RunFolder, report_date_of
+from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.publication import is_published, published_nights
+from include.sector_report.reporting.publish import index_lock
 from include.sector_report.reporting.render import format_change
 from include.sector_report.summary import NightSummary
-from tests.airflow_admin import admin_env, admin_token
+from tests.airflow_admin import admin_env
+from tests.airflow_api import DAG_ID, DAG_IDS, DEADLINE_DAG_ID, MONTHLY_DAG_ID, Api, seoul_date
 from tests.browser import launch_chromium, signed_in_page
 from tests.landing import drop_days_file, landed_rows
 from tests.report_html import previous_date, report_rows
@@ -47,14 +51,8 @@ from tools.processes import free_port
 pytestmark = pytest.mark.slow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DAG_ID = "nightly_sector_report"
-DEADLINE_DAG_ID = "nightly_sector_report_deadline"
-MONTHLY_DAG_ID = "monthly_sector_report"
-DAG_IDS = (DAG_ID, DEADLINE_DAG_ID, MONTHLY_DAG_ID)
 # A session's night not published 20 s after its 23:00 run time is late (production: 8 hours).
 LATE_AFTER_SECONDS = 20
-# How long a condition may take before a test gives up: far beyond what any takes here.
-PATIENCE_SECONDS = 600
 ONCALL = "oncall@example.com"
 LINEAGE_FILE = "lineage.jsonl"
 
@@ -103,108 +101,6 @@ def airflow(flink_cluster, smtp_server, postgres_server, tmp_path_factory):
         standalone.stop()
 
 
-class Api:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.token = admin_token(base)
-
-    def call(self, method: str, path: str, body: dict | None = None, *, api: str = "/api/v2"):
-        request = urllib.request.Request(
-            f"{self.base}{api}{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
-
-    def wait_for(self, predicate, what: str, timeout: float = PATIENCE_SECONDS, every: float = 1):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                found = predicate()
-            except urllib.error.HTTPError as error:
-                if error.code != 404:
-                    raise
-                found = None
-            if found:
-                return found
-            time.sleep(every)
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-    def unpause(self, *dag_ids: str) -> None:
-        for dag_id in dag_ids:
-            self.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
-
-    def runs(self, dag_id: str, run_type: str) -> list[dict]:
-        return self.call("GET", f"/dags/{dag_id}/dagRuns?run_type={run_type}&limit=100")["dag_runs"]
-
-    def run_of(self, dag_id: str, run_type: str, report_date: str) -> dict:
-        return self.wait_for(
-            lambda: next(
-                (r for r in self.runs(dag_id, run_type) if seoul_date(r["logical_date"]) == report_date), None
-            ),
-            f"the {run_type} run of {dag_id} for {report_date}",
-        )
-
-    def finished_run(self, run_id: str, dag_id: str = DAG_ID) -> dict:
-        quoted = urllib.parse.quote(run_id, safe="")
-
-        def done():
-            run = self.call("GET", f"/dags/{dag_id}/dagRuns/{quoted}")
-            return run if run["state"] in ("success", "failed") else None
-
-        return self.wait_for(done, f"run {run_id} of {dag_id} to finish")
-
-    def task(self, run_id: str, task_id: str) -> dict:
-        quoted = urllib.parse.quote(run_id, safe="")
-        return self.call("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/{task_id}")
-
-    def aggregate_result(self, run_id: str) -> dict:
-        quoted = urllib.parse.quote(run_id, safe="")
-        entry = self.call("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/aggregate/xcomEntries/return_value")
-        value = entry["value"]
-        return json.loads(value) if isinstance(value, str) else value
-
-    def clear(self, run: dict, task_ids: list[str], *, downstream: bool) -> list[str]:
-        """Clear tasks of a finished run as an operator does (the UI's Clear, the REST API); the tasks cleared."""
-        cleared = self.call(
-            "POST",
-            f"/dags/{DAG_ID}/clearTaskInstances",
-            {"dag_run_id": run["dag_run_id"], "task_ids": task_ids, "include_downstream": downstream,
-             "only_failed": False, "reset_dag_runs": True, "dry_run": False},
-        )  # fmt: skip
-        return sorted(ti["task_id"] for ti in cleared["task_instances"])
-
-    def asset_events(self, run: dict) -> int:
-        """How many asset events the run's tasks have sent."""
-        quoted = urllib.parse.quote(run["dag_run_id"], safe="")
-        return self.call("GET", f"/assets/events?source_dag_id={DAG_ID}&source_run_id={quoted}")["total_entries"]
-
-    def end_unfinished_runs(self) -> None:
-        """Mark every queued or running run failed and wait until none of its tasks still runs."""
-
-        def every_unfinished_run_marked_failed() -> bool:
-            for dag_id in DAG_IDS:
-                for run in self.call("GET", f"/dags/{dag_id}/dagRuns?state=queued&state=running")["dag_runs"]:
-                    quoted = urllib.parse.quote(run["dag_run_id"], safe="")
-                    try:
-                        self.call("PATCH", f"/dags/{dag_id}/dagRuns/{quoted}", {"state": "failed"})
-                    except urllib.error.HTTPError as error:
-                        if error.code < 500:
-                            raise
-                        return False  # seen once: a 500 while the scheduler changed the run; look again
-            return True
-
-        self.wait_for(every_unfinished_run_marked_failed, "the unfinished runs to be marked failed")
-        states = "".join(f"&state={state}" for state in ("queued", "scheduled", "running", "deferred", "restarting"))
-
-        def nothing_runs():
-            return not self.call("GET", f"/dags/~/dagRuns/~/taskInstances?limit=1{states}")["task_instances"]
-
-        self.wait_for(nothing_runs, "the tasks of the runs marked failed to stop")
-
-
 def airflow_cli(standalone: AirflowStandalone, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "airflow", *args], env=standalone.env, capture_output=True, text=True, timeout=120
@@ -224,10 +120,6 @@ def triggered_night(standalone: AirflowStandalone, api: Api, day: str, conf: dic
     api.unpause(DAG_ID)
     trigger(standalone, day, conf)
     return api.run_of(DAG_ID, "manual", day)
-
-
-def seoul_date(logical_date: str) -> str:
-    return report_date_of(logical_date).isoformat()
 
 
 def flink_jobs(flink: SessionCluster) -> list[dict]:
@@ -433,7 +325,12 @@ def test_a_failed_night_alerts_and_clearing_it_through_the_api_publishes_it(airf
 
 def test_a_published_night_triggers_the_monthly_rollup_through_its_asset(airflow, api) -> None:
     standalone, data = airflow
-    api.unpause(DAG_ID, MONTHLY_DAG_ID)
+    # The deployment's one step that turns the package on: every DAG a night needs is unpaused.
+    unpaused = subprocess.run(
+        ["make", "-s", "unpause"], cwd=PROJECT_ROOT, env=standalone.env, capture_output=True, text=True, timeout=300
+    )
+    assert unpaused.returncode == 0, unpaused.stderr[-3000:]
+    assert [api.call("GET", f"/dags/{dag_id}")["is_paused"] for dag_id in DAG_IDS] == [False, False, False]
     trigger(standalone, "2023-01-05", {"source": "generate", "rows": 300})
     night = api.run_of(DAG_ID, "manual", "2023-01-05")
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
@@ -576,6 +473,70 @@ def test_a_publish_the_disk_refuses_publishes_nothing_and_clearing_it_once_fixed
     assert_exact(folder)
 
 
+def test_a_worker_killed_right_after_publish_committed_leaves_a_publication_the_retry_completes(airflow, api) -> None:
+    """kill -9 between the commit and the end of ``publish``. With the scheduler held while the report is rendered,
+    the test takes the index lock before publish starts, so publish waits just before its commit; then it stops
+    the API server and lets go of the lock: publish commits the night, writes the index and waits on the API
+    server (to register the report's link). There its worker is killed."""
+    standalone, data = airflow
+    folder = RunFolder.for_date(data, "2024-10-14")
+    night = triggered_night(standalone, api, "2024-10-14", {"source": "generate", "rows": 2000, "seed": 14})
+    api.wait_for(
+        lambda: api.task(night["dag_run_id"], "render_report")["state"] == "running", "render_report", every=0.2
+    )
+    [scheduler] = airflow_component(standalone, "scheduler")
+    with ExitStack() as lock:
+        with suspended([scheduler]):  # publish is not scheduled until the lock is taken (render_report takes it too)
+            api.wait_for(lambda: api.task(night["dag_run_id"], "render_report")["state"] == "success", "the render")
+            lock.enter_context(index_lock(DataFolder(data)))
+        api.wait_for(lambda: api.task(night["dag_run_id"], "publish")["state"] == "running", "publish to start")
+        worker = worker_of(api, night["dag_run_id"], "publish")
+        api.wait_for(lambda: waits_for_a_lock(worker), "publish to wait for the index lock", every=0.2)
+        api_server = airflow_component(standalone, "api_server")
+        api_server += [child for process in api_server for child in process.children(recursive=True)]
+        with suspended(api_server):
+            lock.close()
+            api.wait_for(
+                lambda: is_published(folder) and "runs/2024-10-14/" in DataFolder(data).index_html.read_text(),
+                "publish to commit the night and write the index",
+                every=0.2,
+            )
+            time.sleep(1)  # on to the API server, which does not answer
+            assert api_server and worker.is_running(), "publish waits on the API server after its commit"
+            for process in [*worker.children(recursive=True), worker]:
+                process.kill()
+    run = api.finished_run(night["dag_run_id"])
+    assert run["state"] == "success"
+    assert api.task(night["dag_run_id"], "publish")["try_number"] == 2, "the killed try was retried"
+    assert is_published(folder) and api.asset_events(night) == 1
+    assert_exact(folder)
+
+
+def airflow_component(standalone: AirflowStandalone, name: str) -> list[psutil.Process]:
+    """The process of ``airflow standalone``'s component ``name`` (``scheduler``, ``api_server``)."""
+    standalone_process = psutil.Process(int(standalone.pid_file.read_text()))
+    # (A component may set its process title: the api-server's reads "airflow api_server -- host:… port:…".)
+    return [p for p in standalone_process.children() if name in " ".join(p.cmdline())]
+
+
+@contextmanager
+def suspended(processes: list[psutil.Process]) -> Iterator[None]:
+    for process in processes:
+        process.suspend()
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.resume()
+
+
+def waits_for_a_lock(process: psutil.Process) -> bool:
+    """Whether ``process`` or one of its children is blocked on a file lock (``/proc/locks``' "->" lines)."""
+    pids = {str(p.pid) for p in [process, *process.children(recursive=True)]}
+    waiting = [line.split() for line in Path("/proc/locks").read_text().splitlines() if " -> " in line]
+    return any(fields[5] in pids for fields in waiting)
+
+
 def worker_of(api: Api, run_id: str, task_id: str) -> psutil.Process:
     """The LocalExecutor worker (the task's supervisor) running a task of the run."""
     ti_id = api.task(run_id, task_id)["id"]
@@ -672,6 +633,12 @@ def test_a_night_without_taskmanagers_fails_at_its_slot_limit_saying_why_and_the
         alert.get_body(("html",)).get_content()
     )
     assert not is_published(RunFolder.for_date(data, "2024-10-10"))
+    # At the deadline, on-call also hears which task failed and why.
+    api.unpause(DEADLINE_DAG_ID)
+    airflow_cli(standalone, "dags", "trigger", DEADLINE_DAG_ID, "--logical-date", night["logical_date"])
+    [(_, late)] = api.wait_for(lambda: smtp_server.about("[지연] nightly_sector_report 2024-10-10"), "the late alert")
+    body = late.get_body(("html",)).get_content()
+    assert "실패" in body and "aggregate" in body and "no TaskManager offered it slots in 10 s" in body
 
     trigger(standalone, "2024-10-11", {"source": "generate", "rows": 300})
     following = api.run_of(DAG_ID, "manual", "2024-10-11")

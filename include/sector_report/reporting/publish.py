@@ -41,7 +41,7 @@ def publish_night(run: RunFolder, *, locale: str, exchange: str) -> list[Path]:
             "clear render_report (and publish with it) to render it again."
         )
     data = run.data_folder
-    with _index_lock(data):
+    with index_lock(data):
         others = [night for night in published_nights(data) if night.date != run.date]
         try:
             _write_index(data, [*others, run], locale=locale, exchange=exchange, before=lambda: commit(run))
@@ -66,7 +66,7 @@ def publishing(run: RunFolder, *, locale: str, exchange: str) -> Iterator[list[P
 def withdraw_night(run: RunFolder, *, locale: str, exchange: str) -> bool:
     """Unpublish ``run`` (every task that rewrites its files starts here) and rewrite the index without it;
     True if it was published."""
-    with _index_lock(run.data_folder):
+    with index_lock(run.data_folder):
         if not withdraw(run):
             return False
         _write_index(run.data_folder, published_nights(run.data_folder), locale=locale, exchange=exchange)
@@ -86,7 +86,7 @@ def _unpublish(run: RunFolder, others: list[RunFolder], *, locale: str, exchange
 
 def rewrite_index(data: DataFolder, *, locale: str, exchange: str) -> list[Path]:
     """Rewrite the index (a month's report was written); returns its pages."""
-    with _index_lock(data):
+    with index_lock(data):
         _write_index(data, published_nights(data), locale=locale, exchange=exchange)
     return [data.index_html, data.latest_html]
 
@@ -114,7 +114,7 @@ def _write_index(
 
 
 @contextmanager
-def _index_lock(data: DataFolder) -> Iterator[None]:
+def index_lock(data: DataFolder) -> Iterator[None]:
     """One writer of the index at a time: two nights (a backfill, a rerun) or a month may publish together."""
     data.root.mkdir(parents=True, exist_ok=True)
     with open(data.root / ".index.lock", "w") as lock:
