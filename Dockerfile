@@ -1,11 +1,13 @@
 # Airflow image for the docker-compose deployment: the official image plus Java (for PyFlink), this project's
-# pins, and its two Airflow distributions (plugins/) built as wheels.
-FROM apache/airflow:3.3.2-python3.11 AS wheels
+# pins, and its two Airflow distributions (plugins/) built as wheels. AIRFLOW_IMAGE names another base with the
+# official image's contract (the stand-in of `make standin-images`).
+ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11
+FROM ${AIRFLOW_IMAGE} AS wheels
 COPY --chown=airflow plugins/flink-sql /src/flink-sql
 COPY --chown=airflow plugins/report-kit /src/report-kit
 RUN pip wheel --no-deps --wheel-dir /tmp/wheels /src/flink-sql /src/report-kit
 
-FROM apache/airflow:3.3.2-python3.11
+FROM ${AIRFLOW_IMAGE}
 USER root
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openjdk-17-jre-headless \

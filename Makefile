@@ -33,7 +33,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 export SECTOR_REPORT_DATA_DIR ?= $(CURDIR)/data
 export SECTOR_REPORT_FLINK_TARGET ?= local
-# The demo nights generate their data; a deployment lands the day's file (the default, see README "Deploying").
+# The demo nights generate their data; a deployment lands the day's file (the default, see README "Deploying with docker-compose").
 export SECTOR_REPORT_SOURCE ?= generate
 # The report viewer plugin serves the HTML reports under the data folder in the Airflow UI.
 export AIRFLOW__REPORT_VIEWER__ROOT ?= $(SECTOR_REPORT_DATA_DIR)
@@ -43,7 +43,7 @@ FLINK_WORKDIR := $(CURDIR)/.flink-cluster
 # The session cluster's TaskManager process size (the same as docker-compose.yaml's).
 FLINK_TM_MEMORY ?= 2g
 
-.PHONY: run run-month test test-fast lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
+.PHONY: run run-month test test-fast test-compose standin-images lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
 	bench bench-flink bench-dag profile-flink screenshots clean
 
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
@@ -58,6 +58,10 @@ run-month: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 
 test: check-java test-system-deps lint
 	$(BIN)/python -m pytest
+
+# docker-compose.yaml brought up on podman with the stand-in images (as root): a night, a restart, down and up.
+test-compose: check-java test-system-deps $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m compose -p no:cacheprovider
 
 # Everything but the tests marked slow (a JVM, an Airflow server, a browser, PostgreSQL): no Java or
 # Debian packages needed.
@@ -139,13 +143,25 @@ check-java:
 	  exit 1;; esac
 
 # What the tests drive besides Python: Debian's Chromium (Playwright downloads no browser of its own),
-# a PostgreSQL server (metadata DB test) and docker-compose (only to validate docker-compose.yaml).
-TEST_DEBIAN_PACKAGES := chromium fonts-noto-cjk postgresql docker-compose
+# a PostgreSQL server (metadata DB test), and docker-compose on podman with debootstrap for the compose tier.
+TEST_DEBIAN_PACKAGES := chromium fonts-noto-cjk postgresql docker-compose podman debootstrap
+# podman's default container limits ask more open files and processes than this machine allows ("error setting
+# rlimits"): its containers get the machine's hard limit of open files and at most 16384 processes.
+CONTAINERS_CONF := /etc/containers/containers.conf
 test-system-deps:
 	@missing=$$(for p in $(TEST_DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
 	  else echo "The tests need these Debian packages: sudo apt-get install -y $$missing"; exit 1; fi; fi
+	@if ! grep -qs default_ulimits $(CONTAINERS_CONF); then \
+	  nproc=$$(ulimit -Hu); [ "$$nproc" = unlimited ] || [ "$$nproc" -gt 16384 ] && nproc=16384; \
+	  printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n' \
+	    $$(ulimit -Hn) $$(ulimit -Hn) $$nproc $$nproc > $(CONTAINERS_CONF); fi
+
+# Local stand-ins for the images docker-compose.yaml names, where no image registry is reachable (as root):
+# `docker-compose --env-file .standins.env up -d` then uses them (README "Deploying with docker-compose").
+standin-images: test-system-deps $(VENV)/.installed
+	$(BIN)/python -m tools.standin_images --env-file .standins.env
 
 # The Airflow extensions are installed editable: a change to plugins/ is live without reinstalling.
 DISTRIBUTIONS := plugins/flink-sql plugins/report-kit

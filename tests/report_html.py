@@ -38,8 +38,13 @@ class SectorTable(HTMLParser):
 
 
 def report_rows(report: Path) -> dict[str, list[str]]:
+    return sector_rows(report.read_text(encoding="utf-8"))
+
+
+def sector_rows(html: str) -> dict[str, list[str]]:
+    """Sector -> the texts of its other cells (value, average price, volume, count, share, change)."""
     parser = SectorTable()
-    parser.feed(report.read_text(encoding="utf-8"))
+    parser.feed(html)
     return {row[0]: row[1:] for row in parser.rows}
 
 

@@ -1,8 +1,9 @@
-"""docker-compose.yaml, validated by `docker-compose config` (no Docker engine runs here to start it)."""
+"""docker-compose.yaml's shape, checked with `docker-compose config` (test_compose_stack.py starts it)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ def compose() -> dict:
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,
+        env={**os.environ, "AIRFLOW_JWT_SECRET": "a-secret"},  # required: the file refuses to start without one
     )
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
@@ -89,11 +91,23 @@ def test_flink_sees_the_data_at_the_same_path_as_airflow(compose) -> None:
         assert mounts(services[name]).get(data_dir) == volume, f"{name} mounts {volume} at {data_dir}"
 
 
-def test_flink_image_matches_the_pyflink_version() -> None:
-    pinned = re.search(r"apache-flink==(\S+)", (PROJECT_ROOT / "requirements.txt").read_text()).group(1)
+def test_the_images_match_the_pinned_versions() -> None:
+    """The official images by default, and the stand-ins, run the Flink and Airflow versions requirements.txt pins."""
+    requirements = (PROJECT_ROOT / "requirements.txt").read_text()
+    flink = re.search(r"apache-flink==(\S+)", requirements).group(1)
+    airflow = re.search(r"^apache-airflow==(\S+)", requirements, re.M).group(1)
     compose_text = (PROJECT_ROOT / "docker-compose.yaml").read_text()
-    assert set(re.findall(r"image: flink:(\S+?)-java17", compose_text)) == {pinned}
-    assert "apache/airflow:3.3.2" in (PROJECT_ROOT / "Dockerfile").read_text()
+    assert set(re.findall(r"FLINK_IMAGE:-flink:(\S+?)-java17", compose_text)) == {flink}
+    assert f"ARG AIRFLOW_IMAGE=apache/airflow:{airflow}-python3.11" in (PROJECT_ROOT / "Dockerfile").read_text()
+    standin = PROJECT_ROOT / "docker" / "standins" / "airflow" / "Containerfile"
+    assert f'"apache-airflow=={airflow}"' in standin.read_text()
+
+
+def test_the_host_reaches_the_stack_only_on_127_0_0_1(compose) -> None:
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            published = port if isinstance(port, str) else f"{port.get('host_ip')}:{port['published']}"
+            assert published.startswith("127.0.0.1:"), f"{name} publishes {port} beyond this machine"
 
 
 def test_flink_services_are_sized_like_the_local_session_cluster(compose) -> None:
