@@ -19,6 +19,7 @@ import psutil
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from include.sector_report.failures import last_failure
 from include.sector_report.layout import MonthFolder, RunFolder
 from tests.landing import landed_rows
 from tests.report_html import SectorTable, report_rows
@@ -210,7 +211,10 @@ def test_a_file_that_never_comes_fails_the_run_after_the_timeout_and_alerts(
     body = alert.get_body(("html",)).get_content()
     assert f"No file arrived in {data_root / 'incoming'}" in body
     assert "*2024-03-13*.csv or *20240313*.csv" in body
-    assert not RunFolder.for_date(data_root, "2024-03-13").root.exists(), "nothing was prepared"
+    night = RunFolder.for_date(data_root, "2024-03-13")
+    assert [p.name for p in night.root.iterdir()] == ["failure.json"], "nothing was prepared: only why it failed"
+    failure = last_failure(night)
+    assert failure is not None and failure.task_id == "wait_for_input" and "No file arrived" in failure.error
 
 
 def test_an_allowed_empty_day_reports_no_transactions(nightly_dag, data_root) -> None:
