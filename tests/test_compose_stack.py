@@ -22,6 +22,7 @@ from tests.airflow_api import DAG_ID, Api, seoul_date
 from tests.landing import drop_days_file
 from tests.report_html import sector_rows
 from tools.compose_stack import ComposeStack, stack_env
+from tools.flink_session_cluster import flink_jobs
 from tools.standin_images import standin_images
 
 pytestmark = [pytest.mark.slow, pytest.mark.compose]
@@ -64,9 +65,8 @@ def api(stack: ComposeStack) -> Api:
     return api
 
 
-def flink_jobs(stack: ComposeStack) -> list[dict]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{stack.env['FLINK_PORT']}/jobs/overview", timeout=10) as response:
-        return json.load(response)["jobs"]
+def jobs_on_the_cluster(stack: ComposeStack) -> list[dict]:
+    return flink_jobs(f"http://127.0.0.1:{stack.env['FLINK_PORT']}")
 
 
 def viewer_page(api: Api, path: str) -> str:
@@ -103,7 +103,7 @@ def test_a_dropped_file_runs_the_scheduled_night_on_the_flink_containers_and_rea
     print(f"\ncompose: the night published {time.monotonic() - dropped_at:.0f} s after its file was dropped")
     result = api.aggregate_result(night["dag_run_id"])
     assert result["target"] == "remote"
-    assert [job["state"] for job in flink_jobs(stack) if job["jid"] == result["job_id"]] == ["FINISHED"]
+    assert [job["state"] for job in jobs_on_the_cluster(stack) if job["jid"] == result["job_id"]] == ["FINISHED"]
     report = viewer_page(api, f"runs/{day}/report.html")
     assert_report_exact(report, stack.workdir / "incoming" / f"export_{day}.csv")
     assert f"runs/{day}/report.html" in viewer_page(api, "index.html")
@@ -115,7 +115,7 @@ def test_a_restarted_scheduler_leaves_the_flink_job_running_and_the_night_ends_e
     night = api.call("POST", f"/dags/{DAG_ID}/dagRuns", {"logical_date": logical, "conf": {"source": "file"}})
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     api.wait_for(
-        lambda: any(job["name"] == name and job["state"] == "RUNNING" for job in flink_jobs(stack)),
+        lambda: any(job["name"] == name and job["state"] == "RUNNING" for job in jobs_on_the_cluster(stack)),
         "the night's Flink job to run on the cluster",
         every=0.5,
     )
@@ -126,7 +126,7 @@ def test_a_restarted_scheduler_leaves_the_flink_job_running_and_the_night_ends_e
     assert run["state"] == "success"
     print(f"\ncompose: the night published {time.monotonic() - restarted_at:.0f} s after the scheduler's restart")
     assert api.task(night["dag_run_id"], "aggregate")["try_number"] == 2, "the restart ended the try: a retry"
-    assert [job["state"] for job in flink_jobs(stack) if job["name"] == name] == ["FINISHED"], "one Flink job"
+    assert [job["state"] for job in jobs_on_the_cluster(stack) if job["name"] == name] == ["FINISHED"], "one Flink job"
     report = viewer_page(api, f"runs/{RESTART_DAY}/report.html")
     assert_report_exact(report, stack.workdir / "incoming" / f"export_{RESTART_DAY}.csv")
 

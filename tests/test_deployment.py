@@ -45,7 +45,6 @@ from tests.browser import launch_chromium, signed_in_page
 from tests.landing import drop_days_file, landed_rows
 from tests.report_html import previous_date, report_rows
 from tools.airflow_local import AirflowStandalone
-from tools.flink_session_cluster import SessionCluster
 from tools.processes import free_port
 
 pytestmark = pytest.mark.slow
@@ -122,11 +121,6 @@ def triggered_night(standalone: AirflowStandalone, api: Api, day: str, conf: dic
     return api.run_of(DAG_ID, "manual", day)
 
 
-def flink_jobs(flink: SessionCluster) -> list[dict]:
-    with urllib.request.urlopen(f"{flink.rest_url}/jobs/overview", timeout=10) as response:
-        return json.load(response)["jobs"]
-
-
 def assert_exact(run: RunFolder) -> None:
     """The night's published figures equal a computation from the input Flink read, to the cent."""
     expected: dict[str, list[Decimal | int]] = {}
@@ -189,7 +183,7 @@ def test_a_scheduled_night_waits_for_its_file_is_late_until_it_comes_and_runs_on
     with night_folder.stocks_csv.open(newline="") as lookup:
         stocks = sum(1 for _ in csv.reader(lookup))
     assert result["records_read"] == 1000 + stocks
-    assert [job["state"] for job in flink_jobs(flink_cluster) if job["jid"] == result["job_id"]] == ["FINISHED"]
+    assert [job["state"] for job in flink_cluster.jobs() if job["jid"] == result["job_id"]] == ["FINISHED"]
     assert is_published(night_folder)
     assert_exact(night_folder)
     # The deployment's lineage: the job read the landed input and wrote its two sinks.
@@ -362,7 +356,7 @@ def test_a_taskmanager_killed_mid_job_ends_the_night_exact_or_failed_never_half_
     night = triggered_night(standalone, api, "2024-10-07", {"source": "generate", "rows": 4_000_000, "seed": 4})
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     api.wait_for(
-        lambda: any(j["name"] == name and j["tasks"]["running"] for j in flink_jobs(flink_cluster)),
+        lambda: any(j["name"] == name and j["tasks"]["running"] for j in flink_cluster.jobs()),
         "the night's Flink job to run tasks on the TaskManager",
         every=0.1,  # its tasks run for a few seconds
     )
@@ -372,7 +366,7 @@ def test_a_taskmanager_killed_mid_job_ends_the_night_exact_or_failed_never_half_
     flink_cluster.restart_taskmanager()
 
     run = api.finished_run(night["dag_run_id"])
-    states = sorted(job["state"] for job in flink_jobs(flink_cluster) if job["name"] == name)
+    states = sorted(job["state"] for job in flink_cluster.jobs() if job["name"] == name)
     folder = RunFolder.for_date(data, "2024-10-07")
     if run["state"] == "success":
         # Killed under running tasks, the job failed and the retry ran a new one on the new TaskManager;
@@ -428,7 +422,7 @@ def test_clearing_publish_alone_publishes_again_and_clearing_from_aggregate_with
     assert "publish" in api.clear(night, ["aggregate"], downstream=True)
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     api.wait_for(
-        lambda: len([job for job in flink_jobs(flink_cluster) if job["name"] == name]) == 2,
+        lambda: len([job for job in flink_cluster.jobs() if job["name"] == name]) == 2,
         "the rerun's Flink job on the cluster",
         every=0.2,
     )
@@ -551,7 +545,7 @@ def big_night_running_on_the_cluster(standalone, api: Api, flink_cluster, day: s
     night = triggered_night(standalone, api, day, {"source": "generate", "rows": 4_000_000, "seed": seed})
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     api.wait_for(
-        lambda: any(j["name"] == name and j["state"] == "RUNNING" for j in flink_jobs(flink_cluster)),
+        lambda: any(j["name"] == name and j["state"] == "RUNNING" for j in flink_cluster.jobs()),
         "the night's Flink job to run on the cluster",
     )
     return night, name
@@ -574,7 +568,7 @@ def test_a_worker_killed_or_stopped_mid_job_leaves_the_job_running_and_the_retry
     assert run["state"] == "success"
     aggregate = api.task(night["dag_run_id"], "aggregate")
     assert aggregate["try_number"] == 2, "the worker's try ended: the task was retried"
-    jobs = [job for job in flink_jobs(flink_cluster) if job["name"] == name]
+    jobs = [job for job in flink_cluster.jobs() if job["name"] == name]
     assert [job["state"] for job in jobs] == ["FINISHED"], "the retry reconnected: one Flink job for the night"
     assert api.aggregate_result(night["dag_run_id"])["job_id"] == jobs[0]["jid"]
     assert_exact(RunFolder.for_date(data, day))
@@ -595,14 +589,14 @@ def test_marking_a_night_failed_mid_job_cancels_its_flink_job(airflow, api, flin
         )
         name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
         api.wait_for(
-            lambda: [j["state"] for j in flink_jobs(flink_cluster) if j["name"] == name] == ["RUNNING"],
+            lambda: [j["state"] for j in flink_cluster.jobs() if j["name"] == name] == ["RUNNING"],
             "the night's Flink job on the cluster",
         )
         quoted = urllib.parse.quote(night["dag_run_id"], safe="")
         marked_at = time.monotonic()
         api.call("PATCH", f"/dags/{DAG_ID}/dagRuns/{quoted}", {"state": "failed"})
         api.wait_for(
-            lambda: [j["state"] for j in flink_jobs(flink_cluster) if j["name"] == name] == ["CANCELED"],
+            lambda: [j["state"] for j in flink_cluster.jobs() if j["name"] == name] == ["CANCELED"],
             "the night's Flink job to be cancelled on the cluster",
             every=0.5,
         )
@@ -625,7 +619,7 @@ def test_a_night_without_taskmanagers_fails_at_its_slot_limit_saying_why_and_the
     finally:
         flink_cluster.restart_taskmanager()
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
-    states = [job["state"] for job in flink_jobs(flink_cluster) if job["name"] == name]
+    states = [job["state"] for job in flink_cluster.jobs() if job["name"] == name]
     assert states == ["CANCELED"] * 3, "each try's job was cancelled at the limit: none is left waiting"
     subject = "[실패] nightly_sector_report 2024-10-10: aggregate"
     [(_, alert)] = api.wait_for(lambda: smtp_server.about(subject), "the failure alert")

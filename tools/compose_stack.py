@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from tools.processes import alive, free_port
-from tools.standin_images import digest, remove_older, tree_bytes
+from tools.standin_images import digest, image_exists, remove_older, tree_bytes
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
@@ -86,7 +86,7 @@ class ComposeStack:
         if not self.env.get("SECTOR_REPORT_IMAGE"):
             self.env["SECTOR_REPORT_IMAGE"] = airflow_image_name(self.env.get("AIRFLOW_IMAGE", ""))
         image = self.env["SECTOR_REPORT_IMAGE"]
-        if subprocess.run(["podman", "image", "exists", image], check=False).returncode != 0:
+        if not image_exists(image):
             self.compose("build", "airflow-init")
             remove_older(image)
         return image

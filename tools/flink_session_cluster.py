@@ -172,6 +172,9 @@ class SessionCluster:
         except OSError:
             return None
 
+    def jobs(self) -> list[dict]:
+        return flink_jobs(self.rest_url)
+
     def pids(self) -> list[int]:
         return [pid for pid_file in self.workdir.glob("flink-*.pid") for pid in _pids_in(pid_file)]
 
@@ -189,6 +192,12 @@ class SessionCluster:
     def from_workdir(cls, workdir: Path) -> SessionCluster:
         state = json.loads((Path(workdir) / "cluster.json").read_text())
         return cls(workdir, rest_port=state["rest_port"])
+
+
+def flink_jobs(rest_url: str) -> list[dict]:
+    """The jobs a Flink cluster's REST API lists (``/jobs/overview``): id, name, state, tasks."""
+    with urllib.request.urlopen(f"{rest_url}/jobs/overview", timeout=10) as response:
+        return list(json.load(response)["jobs"])
 
 
 def _pids_in(pid_file: Path) -> list[int]:

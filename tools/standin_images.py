@@ -7,7 +7,7 @@ on it for postgres, flink and airflow. Each image is tagged with a digest of wha
 built only when no image has that tag, so a second run reuses them all. The env file names them as
 docker-compose.yaml's ``POSTGRES_IMAGE``, ``FLINK_IMAGE`` and ``AIRFLOW_IMAGE``.
 
-Needs root, podman and debootstrap (``make compose-deps`` installs them).
+Needs root, podman and debootstrap (``make test-system-deps`` installs them).
 """
 
 from __future__ import annotations

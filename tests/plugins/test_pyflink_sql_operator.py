@@ -6,7 +6,6 @@ import csv
 import json
 import threading
 import time
-import urllib.request
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -170,11 +169,6 @@ def flink_conn(flink_cluster, monkeypatch) -> str:
     return "flink_test"
 
 
-def flink_jobs(cluster) -> list[dict]:
-    with urllib.request.urlopen(f"{cluster.rest_url}/jobs/overview") as response:
-        return json.load(response)["jobs"]
-
-
 def test_mapped_over_parameter_sets_each_runs_one_job_on_the_session_cluster(
     tmp_path: Path, flink_cluster, flink_conn, airflow_db
 ) -> None:
@@ -197,7 +191,7 @@ def test_mapped_over_parameter_sets_each_runs_one_job_on_the_session_cluster(
     results = {row.map_index: XComModel.deserialize_value(row) for row in xcoms if row.key == "return_value"}
     links = {row.map_index: XComModel.deserialize_value(row) for row in xcoms if row.key == FlinkJobLink().xcom_key}
     assert sorted(results) == [0, 1, 2]
-    jobs = {job["jid"]: job for job in flink_jobs(flink_cluster) if run.run_id in job["name"]}
+    jobs = {job["jid"]: job for job in flink_cluster.jobs() if run.run_id in job["name"]}
     assert len(jobs) == 3, "one Flink job per parameter set"
     for index, result in results.items():
         n = index + 1
@@ -244,15 +238,15 @@ def test_a_remote_job_that_gets_no_slots_is_cancelled_at_the_limit_saying_what_t
         flink_cluster.restart_taskmanager()
     assert state == "failed"
     assert "no TaskManager offered it slots in 5 s (the cluster has 0 TaskManager(s), 0 of 0 slots free)" in log
-    [job] = [job for job in flink_jobs(flink_cluster) if job["name"].startswith("pyflink_sql_timeout.slow ")][-1:]
+    [job] = [job for job in flink_cluster.jobs() if job["name"].startswith("pyflink_sql_timeout.slow ")][-1:]
     assert job["state"] == "CANCELED", "no job of the night is left waiting on the cluster"
 
 
 def test_execution_timeout_on_the_remote_target_cancels_the_job_on_the_cluster(
     flink_cluster, flink_conn, airflow_db, capfd
 ) -> None:
-    before = {job["jid"] for job in flink_jobs(flink_cluster)}
+    before = {job["jid"] for job in flink_cluster.jobs()}
     state, _ = run_timeout_dag(capfd, target="remote", conn=flink_conn)
     assert state == "failed"
-    [job] = [job for job in flink_jobs(flink_cluster) if job["jid"] not in before]
+    [job] = [job for job in flink_cluster.jobs() if job["jid"] not in before]
     assert job["state"] in ("CANCELLING", "CANCELED")
