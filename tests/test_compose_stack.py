@@ -59,7 +59,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(stack: ComposeStack) -> Api:
-    password = json.loads(stack.exec("airflow-apiserver", "cat", "/opt/airflow/auth/passwords.json"))["admin"]
+    password = json.loads(stack.read_file("airflow-apiserver", "/opt/airflow/auth/passwords.json"))["admin"]
     api = Api(f"http://127.0.0.1:{stack.env['AIRFLOW_PORT']}", password)
     api.wait_for(lambda: api.call("GET", f"/dags/{DAG_ID}"), "the dag-processor to parse the nightly DAG")
     return api

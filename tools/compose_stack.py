@@ -9,11 +9,13 @@ built from (the Dockerfile, the pins, the distributions, the base image) and reu
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
 import signal
 import subprocess
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -129,8 +131,16 @@ class ComposeStack:
         if unhealthy:
             raise RuntimeError(f"not healthy after {timeout:.0f} s: {', '.join(unhealthy)}")
 
-    def exec(self, service: str, *command: str) -> str:
-        return self.compose("exec", "-T", service, *command).stdout
+    def read_file(self, service: str, path: str) -> bytes:
+        """A file of a service's container. Copied out (``podman cp``), not read by ``exec``: an exec session
+        leaves its monitor process (conmon) behind for five minutes."""
+        copied = subprocess.run(["podman", "cp", f"{self.container(service)}:{path}", "-"], capture_output=True,
+                                check=True)  # fmt: skip
+        with tarfile.open(fileobj=io.BytesIO(copied.stdout)) as archive:
+            member = archive.extractfile(archive.getmembers()[0])
+            if member is None:
+                raise RuntimeError(f"{path} in {service} is not a file")
+            return member.read()
 
     def volumes(self) -> list[str]:
         return self._podman_names("volume", "ls")
