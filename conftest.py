@@ -1,0 +1,184 @@
+"""Test-wide setup for the project's and its distributions' tests: a throwaway Airflow home and data folder, set
+before anything imports Airflow; the fixtures that start real servers; and the tiers.
+
+Tests live in three tiers by what they need: ``unit`` (no JVM, server, browser or container: `make test-fast`),
+``integration`` (a JVM: Flink) and ``system`` (Airflow's servers, PostgreSQL, a browser or containers). A test's
+markers say what it needs; the tier of its folder must agree (checked at collection).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import hypothesis
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+# The flink-sql operator's test-only DAGs.
+TEST_DAGS_FOLDER = PROJECT_ROOT / "plugins" / "flink-sql" / "tests" / "integration" / "dags"
+_SCRATCH = Path(tempfile.mkdtemp(prefix="sector-report-tests-"))
+_LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+
+# Airflow reads its configuration when first imported, and the DAG reads its data folder
+# when parsed, so both must be pointed away from the developer's own folders right now.
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_SCRATCH / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        # plugins/ as the plugins folder, as the Makefile and docker-compose.yaml have it.
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # A second bundle holds test-only DAGs, so dag.test() can run them through Airflow's task runner.
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [
+                {
+                    "name": "dags-folder",
+                    "classpath": _LOCAL_BUNDLE,
+                    "kwargs": {},
+                },
+                {
+                    "name": "test-dags",
+                    "classpath": _LOCAL_BUNDLE,
+                    "kwargs": {"path": str(TEST_DAGS_FOLDER)},
+                },
+            ]
+        ),
+        "SECTOR_REPORT_DATA_DIR": str(_SCRATCH / "data"),
+        # The tests' nights generate their data unless they say otherwise, as `make run` does.
+        "SECTOR_REPORT_SOURCE": "generate",
+        "AIRFLOW__REPORT_VIEWER__ROOT": str(_SCRATCH / "data"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+    }
+)
+
+
+# The property tests' examples: "thorough" in `make test`; `make test-fast` passes --hypothesis-profile=quick.
+hypothesis.settings.register_profile("thorough", max_examples=300, deadline=None)
+hypothesis.settings.register_profile("quick", max_examples=30, deadline=None)
+hypothesis.settings.load_profile("thorough")
+
+# What a test needs, as its markers say (registered in pyproject.toml), and the tiers that may need it.
+TIER_NEEDS = {
+    "unit": set(),
+    "integration": {"flink"},
+    "system": {"flink", "airflow_server", "postgres", "browser", "compose"},
+}
+# The fixtures that start a server, and the marker a test using one must carry.
+FIXTURE_NEEDS = {"flink_cluster": "flink", "postgres_server": "postgres"}
+
+
+def tier_of(item: pytest.Item) -> str | None:
+    """The tier of a test: the folder after ``tests`` in its path (tests/<tier>/, plugins/<dist>/tests/<tier>/)."""
+    parts = item.path.relative_to(PROJECT_ROOT).parts
+    return parts[parts.index("tests") + 1] if "tests" in parts[:-1] else None
+
+
+def tier_mismatch(item: pytest.Item) -> str | None:
+    """Why a test's markers, fixtures and folder disagree, if they do."""
+    tier = tier_of(item)
+    if tier not in TIER_NEEDS:
+        return f"it is in no tier folder ({', '.join(TIER_NEEDS)})"
+    marked = {mark.name for mark in item.iter_markers()} & TIER_NEEDS["system"]
+    started = {FIXTURE_NEEDS[name] for name in getattr(item, "fixturenames", ()) if name in FIXTURE_NEEDS}
+    if started - marked:
+        return f"it starts {', '.join(sorted(started - marked))} without the marker"
+    if marked - TIER_NEEDS[tier]:
+        return f"it needs {', '.join(sorted(marked - TIER_NEEDS[tier]))}, which the {tier} tier does not start"
+    if tier == "integration" and not marked:
+        return "an integration test starts a JVM: mark it flink, or move it to the unit tier"
+    if tier == "system" and not marked - TIER_NEEDS["integration"]:
+        return "a system test starts Airflow's servers, PostgreSQL, a browser or containers: its markers say none"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mismatches = [f"{item.nodeid}: {why}" for item in items if (why := tier_mismatch(item))]
+    if mismatches:
+        raise pytest.UsageError("Tests in the wrong tier:\n" + "\n".join(mismatches))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    return Path(os.environ["SECTOR_REPORT_DATA_DIR"])
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A migrated SQLite metadata database in the throwaway Airflow home."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def flink_cluster(tmp_path_factory):
+    """A real Flink standalone session cluster from the PyFlink wheel, shared by the tests that need one."""
+    from tools.flink_session_cluster import SessionCluster
+    from tools.processes import alive
+
+    cluster = SessionCluster(tmp_path_factory.mktemp("flink-cluster"))
+    cluster.start()
+    yield cluster
+    pids = cluster.pids()
+    cluster.stop()
+    assert not any(alive(pid) for pid in pids), "the session cluster's JVMs outlived it"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server shared by the tests that need one; each creates its own database."""
+    from tests.support.postgres import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+class Inbox:
+    """What a real SMTP server on localhost received, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def about(self, text: str) -> list[tuple[list[str], EmailMessage]]:
+        """The messages whose subject contains ``text``."""
+        return [(to, message) for to, message in self.messages if text in message["Subject"]]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """An aiosmtpd server on a free local port, set as Airflow's smtp_default connection."""
+    from aiosmtpd.controller import Controller
+
+    from tools.processes import free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    connection = {
+        "conn_type": "smtp",
+        "host": "127.0.0.1",
+        "port": controller.port,
+        "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "reports@example.com"},
+    }
+    os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps(connection)
+    yield inbox
+    controller.stop()
+    del os.environ["AIRFLOW_CONN_SMTP_DEFAULT"]

@@ -1,0 +1,65 @@
+"""What the DAGs share: the night a task works on, failing without retry, withdrawing before rewriting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from include.sector_report.dag_support import (
+    fail_without_retry,
+    night_of,
+    record_night_failure,
+    withdraw_before_rewriting,
+    withdraw_failed_publication,
+)
+from include.sector_report.errors import ReportError
+from include.sector_report.failures import last_failure
+from include.sector_report.publication import is_published
+from tests.support.nights import published_night, sector
+
+# A task's context as the DAGs' callbacks read it: the night's logical date (23:00 in Seoul), its params.
+NIGHT = {
+    "logical_date": dt.datetime(2024, 3, 8, 14, 0, tzinfo=dt.UTC),
+    "params": {"locale": "en"},
+    "ti": SimpleNamespace(task_id="aggregate", run_id="manual__2024-03-08T14:00:00+00:00"),
+}
+
+
+def test_a_tasks_night_is_its_logical_date_in_seoul_or_its_run_after_time() -> None:
+    assert night_of(NIGHT).date == "2024-03-08"
+    asset_triggered = {
+        "logical_date": None,
+        "dag_run": SimpleNamespace(run_after=dt.datetime(2024, 3, 8, 16, tzinfo=dt.UTC)),
+    }
+    assert night_of(asset_triggered).date == "2024-03-09"  # 01:00 in Seoul
+
+
+def test_bad_input_fails_without_retry_and_anything_else_as_it_is() -> None:
+    with pytest.raises(AirflowFailException, match="the file is empty"), fail_without_retry():
+        raise ReportError("the file is empty")
+    with pytest.raises(ConnectionError), fail_without_retry():
+        raise ConnectionError("the cluster is down")
+
+
+@pytest.mark.parametrize("callback", [withdraw_before_rewriting, withdraw_failed_publication])
+def test_the_night_is_withdrawn_before_its_files_are_rewritten_and_after_a_failed_publish(
+    data_root: Path, callback
+) -> None:
+    night = published_night(data_root, "2024-03-08", [sector("semiconductor", "100.00")])
+    callback(NIGHT)
+    assert not is_published(night) and night.staged_report_html.exists()
+    assert "runs/2024-03-08/" not in night.data_folder.index_html.read_text()
+    callback(NIGHT)  # nothing published: nothing to do
+    assert not is_published(night)
+
+
+def test_a_task_failing_for_good_records_what_failed_in_its_night(data_root: Path) -> None:
+    record_night_failure({**NIGHT, "exception": ReportError("The Flink job was cancelled: no slots.")})
+    failure = last_failure(night_of(NIGHT))
+    assert failure is not None
+    assert (failure.task_id, failure.run_id) == ("aggregate", "manual__2024-03-08T14:00:00+00:00")
+    assert failure.error == "The Flink job was cancelled: no slots."
