@@ -1,8 +1,9 @@
 # One-command entry points; see README.md.
 #   make run  [DATE=YYYY-MM-DD] [CONF='{"rows": 5000}']   one nightly run on generated data
 #   make run-month [MONTH=YYYY-MM]                        the month-to-date rollup of the published days
-#   make test                                             lint, types and the whole test suite
-#   make test-fast                                        the tests that start no JVM, server or browser (< 1 min)
+#   make test                                             lint, types and every tier of tests (what CI runs)
+#   make test-fast                                        the unit tier: no JVM, server or browser (< 30 s)
+#   make test-integration / test-system / test-compose    one heavier tier (docs/development.md "Tests by tier")
 #   make screenshots                                      the browser tests' screenshots into docs/screenshots/
 #   make bench [ROWS=1e3,1e6,1e7] [REPEATS=3]             Flink against PySpark, DuckDB and pandas
 
@@ -43,7 +44,7 @@ FLINK_WORKDIR := $(CURDIR)/.flink-cluster
 # The session cluster's TaskManager process size (the same as docker-compose.yaml's).
 FLINK_TM_MEMORY ?= 2g
 
-.PHONY: run run-month test test-fast test-compose standin-images lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
+.PHONY: run run-month test test-fast test-unit test-integration test-system test-compose standin-images lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
 	bench bench-flink bench-dag profile-flink screenshots clean
 
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
@@ -56,21 +57,38 @@ run-month: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/airflow dags test monthly_sector_report "$$RUN_DATE" --conf "{\"month\": \"$$RUN_MONTH\"}"
 	$(BIN)/python -m include.sector_report show-month --month "$$RUN_MONTH"
 
-test: check-java test-system-deps lint
-	$(BIN)/python -m pytest
+# The tiers (docs/development.md "Tests by tier"): the folders of each, in the project and its distributions.
+UNIT_TESTS := $(wildcard tests/unit plugins/*/tests/unit)
+INTEGRATION_TESTS := $(wildcard tests/integration plugins/*/tests/integration)
+SYSTEM_TESTS := $(wildcard tests/system plugins/*/tests/system)
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+
+# Lint, then each tier in turn, cheapest first: each prints its count and time.
+test: check-java test-system-deps lint test-unit test-integration test-system test-compose
+
+# The unit tier with few property-test examples: no JVM, server, browser or Debian package.
+test-fast: $(VENV)/.installed-test
+	$(PYTEST) $(UNIT_TESTS) --hypothesis-profile=quick
+
+# The unit tier with the property tests' full examples.
+test-unit: $(VENV)/.installed-test
+	$(PYTEST) $(UNIT_TESTS)
+
+# Tests that start a JVM: Flink jobs on a MiniCluster or a session cluster, `airflow dags test` of whole nights.
+test-integration: check-java $(VENV)/.installed-test
+	$(PYTEST) $(INTEGRATION_TESTS)
+
+# Tests that start Airflow's servers on PostgreSQL, Flink, SMTP and Chromium: the deployment as operators meet it.
+test-system: check-java test-system-deps $(VENV)/.installed-test
+	$(PYTEST) $(SYSTEM_TESTS) -m "not compose"
 
 # docker-compose.yaml brought up on podman with the stand-in images (as root): a night, a restart, down and up.
 test-compose: check-java test-system-deps $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m compose -p no:cacheprovider
-
-# Everything but the tests marked slow (a JVM, an Airflow server, a browser, PostgreSQL): no Java or
-# Debian packages needed.
-test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
+	$(PYTEST) $(SYSTEM_TESTS) -m compose
 
 # The browser tests' screenshots (reports, month, run tabs; desktop and phone) into docs/screenshots/.
 screenshots: check-java test-system-deps $(VENV)/.installed-test
-	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/test_report_ui.py -p no:cacheprovider -k readers_find
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PYTEST) tests/system/test_report_ui.py -k readers_find
 
 # Local Airflow with the UI (api-server, scheduler, dag-processor, triggerer) on the embedded defaults
 # (SQLite: fine for one person; concurrent CLI writes beside it, e.g. `airflow backfill create`, want PostgreSQL).

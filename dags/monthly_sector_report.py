@@ -20,17 +20,12 @@ import datetime as dt
 
 import pendulum
 from airflow.sdk import DAG, Asset, Param, task
-from airflow.sdk.exceptions import AirflowFailException
 from airflow_flink_sql.operators import PyFlinkSqlOperator
 from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from include.sector_report import settings
-from include.sector_report.errors import ReportError
-from include.sector_report.layout import DataFolder, report_date_of
-from include.sector_report.reporting.i18n import LOCALES
-from include.sector_report.reporting.notify import EMAIL_LIST
-
-DATA = DataFolder(settings.DATA_ROOT)
+from include.sector_report.dag_support import DATA, DEFAULT_ARGS, alert_to_param, fail_without_retry, locale_param
+from include.sector_report.layout import report_date_of
 
 
 def months_to_roll_up(context) -> tuple[dt.date, list[str]]:
@@ -54,10 +49,8 @@ def plan_months(**context) -> dict:
     from include.sector_report.month import month_inputs, sql_params
 
     as_of, months = months_to_roll_up(context)
-    try:
+    with fail_without_retry():
         plans = [month_inputs(settings.DATA_ROOT, month, as_of, exchange=settings.EXCHANGE) for month in months]
-    except ReportError as exc:
-        raise AirflowFailException(str(exc)) from exc
     for plan in plans:
         final = "final" if plan.final else f"to date, as of {as_of}"
         print(f"{plan.month} ({final}): {len(plan.published)} published nights {plan.published}; "
@@ -80,10 +73,8 @@ def publish_months(plan: dict, **context) -> list[str]:
     reports = []
     for month in plan["months"]:
         folder = DATA.month(month["month"])
-        try:
+        with fail_without_retry():
             summary = reconcile_month(settings.DATA_ROOT, folder, MonthInputs(**month))
-        except ReportError as exc:
-            raise AirflowFailException(str(exc)) from exc
         reports.append(render_month(folder, summary, locale=locale))
         print(format_summary_table([SectorSummary.from_json(s) for s in summary["sectors"]], locale))
         print(f"Month report: {reports[-1]}")
@@ -103,7 +94,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     template_searchpath=[str(settings.INCLUDE_DIR)],
-    default_args=settings.DEFAULT_ARGS,
+    default_args=DEFAULT_ARGS,
     tags=["reporting", "flink"],
     params={
         "month": Param(
@@ -112,8 +103,8 @@ with DAG(
             pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
             description="YYYY-MM; empty: the month of the report that triggered the run (or of today).",
         ),
-        "locale": Param(settings.LOCALE, enum=list(LOCALES), description="Language of the report."),
-        "alert_to": Param(settings.ALERT_TO, **EMAIL_LIST, description="Addresses told when a run fails."),
+        "locale": locale_param(),
+        "alert_to": alert_to_param(),
     },
 ):
     plan = plan_months()

@@ -46,19 +46,21 @@ from airflow_report_kit.viewer.links import ReportLink, publish_pages
 from include.sector_report import settings
 from include.sector_report.dag_support import (
     DATA,
+    DEFAULT_ARGS,
+    NIGHT_FAILURE_CALLBACKS,
+    alert_to_param,
+    email_list_param,
     fail_without_retry,
-    record_night_failure,
+    locale_param,
     report_date,
+    send,
     withdraw_before_rewriting,
     withdraw_failed_publication,
 )
 from include.sector_report.layout import RunFolder
-from include.sector_report.reporting.i18n import LOCALES
-from include.sector_report.reporting.notify import EMAIL_LIST, alert_failed_task
+from include.sector_report.transactions import SOURCES
 
 DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)
-# A task failing for good records why (for the deadline's late alert) and alerts on-call.
-FAILURE_CALLBACKS = [record_night_failure, alert_failed_task]
 
 
 @task
@@ -135,7 +137,7 @@ def render_report(prepared: dict, flink_job: dict, **context) -> str:
     return str(run.root)
 
 
-@task(outlets=[DAILY_REPORT], on_failure_callback=[withdraw_failed_publication, *FAILURE_CALLBACKS])
+@task(outlets=[DAILY_REPORT], on_failure_callback=[withdraw_failed_publication, *NIGHT_FAILURE_CALLBACKS])
 def publish(run_dir: str, **context) -> str:
     """The night becomes published here, and only here: its report, the index and latest, the run's
     "Report" tab, and the daily report Asset's event (which runs the monthly rollup). All or nothing,
@@ -165,7 +167,6 @@ def deliver_report(report: str, **context) -> None:
     import tempfile
 
     from include.sector_report.reporting.mail import report_mail
-    from include.sector_report.reporting.notify import send
 
     params = context["params"]
     if not params["email_to"]:
@@ -188,12 +189,12 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     template_searchpath=[str(settings.INCLUDE_DIR)],
-    default_args={**settings.DEFAULT_ARGS, "on_failure_callback": FAILURE_CALLBACKS},
+    default_args={**DEFAULT_ARGS, "on_failure_callback": NIGHT_FAILURE_CALLBACKS},
     tags=["reporting", "flink"],
     params={
         "source": Param(
             settings.DEFAULT_SOURCE,
-            enum=list(settings.SOURCES),
+            enum=list(SOURCES),
             description="Land the day's file ('file') or generate sample data ('generate'); "
             "default: SECTOR_REPORT_SOURCE.",
         ),
@@ -212,8 +213,8 @@ with DAG(
             description="Seconds to wait for the date's CSV in incoming/ (source 'file', no input_path); "
             "empty: until 06:00 Seoul time the next morning.",
         ),
-        "email_to": Param(settings.EMAIL_TO, **EMAIL_LIST, description="Addresses the report is mailed to."),
-        "alert_to": Param(settings.ALERT_TO, **EMAIL_LIST, description="Addresses told when a run fails."),
+        "email_to": email_list_param(settings.EMAIL_TO, "Addresses the report is mailed to."),
+        "alert_to": alert_to_param(),
         "allow_empty": Param(False, type="boolean", description="A day without transactions is a valid report."),
         "max_reject_ratio": Param(
             0.01,
@@ -230,7 +231,7 @@ with DAG(
             description="Seconds the night's job may wait for slots on the session cluster before it is cancelled "
             "(remote target); default: SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS.",
         ),
-        "locale": Param(settings.LOCALE, enum=list(LOCALES), description="Language of the report."),
+        "locale": locale_param(),
     },
 ):
     earlier_runs = PreviousRunSensor(task_id="wait_for_earlier_runs")

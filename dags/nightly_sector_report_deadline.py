@@ -15,13 +15,12 @@ plain runs that can be cleared and rerun.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, task
 from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimetable
 
 from include.sector_report import settings
-from include.sector_report.layout import DataFolder, report_date_of
-from include.sector_report.reporting.i18n import LOCALES
-from include.sector_report.reporting.notify import EMAIL_LIST
+from include.sector_report.dag_support import DATA, DEFAULT_ARGS, alert_late_night, alert_to_param, locale_param
+from include.sector_report.layout import report_date_of
 
 NIGHTLY_DAG_ID = "nightly_sector_report"
 # What the late night's run may be doing, as the alert names it.
@@ -33,10 +32,9 @@ def check_published(**context) -> bool:
     """True if the session's night is published; otherwise alert ``alert_to`` that it is late."""
     from include.sector_report.failures import last_failure
     from include.sector_report.publication import is_published
-    from include.sector_report.reporting.notify import alert_late_night
 
     day = report_date_of(context["logical_date"]).isoformat()
-    night = DataFolder(settings.DATA_ROOT).run(day)
+    night = DATA.run(day)
     if is_published(night):
         print(f"The night of {day} was published in time: {night.report_html}")
         return True
@@ -65,11 +63,11 @@ with DAG(
     start_date=pendulum.datetime(2020, 1, 1, tz=settings.TIMEZONE),
     catchup=False,
     max_active_runs=1,
-    default_args=settings.DEFAULT_ARGS,
+    default_args=DEFAULT_ARGS,
     tags=["reporting"],
     params={
-        "alert_to": Param(settings.ALERT_TO, **EMAIL_LIST, description="Addresses told when a night is late."),
-        "locale": Param(settings.LOCALE, enum=list(LOCALES), description="Language of the alert."),
+        "alert_to": alert_to_param("Addresses told when a night is late."),
+        "locale": locale_param(of="the alert"),
     },
 ):
     check_published()

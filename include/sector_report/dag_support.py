@@ -1,24 +1,54 @@
-"""What the DAGs share that touches Airflow: the data folder, the night a task works on, failing without a
-retry, the callbacks that keep a night published or withdrawn as a whole, and the one that records why it failed.
+"""What the DAGs share, and the package's one seam with Airflow: the data folder, default args and the Params the
+DAGs have in common, the night a task works on, failing without a retry, the callbacks that keep a night published
+or withdrawn as a whole, record why it failed and alert on-call, and sending the mails of :mod:`.reporting.mail`
+through Airflow's SMTP notifier (the ``smtp_default`` connection).
 
-The one module of this package that imports Airflow at the top: the domain modules stay plain Python.
+The only module of this package that imports Airflow (ruff's TID251 keeps it so): the domain modules stay plain
+Python, tested without Airflow. The mail templates and the publication are imported inside the callbacks, so
+parsing a DAG stays cheap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from airflow.sdk import get_current_context
+from airflow.sdk import Param, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 from . import settings
 from .errors import ReportError
 from .layout import DataFolder, RunFolder, report_date_of
+from .reporting.i18n import LOCALES
+
+if TYPE_CHECKING:
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    from .failures import Failure
+    from .reporting.mail import Mail
+
+Context = Mapping[str, Any]
 
 DATA = DataFolder(settings.DATA_ROOT)
+
+# Mail addresses as a DAG param's JSON schema.
+EMAIL_LIST = {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s,;]+@[^@\s,;]+$"}}
+
+
+def email_list_param(addresses: list[str], description: str) -> Param:
+    """A param of mail addresses (``alert_to``, ``email_to``), defaulting to the deployment's ``addresses``."""
+    return Param(addresses, **EMAIL_LIST, description=description)
+
+
+def alert_to_param(description: str = "Addresses told when a run fails.") -> Param:
+    return email_list_param(settings.ALERT_TO, description)
+
+
+def locale_param(of: str = "the report") -> Param:
+    return Param(settings.LOCALE, enum=list(LOCALES), description=f"Language of {of}.")
 
 
 @contextmanager
@@ -30,44 +60,118 @@ def fail_without_retry() -> Iterator[None]:
         raise AirflowFailException(str(exc)) from exc
 
 
-def report_date(context: Mapping[str, Any] | None = None) -> dt.date:
+def report_date(context: Context | None = None) -> dt.date:
     """The business day a run reports on: its logical date, as a date in Seoul."""
     context = context if context is not None else get_current_context()
     return report_date_of(context.get("logical_date") or context["dag_run"].run_after)
 
 
-def night_of(context: Mapping[str, Any]) -> RunFolder:
+def night_of(context: Context) -> RunFolder:
     """The run folder of the night a task of the nightly DAG works on."""
     return DATA.run(report_date(context).isoformat())
 
 
-def withdraw_before_rewriting(context: Mapping[str, Any]) -> None:
+def withdraw_before_rewriting(context: Context) -> None:
     """``pre_execute`` of every task that rewrites a night's files: the night is withdrawn first, so that clearing
     a published night from any task never shows readers a report over files being rewritten."""
     if night := _withdraw(context):
         print(f"Withdrew the published night {night.date}: {context['ti'].task_id} rewrites its files")
 
 
-def withdraw_failed_publication(context: Mapping[str, Any]) -> None:
+def withdraw_failed_publication(context: Context) -> None:
     """``on_failure_callback`` of ``publish``: a publish that failed for good (its last try killed after the
     commit, say) leaves the night published nowhere, as its run is failed."""
     _withdraw(context)
 
 
-def record_night_failure(context: Mapping[str, Any]) -> None:
-    """``on_failure_callback`` of the nightly DAG's tasks: keep what failed, for the deadline's late alert."""
-    from .failures import Failure, record_failure
-    from .reporting.notify import task_error
-
-    ti = context["ti"]
-    now = dt.datetime.now(dt.UTC).isoformat()
-    failure = Failure(task_id=ti.task_id, run_id=ti.run_id, error=task_error(context), at=now)
-    record_failure(night_of(context), failure)
-
-
-def _withdraw(context: Mapping[str, Any]) -> RunFolder | None:
+def _withdraw(context: Context) -> RunFolder | None:
     """Withdraw the task's night; the night, if it was published."""
     from .reporting.publish import withdraw_night
 
     night = night_of(context)
     return night if withdraw_night(night, locale=context["params"]["locale"], exchange=settings.EXCHANGE) else None
+
+
+def task_error(context: Context) -> str:
+    """What a failed task's callback says went wrong."""
+    return str(context.get("exception") or "The task failed without an error message; see its log.")
+
+
+def record_night_failure(context: Context) -> None:
+    """``on_failure_callback`` of the nightly DAG's tasks: keep what failed, for the deadline's late alert."""
+    from .failures import Failure, record_failure
+
+    ti = context["ti"]
+    now = dt.datetime.now(dt.UTC).isoformat()
+    record_failure(night_of(context), Failure(task_id=ti.task_id, run_id=ti.run_id, error=task_error(context), at=now))
+
+
+def notifier(to: list[str], mail: Mail, files: list[str] | None = None) -> SmtpNotifier:
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    return SmtpNotifier(to=to, subject=mail.subject, html_content=mail.html, files=files)
+
+
+def send(context: Context, to: list[str], mail: Mail, files: list[str] | None = None) -> None:
+    notifier(to, mail, files).notify(context)
+
+
+def alert_failed_task(context: Context) -> None:
+    """``on_failure_callback``: a task failed for good (retries spent, or a failure no retry fixes)."""
+    from .reporting.mail import failure_alert
+
+    params, ti = context["params"], context["ti"]
+    if not params.get("alert_to"):
+        return
+    mail = failure_alert(
+        dag_id=ti.dag_id,
+        report_date=report_date(context).isoformat(),
+        task_id=ti.task_id,
+        error=task_error(context),
+        log_url=ti.log_url,
+        locale=params["locale"],
+    )
+    send(context, params["alert_to"], mail)
+
+
+def alert_late_night(
+    context: Context,
+    *,
+    night_dag_id: str,
+    report_date: str,
+    deadline: dt.datetime,
+    night_state: str,
+    failure: Failure | None,
+) -> None:
+    """The night of ``report_date`` was not published by ``deadline``: tell ``alert_to`` (the running task's
+    params) what its run is doing (``night_state``) and, if it failed, what failed, with a link to the nightly
+    DAG's runs."""
+    from airflow.configuration import conf as airflow_conf
+
+    from .reporting.mail import late_alert
+
+    params = context["params"]
+    if not params.get("alert_to"):
+        return
+    base_url = airflow_conf.get("api", "base_url", fallback="http://localhost:8080/").rstrip("/")
+    mail = late_alert(
+        dag_id=night_dag_id,
+        report_date=report_date,
+        deadline=deadline.isoformat(),
+        night_state=night_state,
+        failure=failure,
+        run_url=f"{base_url}/dags/{quote(night_dag_id, safe='')}/runs",
+        locale=params["locale"],
+    )
+    send(context, params["alert_to"], mail)
+
+
+# Every task: an owner, two retries of transient failures, and on-call alerted of a task that failed for good.
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "data-eng",
+    "retries": 2,
+    "retry_delay": settings.RETRY_DELAY,
+    "on_failure_callback": alert_failed_task,
+}
+# The nightly DAG's tasks also record why the night failed, for the deadline's late alert.
+NIGHT_FAILURE_CALLBACKS: list[Callable[[Context], None]] = [record_night_failure, alert_failed_task]

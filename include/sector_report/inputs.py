@@ -15,10 +15,8 @@ from .landing.generate import generate_transactions
 from .landing.land import QUARANTINE_HEADER, land_csv, resolve_input
 from .layout import RunFolder, atomic_writer
 from .publication import is_published
-from .transactions import ControlTotals
+from .transactions import SOURCES, ControlTotals
 from .universe import load_universe
-
-SOURCES = ("generate", "file")
 
 
 def prepare_input(

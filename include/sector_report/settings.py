@@ -1,7 +1,7 @@
-"""The deployment's settings, read once where the DAGs are parsed; both DAGs take theirs from here.
+"""The deployment's settings, read once where the DAGs are parsed; the DAGs take theirs from here.
 
 Every setting is an environment variable with a default for a laptop; docker-compose.yaml sets
-the production ones (README "Settings").
+the production ones (docs/operations.md "Settings"). This module only reads and checks them.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from .reporting.notify import alert_failed_task
 from .trading_days import is_exchange, unknown_exchange
+from .transactions import SOURCES
 
 
 def addresses_from_env(name: str) -> list[str]:
@@ -42,7 +42,6 @@ if not is_exchange(EXCHANGE):
     raise unknown_exchange(EXCHANGE)
 # What a night whose conf does not say (a scheduled one) reports: the day's file from incoming/, or generated
 # sample data. A deployment reports real files unless it asks otherwise; `make run` asks for generated data.
-SOURCES = ("file", "generate")
 DEFAULT_SOURCE = os.environ.get("SECTOR_REPORT_SOURCE", "file")
 if DEFAULT_SOURCE not in SOURCES:
     raise ValueError(f"SECTOR_REPORT_SOURCE={DEFAULT_SOURCE!r} is not one of {', '.join(SOURCES)}.")
@@ -61,6 +60,8 @@ TIMEZONE = "Asia/Seoul"
 NIGHTLY_AT = dt.time(23, 0)
 # A session's night not published this long after its 23:00 run time alerts alert_to (480: by 07:00 Seoul time).
 PUBLISH_DEADLINE = dt.timedelta(minutes=float(os.environ.get("SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES", 480)))
+# How long a failed task waits before its retry.
+RETRY_DELAY = dt.timedelta(seconds=float(os.environ.get("SECTOR_REPORT_RETRY_DELAY_SECONDS", 300)))
 # Who is told when a run's conf does not say (scheduled nights): comma-separated mail addresses.
 EMAIL_TO = addresses_from_env("SECTOR_REPORT_EMAIL_TO")
 ALERT_TO = addresses_from_env("SECTOR_REPORT_ALERT_TO")
@@ -68,10 +69,3 @@ ALERT_TO = addresses_from_env("SECTOR_REPORT_ALERT_TO")
 LOCALE = "ko"
 # The Airflow Asset the nightly DAG updates when it publishes a night; the monthly DAG runs on it.
 DAILY_REPORT_ASSET = "sector_report_daily"
-
-DEFAULT_ARGS = {
-    "owner": "data-eng",
-    "retries": 2,
-    "retry_delay": dt.timedelta(seconds=float(os.environ.get("SECTOR_REPORT_RETRY_DELAY_SECONDS", 300))),
-    "on_failure_callback": alert_failed_task,
-}

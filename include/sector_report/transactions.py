@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation
 
 COLUMNS = ("stock_code", "sector", "price", "volume", "transaction_date")
+# Where a night's transactions come from: the day's file, landed, or sample data, generated.
+SOURCES = ("file", "generate")
 
 # Flink's source declares price DECIMAL(18, 2) and volume INT; anything wider
 # would overflow inside the job, so it is rejected here instead.

@@ -136,7 +136,8 @@ def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(
 
 def assert_report_mail(recipients: list[str], mail, readers: list[str], run: RunFolder, summary: dict) -> None:
     """The mail shows the published figures exactly, in a form mail clients show, with the report attached."""
-    assert recipients == readers and mail["To"] == ", ".join(readers)
+    assert recipients == readers
+    assert mail["To"] == ", ".join(readers)
     total = sum(Decimal(s["total_value"]) for s in summary["sectors"])
     assert mail["Subject"] == f"섹터별 금융 데이터 요약 {run.date}: 총 거래액 {total:,.2f} 원"  # the run's locale: ko
     body = mail.get_body(("html",)).get_content()
@@ -172,15 +173,20 @@ def test_too_many_bad_rows_fail_before_any_flink_job_publish_nothing_and_alert(
     assert states["prepare_input"] == "failed"
     assert states["aggregate"] == "upstream_failed", "no Flink job ran"
     run = RunFolder.for_date(data_root, "2024-03-10")
-    assert run.read_manifest()["rejected_rows"] == 3 and run.rejected_csv.is_file()  # the quarantine is kept
-    assert not run.sink_dir.exists() and not run.summary_json.exists() and not run.report_html.exists()
+    assert run.read_manifest()["rejected_rows"] == 3
+    assert run.rejected_csv.is_file()
+    assert not run.sink_dir.exists()
+    assert not run.summary_json.exists()
+    assert not run.report_html.exists()
 
     [(recipients, alert)] = smtp_server.about("2024-03-10")  # the alert, and no report mail
     assert recipients == ["oncall@example.com"]
     assert alert["Subject"] == "[실패] nightly_sector_report 2024-03-10: prepare_input"
     body = alert.get_body(("html",)).get_content()
-    assert "reject ratio of 0.03 (3 of 100 rows)" in body and str(run.rejected_csv) in body  # the first paragraph
-    assert "/dags/nightly_sector_report/runs/" in body and "/tasks/prepare_input" in body  # the log's link
+    assert "reject ratio of 0.03 (3 of 100 rows)" in body
+    assert str(run.rejected_csv) in body
+    assert "/dags/nightly_sector_report/runs/" in body
+    assert "/tasks/prepare_input" in body
 
 
 def drop_file(folder: Path, name: str, good_rows: int) -> None:
@@ -214,7 +220,9 @@ def test_a_file_that_never_comes_fails_the_run_after_the_timeout_and_alerts(
     night = RunFolder.for_date(data_root, "2024-03-13")
     assert [p.name for p in night.root.iterdir()] == ["failure.json"], "nothing was prepared: only why it failed"
     failure = last_failure(night)
-    assert failure is not None and failure.task_id == "wait_for_input" and "No file arrived" in failure.error
+    assert failure is not None
+    assert failure.task_id == "wait_for_input"
+    assert "No file arrived" in failure.error
 
 
 def test_an_allowed_empty_day_reports_no_transactions(nightly_dag, data_root) -> None:
@@ -278,7 +286,8 @@ def test_published_days_are_asset_events_and_their_month_rolls_up_to_the_same_fi
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    assert "=== 섹터별 금융 데이터 요약 ===" in result.stdout and "Days: 2 published" in result.stdout
+    assert "=== 섹터별 금융 데이터 요약 ===" in result.stdout
+    assert "Days: 2 published" in result.stdout
     folder = MonthFolder.for_month(data_root, "2024-02")
     summary = json.loads(folder.summary_json.read_text())
     assert summary["days_published"] == published
@@ -303,10 +312,12 @@ def test_published_days_are_asset_events_and_their_month_rolls_up_to_the_same_fi
     # One legend entry per sector, a dot per sector and published night; 28 February, a session
     # between the two nights without a report, breaks the lines and is a shaded gap like the others.
     assert html.count('<li class="legend-item">') == len(sectors)
-    assert html.count("<circle") == 3 + 1 and '<polyline class="trend"' not in html
+    assert html.count("<circle") == 3 + 1
+    assert '<polyline class="trend"' not in html
     assert html.count('<rect class="gap"') == len(summary["days_missing"])
     assert "월간 섹터 요약" in html  # the default locale, ko
-    assert "<b>반도체" not in html and "&lt;b&gt;반도체" in html  # names are escaped
+    assert "<b>반도체" not in html
+    assert "&lt;b&gt;반도체" in html
     assert "2024-02-28" in html  # a day without a daily report is named
 
 

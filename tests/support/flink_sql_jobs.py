@@ -37,6 +37,7 @@ def write_input(folder: Path, rows: list[tuple[str, ...]]) -> None:
     with (folder / "in put.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows(rows)
 
+
 # A job that runs a day at one row a second: long past any timeout.
 SLOW_SQL = """
 CREATE TEMPORARY TABLE slow (n BIGINT)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from include.sector_report.errors import InputFileError
-from include.sector_report.landing.land import _check_control_file, _control_file, _data_files, land_csv
+from include.sector_report.landing.land import check_control_file, control_file_of, data_files, land_csv
 from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.transactions import MAX_TOTAL_VALUE_CENTS
 from tests.support.row_by_row_landing import Landed, Landing, land_row_by_row
@@ -37,19 +37,23 @@ def land_both_ways(source: Path, run: RunFolder) -> Landing:
     oracle did not have: a day whose total value the Flink job cannot sum exactly.
     """
     try:
-        expected = land_row_by_row(_data_files(source, ()))
-        if control_file := _control_file(source):
-            _check_control_file(control_file, expected.data_rows, len(expected.quarantined), expected.control)
+        expected = land_row_by_row(data_files(source, ()))
+        if control_file := control_file_of(source):
+            check_control_file(control_file, expected.data_rows, len(expected.quarantined), expected.control)
     except InputFileError as error:
         expected = error
     try:
         result = land_csv(source, run)
     except InputFileError as error:
+        failure = error
+    else:
+        failure = None
+    if failure is not None:
         if isinstance(expected, Landing) and expected.control.total_value_cents > MAX_TOTAL_VALUE_CENTS:
-            assert "exceeds what the Flink job sums exactly" in str(error)
+            assert "exceeds what the Flink job sums exactly" in str(failure)
         else:
-            assert str(error) == str(expected), f"landing failed with {error!r}; the oracle gave {expected!r}"
-        raise
+            assert str(failure) == str(expected), f"landing failed with {failure!r}; the oracle gave {expected!r}"
+        raise failure
     assert not isinstance(expected, Exception), f"landing succeeded; the oracle failed with {expected!r}"
     actual = Landing(result.data_rows, landed_rows(run), quarantined_rows(run), result.control)
     assert actual == expected

@@ -340,7 +340,8 @@ def test_a_published_night_triggers_the_monthly_rollup_through_its_asset(airflow
 
     api.wait_for(rolled_up, "the asset-triggered monthly run to roll up 2023-01-05")
     rollups = api.runs(MONTHLY_DAG_ID, "asset_triggered")
-    assert rollups and all(api.finished_run(r["dag_run_id"], MONTHLY_DAG_ID)["state"] == "success" for r in rollups)
+    assert rollups
+    assert all(api.finished_run(r["dag_run_id"], MONTHLY_DAG_ID)["state"] == "success" for r in rollups)
     summary = json.loads(month_summary.read_text())
     published = [
         run.date for run in DataFolder(data).run_folders() if run.date.startswith("2023-01") and is_published(run)
@@ -390,8 +391,10 @@ def test_the_flink_provider_and_its_connection_form(airflow, api, flink_cluster)
     [flink] = [hook for hook in hooks if hook["connection_type"] == "flink"]
     assert flink["hook_name"] == "Apache Flink"
     fields = flink["standard_fields"]
-    assert fields["host"]["title"] == "REST host" and fields["port"]["title"] == "REST port"
-    assert fields["login"]["hidden"] and fields["password"]["hidden"]
+    assert fields["host"]["title"] == "REST host"
+    assert fields["port"]["title"] == "REST port"
+    assert fields["login"]["hidden"]
+    assert fields["password"]["hidden"]
     tested = api.call(
         "POST",
         "/connections/test",
@@ -402,7 +405,8 @@ def test_the_flink_provider_and_its_connection_form(airflow, api, flink_cluster)
             "port": flink_cluster.rest_port,
         },  # fmt: skip
     )
-    assert tested["status"] is True and tested["message"].startswith("Flink 2.3.0 at http://localhost:")
+    assert tested["status"] is True
+    assert tested["message"].startswith("Flink 2.3.0 at http://localhost:")
 
 
 def test_clearing_publish_alone_publishes_again_and_clearing_from_aggregate_withdraws_the_night_first(
@@ -412,12 +416,14 @@ def test_clearing_publish_alone_publishes_again_and_clearing_from_aggregate_with
     night = triggered_night(standalone, api, "2024-11-04", {"source": "generate", "rows": 500_000, "seed": 5})
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
     folder = RunFolder.for_date(data, "2024-11-04")
-    assert is_published(folder) and api.asset_events(night) == 1
+    assert is_published(folder)
+    assert api.asset_events(night) == 1
 
     assert api.clear(night, ["publish"], downstream=False) == ["publish"]
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
     assert api.task(night["dag_run_id"], "publish")["try_number"] == 2
-    assert is_published(folder) and "runs/2024-11-04/report.html" in DataFolder(data).index_html.read_text()
+    assert is_published(folder)
+    assert "runs/2024-11-04/report.html" in DataFolder(data).index_html.read_text()
     assert api.asset_events(night) == 2, "published again: one Asset event more"
 
     first_job = api.aggregate_result(night["dag_run_id"])["job_id"]
@@ -438,7 +444,8 @@ def test_clearing_publish_alone_publishes_again_and_clearing_from_aggregate_with
         ),
         "the night cleared from aggregate to run again",
     )
-    assert rerun["state"] == "success" and is_published(folder)
+    assert rerun["state"] == "success"
+    assert is_published(folder)
     assert_exact(folder)
 
 
@@ -453,9 +460,11 @@ def test_a_publish_the_disk_refuses_publishes_nothing_and_clearing_it_once_fixed
         night = triggered_night(standalone, api, "2024-11-05", {"source": "generate", "rows": 2000, "seed": 6})
         assert api.finished_run(night["dag_run_id"])["state"] == "failed"
         publish = api.task(night["dag_run_id"], "publish")
-        assert publish["state"] == "failed" and publish["try_number"] == 3, "each try failed the same way"
+        assert publish["state"] == "failed"
+        assert publish["try_number"] == 3, "each try failed the same way"
         folder = RunFolder.for_date(data, "2024-11-05")
-        assert not is_published(folder) and folder.staged_report_html.is_file()
+        assert not is_published(folder)
+        assert folder.staged_report_html.is_file()
         assert "2024-11-05" not in [n.date for n in published_nights(DataFolder(data))]
         assert "runs/2024-11-05/" not in DataFolder(data).latest_html.read_text()
         assert api.asset_events(night) == 0
@@ -464,7 +473,8 @@ def test_a_publish_the_disk_refuses_publishes_nothing_and_clearing_it_once_fixed
     # The cause removed, an operator clears the failed task: the night is published from its rendered report.
     assert api.clear(night, ["publish"], downstream=True) == ["deliver_report", "publish"]
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
-    assert is_published(folder) and "runs/2024-11-05/report.html" in index.read_text()
+    assert is_published(folder)
+    assert "runs/2024-11-05/report.html" in index.read_text()
     assert api.asset_events(night) == 1
     assert_exact(folder)
 
@@ -498,13 +508,15 @@ def test_a_worker_killed_right_after_publish_committed_leaves_a_publication_the_
                 every=0.2,
             )
             time.sleep(1)  # on to the API server, which does not answer
-            assert api_server and worker.is_running(), "publish waits on the API server after its commit"
+            assert api_server
+            assert worker.is_running(), "publish waits on the API server after its commit"
             for process in [*worker.children(recursive=True), worker]:
                 process.kill()
     run = api.finished_run(night["dag_run_id"])
     assert run["state"] == "success"
     assert api.task(night["dag_run_id"], "publish")["try_number"] == 2, "the killed try was retried"
-    assert is_published(folder) and api.asset_events(night) == 1
+    assert is_published(folder)
+    assert api.asset_events(night) == 1
     assert_exact(folder)
 
 
@@ -634,7 +646,9 @@ def test_a_night_without_taskmanagers_fails_at_its_slot_limit_saying_why_and_the
     airflow_cli(standalone, "dags", "trigger", DEADLINE_DAG_ID, "--logical-date", night["logical_date"])
     [(_, late)] = api.wait_for(lambda: smtp_server.about("[지연] nightly_sector_report 2024-10-10"), "the late alert")
     body = late.get_body(("html",)).get_content()
-    assert "실패" in body and "aggregate" in body and "no TaskManager offered it slots in 10 s" in body
+    assert "실패" in body
+    assert "aggregate" in body
+    assert "no TaskManager offered it slots in 10 s" in body
 
     trigger(standalone, "2024-10-11", {"source": "generate", "rows": 300})
     following = api.run_of(DAG_ID, "manual", "2024-10-11")

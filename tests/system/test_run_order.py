@@ -130,7 +130,8 @@ def test_an_interrupted_dags_test_blocks_no_later_night_and_a_running_one_is_wai
     started = time.monotonic()
     output = run_generated_night(deployment, "2024-06-04")
     assert f"Not waiting for the previous run {run_id_of(deployment, '2024-06-03')}: it is still 'running'" in output
-    assert "no process on this machine works on it" in output and "'Mark Failed'" in output
+    assert "no process on this machine works on it" in output
+    assert "'Mark Failed'" in output
     print(f"\nthe later night published {time.monotonic() - started:.1f} s after it started, not waiting")
 
     # A night really running (waiting for its file) is waited for until it ends, by the next date's `dags test`.
@@ -145,12 +146,14 @@ def test_an_interrupted_dags_test_blocks_no_later_night_and_a_running_one_is_wai
         )
         assert task_state(deployment, "2024-06-06", "prepare_input") in (None, "scheduled", "none")
         drop_days_file(data.root, "2024-06-05", rows=200)
-        assert earlier.wait(300) == 0 and following.wait(300) == 0
+        assert earlier.wait(300) == 0
+        assert following.wait(300) == 0
     finally:
         for process in filter(None, (earlier, following)):
             if process.poll() is None:
                 kill_group(process)
-    assert is_published(data.run("2024-06-05")) and is_published(data.run("2024-06-06"))
+    assert is_published(data.run("2024-06-05"))
+    assert is_published(data.run("2024-06-06"))
     assert data.run("2024-06-05").report_html.stat().st_mtime < data.run("2024-06-06").report_html.stat().st_mtime
 
 

@@ -95,7 +95,7 @@ def land_csv(source: Path, run: RunFolder, *, allowed_roots: Sequence[Path] = ()
     Bad rows go to ``run.rejected_csv``; a control file that comes with the input is checked.
     ``allowed_roots``, when given, is where every part file must resolve (symlinks followed).
     """
-    files = _data_files(source, allowed_roots)
+    files = data_files(source, allowed_roots)
     rejected = 0
     data_rows = 0
     # The quarantine is opened first so that it is closed last: if landing fails, neither file appears.
@@ -111,9 +111,9 @@ def land_csv(source: Path, run: RunFolder, *, allowed_roots: Sequence[Path] = ()
                 data_rows += len(batch) + len(bad)
                 rejected += len(bad)
     control = landed.control
-    control_file = _control_file(source)
+    control_file = control_file_of(source)
     if control_file:
-        _check_control_file(control_file, data_rows, rejected, control)
+        check_control_file(control_file, data_rows, rejected, control)
     return LandingResult(
         data_rows=data_rows,
         rejected_rows=rejected,
@@ -123,7 +123,9 @@ def land_csv(source: Path, run: RunFolder, *, allowed_roots: Sequence[Path] = ()
     )
 
 
-def _data_files(source: Path, allowed_roots: Sequence[Path]) -> list[Path]:
+def data_files(source: Path, allowed_roots: Sequence[Path]) -> list[Path]:
+    """The data files of ``source``: the file, or a folder's part files (not hidden, not control files), each
+    readable CSV text inside ``allowed_roots`` (when given)."""
     if source.is_dir():
         files = sorted(
             p
@@ -158,7 +160,7 @@ def _refuse_unreadable(path: Path) -> None:
         )
 
 
-def _control_file(source: Path) -> Path | None:
+def control_file_of(source: Path) -> Path | None:
     """``<name>.ctl.json`` beside a file; the one ``*.ctl.json`` inside a folder."""
     if source.is_dir():
         found = sorted(source.glob(f"*{CONTROL_SUFFIX}"))
@@ -183,7 +185,7 @@ CONTROL_FILE_SCHEMA = {
 }
 
 
-def _check_control_file(path: Path, data_rows: int, rejected: int, control: ControlTotals) -> None:
+def check_control_file(path: Path, data_rows: int, rejected: int, control: ControlTotals) -> None:
     """The sender's own counts must match what arrived: rows always; totals when no row was rejected."""
     import jsonschema
 

@@ -24,7 +24,8 @@ def test_peers_get_the_product_scripts_sources_views_and_both_queries() -> None:
     params = {"transactions_path": "/t", "stocks_path": "/s", "sector_sink_path": "/a", "stock_sink_path": "/b"}
     assert [sql.path(table, params) for table in ("transactions", "stocks", "sector_summary")] == ["/t", "/s", "/a"]
     [view] = sql.views
-    assert "SUM(price_cents * volume)" in view and "JOIN stocks" in view
+    assert "SUM(price_cents * volume)" in view
+    assert "JOIN stocks" in view
     assert set(sql.queries) == {"sector_summary", "stock_summary"}
     assert all(q.startswith("SELECT") and "FROM stock_totals" in q for q in sql.queries.values())
 

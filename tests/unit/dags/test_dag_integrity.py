@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from types import ModuleType
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
@@ -33,7 +34,7 @@ def dag_ids() -> list[str]:
 def test_dag_follows_team_rules(dag_bag: DagBag, dag_id: str) -> None:
     dag = dag_bag.dags[dag_id]
     assert dag.tags, "every DAG is tagged"
-    assert dag.doc_md and dag.doc_md.strip(), "every DAG is documented (doc_md)"
+    assert (dag.doc_md or "").strip(), "every DAG is documented (doc_md)"
     assert dag.schedule is not None, "every DAG has a schedule"
     assert dag.catchup is False, "catchup is off: a new deployment must not replay history"
     for task in dag.tasks:
@@ -64,23 +65,45 @@ def test_the_nights_follow_the_exchanges_trading_sessions(dag_bag: DagBag) -> No
 
     nightly, deadline = dag_bag.dags["nightly_sector_report"], dag_bag.dags["nightly_sector_report_deadline"]
     for dag in (nightly, deadline):
-        assert isinstance(dag.timetable, ExchangeSessionTimetable) and dag.timetable.exchange == "XKRX"
+        assert isinstance(dag.timetable, ExchangeSessionTimetable)
+        assert dag.timetable.exchange == "XKRX"
     assert nightly.timetable.summary == "XKRX sessions, 23:00 Asia/Seoul"
     assert deadline.timetable.summary == "XKRX sessions, 23:00 Asia/Seoul + 8:00:00"  # by 07:00 the next morning
 
 
-def test_a_scheduled_night_lands_the_days_file_unless_the_deployment_says_otherwise() -> None:
-    probe = (
-        "import json; from airflow.dag_processing.dagbag import DagBag;"
-        f"bag = DagBag(dag_folder={str(DAGS_FOLDER)!r}); params = bag.dags['nightly_sector_report'].params;"
-        "print(json.dumps([params['source'], params['file_wait_timeout']]))"
-    )
-    settings = ("SECTOR_REPORT_SOURCE", "SECTOR_REPORT_FILE_WAIT_SECONDS")
-    for values, expected in (((None, None), ["file", None]), (("generate", "600"), ["generate", 600])):
-        env = {k: v for k, v in os.environ.items() if k not in settings}
-        env |= {name: value for name, value in zip(settings, values, strict=True) if value}
-        out = subprocess.run([sys.executable, "-c", probe], env=env, check=True, capture_output=True, text=True).stdout
-        assert json.loads(out.strip().splitlines()[-1]) == expected
+@pytest.fixture
+def parse_as_deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., DagBag]]:
+    """Parse dags/ in-process as a deployment with other settings would: the settings are read when the package
+    is imported, so its modules are imported anew for the parse, and the test's own are put back afterwards."""
+    package = "include.sector_report"
+
+    def imported() -> dict[str, ModuleType]:
+        return {name: module for name, module in sys.modules.items() if name.split(".")[:2] == package.split(".")}
+
+    ours = imported()
+
+    def parse(**settings: str | None) -> DagBag:
+        for name, value in settings.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        for name in imported():
+            del sys.modules[name]
+        monkeypatch.delattr(sys.modules["include"], "sector_report", raising=False)
+        return DagBag(dag_folder=DAGS_FOLDER)
+
+    yield parse
+    for name in imported():
+        del sys.modules[name]
+    sys.modules.update(ours)
+
+
+def test_a_scheduled_night_lands_the_days_file_unless_the_deployment_says_otherwise(parse_as_deployed) -> None:
+    for source, wait, expected in ((None, None, ["file", None]), ("generate", "600", ["generate", 600])):
+        bag = parse_as_deployed(SECTOR_REPORT_SOURCE=source, SECTOR_REPORT_FILE_WAIT_SECONDS=wait)
+        params = bag.dags["nightly_sector_report"].params
+        assert [params["source"], params["file_wait_timeout"]] == expected
 
 
 def test_a_setting_that_is_not_a_number_of_seconds_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,16 +116,10 @@ def test_a_setting_that_is_not_a_number_of_seconds_names_itself(monkeypatch: pyt
     assert seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS") == 90
 
 
-def test_an_unknown_exchange_fails_the_parse_naming_the_setting_and_where_names_are_listed() -> None:
-    probe = (
-        "import json; from airflow.dag_processing.dagbag import DagBag;"
-        f"bag = DagBag(dag_folder={str(DAGS_FOLDER)!r});"
-        "print(json.dumps([sorted(bag.dags), list(bag.import_errors.values())]))"
-    )
-    env = {**os.environ, "SECTOR_REPORT_EXCHANGE": "krx "}
-    out = subprocess.run([sys.executable, "-c", probe], env=env, check=True, capture_output=True, text=True).stdout
-    parsed, errors = json.loads(out.strip().splitlines()[-1])
-    assert parsed == [] and len(errors) == 3, "every DAG of the package names the setting"
-    for message in errors:
+def test_an_unknown_exchange_fails_the_parse_naming_the_setting_and_where_names_are_listed(parse_as_deployed) -> None:
+    bag = parse_as_deployed(SECTOR_REPORT_EXCHANGE="krx ")
+    assert bag.dags == {}
+    assert len(bag.import_errors) == 3, "every DAG of the package names the setting"
+    for message in bag.import_errors.values():
         assert "SECTOR_REPORT_EXCHANGE='krx ' is not an exchange calendar of exchange-calendars" in message
         assert "exchange_calendars.get_calendar_names()" in message

@@ -51,7 +51,8 @@ def test_the_night_is_withdrawn_before_its_files_are_rewritten_and_after_a_faile
 ) -> None:
     night = published_night(data_root, "2024-03-08", [sector("semiconductor", "100.00")])
     callback(NIGHT)
-    assert not is_published(night) and night.staged_report_html.exists()
+    assert not is_published(night)
+    assert night.staged_report_html.exists()
     assert "runs/2024-03-08/" not in night.data_folder.index_html.read_text()
     callback(NIGHT)  # nothing published: nothing to do
     assert not is_published(night)

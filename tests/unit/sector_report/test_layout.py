@@ -19,7 +19,11 @@ def test_published_files_are_readable_as_the_umask_allows(tmp_path: Path) -> Non
 
 
 def test_a_failed_write_leaves_neither_file_nor_temporary(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError), atomic_writer(tmp_path / "summary.json") as out:
-        out.write("{")
-        raise RuntimeError("validation failed")
+    def write_then_fail() -> None:
+        with atomic_writer(tmp_path / "summary.json") as out:
+            out.write("{")
+            raise RuntimeError("validation failed")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     assert list(tmp_path.iterdir()) == []

@@ -94,7 +94,8 @@ def test_a_sink_that_does_not_reconcile_fails_and_publishes_nothing(tmp_path: Pa
     with pytest.raises(ValidationFailed, match=check) as failure:
         validate(run)
     assert str(run.rejected_csv) in str(failure.value)
-    assert not run.summary_json.exists() and not run.summary_csv.exists()
+    assert not run.summary_json.exists()
+    assert not run.summary_csv.exists()
     validation = json.loads(run.validation_json.read_text())
     assert validation["passed"] is False
     assert check in [c["name"] for c in validation["checks"] if not c["passed"]]

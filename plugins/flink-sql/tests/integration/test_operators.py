@@ -65,9 +65,11 @@ def assert_two_sinks_written(folder: Path, rows: list[tuple[str, ...]] = ROWS) -
 def test_local_target_runs_all_inserts_as_one_job_with_quoted_paths(quoted_dir: Path) -> None:
     operator = two_sinks_operator(quoted_dir, parallelism="2")
     result = run_operator(operator)
-    assert "'/" in operator.sql and "it''s a folder/in put.csv'" in operator.sql  # rendered, quoted literal
+    assert "'/" in operator.sql
+    assert "it''s a folder/in put.csv'" in operator.sql
     assert result["target"] == "local"
-    assert result["inserts"] == 2 and len(result["job_id"]) == 32
+    assert result["inserts"] == 2
+    assert len(result["job_id"]) == 32
     assert result["duration_s"] > 0
     assert_two_sinks_written(quoted_dir)
 
@@ -77,7 +79,8 @@ def test_first_local_run_writes_a_class_data_archive_that_later_runs_use(quoted_
     first = run_operator(two_sinks_operator(quoted_dir, class_data_dir=str(archive_dir)))
     assert first["class_data_archive"] == "written"
     archives = list(archive_dir.iterdir())
-    assert [a.suffix for a in archives] == [".jsa"] and archives[0].stat().st_size > 10_000_000  # no partial left
+    assert [a.suffix for a in archives] == [".jsa"]
+    assert archives[0].stat().st_size > 10_000_000
 
     second = run_operator(two_sinks_operator(quoted_dir, class_data_dir=str(archive_dir)))
     assert second["class_data_archive"] == "used"
@@ -196,7 +199,8 @@ def test_mapped_over_parameter_sets_each_runs_one_job_on_the_session_cluster(
     for index, result in results.items():
         n = index + 1
         assert_two_sinks_written(tmp_path / f"it's set {n}", ROWS[:n])
-        assert result["target"] == "remote" and result["inserts"] == 2
+        assert result["target"] == "remote"
+        assert result["inserts"] == 2
         assert result["records_read"] == n
         assert jobs[result["job_id"]]["state"] == "FINISHED"
         assert jobs[result["job_id"]]["name"] == f"pyflink_sql_mapped.aggregate {run.run_id} [{index}]"

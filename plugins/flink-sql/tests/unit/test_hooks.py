@@ -71,7 +71,8 @@ def test_a_local_hook_needs_no_connection() -> None:
 )  # fmt: skip
 def test_which_failures_are_final(failure: JobFailure, final: bool, message: str) -> None:
     error = PyFlinkSqlHook().failure_exception(failure)
-    assert isinstance(error, AirflowFailException) is final and isinstance(error, AirflowException)
+    assert isinstance(error, AirflowFailException) is final
+    assert isinstance(error, AirflowException)
     assert str(error) == message
 
 
@@ -130,7 +131,8 @@ def test_a_submission_fixes_the_jobs_id_and_name(tmp_path: Path, monkeypatch) ->
     with pytest.raises(AirflowException, match="no result"):
         hook.submit("SELECT 1", job_id="a" * 32, job_name="dag.task run")
     configuration = json.loads(seen.read_text())
-    assert configuration[FIXED_JOB_ID_OPTION] == "a" * 32 and configuration["pipeline.name"] == "dag.task run"
+    assert configuration[FIXED_JOB_ID_OPTION] == "a" * 32
+    assert configuration["pipeline.name"] == "dag.task run"
 
 
 def test_an_unreachable_cluster_is_a_retryable_error_and_a_failed_connection_test(monkeypatch) -> None:
@@ -145,4 +147,5 @@ def test_an_unreachable_cluster_is_a_retryable_error_and_a_failed_connection_tes
         hook.submit("SELECT 1", job_id="a" * 32, job_name="x")
     assert not isinstance(failure.value, AirflowFailException)
     ok, message = hook.test_connection()
-    assert not ok and message.startswith(f"Flink cluster at http://localhost:{port} is unreachable")
+    assert not ok
+    assert message.startswith(f"Flink cluster at http://localhost:{port} is unreachable")

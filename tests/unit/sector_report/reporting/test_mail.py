@@ -24,13 +24,15 @@ def test_an_alert_names_dag_date_task_error_and_log_and_escapes_them() -> None:
     korean = failure_alert(
         dag_id="d", report_date="2024-03-08", task_id="t", error="e", log_url="http://x", locale="ko"
     )
-    assert korean.subject == "[실패] d 2024-03-08: t" and "실행이 실패했습니다" in korean.html
+    assert korean.subject == "[실패] d 2024-03-08: t"
+    assert "실행이 실패했습니다" in korean.html
 
 
 def test_first_paragraph_is_cut_at_a_blank_line_and_kept_short() -> None:
     assert first_paragraph("  one\nstill one\n \n two") == "one\nstill one"
     long = first_paragraph("x" * (MAX_ERROR_CHARS + 10))
-    assert len(long) == MAX_ERROR_CHARS and long.endswith("…")
+    assert len(long) == MAX_ERROR_CHARS
+    assert long.endswith("…")
 
 
 def test_a_late_alert_says_what_the_run_is_doing_and_what_failed() -> None:
@@ -38,9 +40,11 @@ def test_a_late_alert_says_what_the_run_is_doing_and_what_failed() -> None:
                 run_url="http://airflow.example/dags/nightly_sector_report/runs", locale="en")  # fmt: skip
     running = late_alert(night_state="running", failure=None, **late)
     assert running.subject == "[LATE] nightly_sector_report 2024-03-08"
-    assert "running (e.g. waiting for its file)" in running.html and "aggregate" not in running.html
+    assert "running (e.g. waiting for its file)" in running.html
+    assert "aggregate" not in running.html
     error = "The Flink job was cancelled: no TaskManager offered it slots in 300 s.\n\nJava trace"
     failure = Failure("aggregate", "scheduled__2024-03-08", error, "2024-03-08T15:00:00+00:00")
     failed = late_alert(night_state="failed", failure=failure, **late)
-    assert "aggregate" in failed.html and "no TaskManager offered it slots in 300 s." in failed.html
+    assert "aggregate" in failed.html
+    assert "no TaskManager offered it slots in 300 s." in failed.html
     assert "Java trace" not in failed.html

@@ -70,14 +70,17 @@ def test_report_in_both_locales(tmp_path: Path, locale: str, headings: list[str]
     assert "820,133.59" in html
     assert "1,234" in html
     assert "99.9%" in html  # share of value
-    assert "abc123" in html and FACTS["run_id"] in html
-    assert stock_name in html and "005930" in html
+    assert "abc123" in html
+    assert FACTS["run_id"] in html
+    assert stock_name in html
+    assert "005930" in html
     assert "999999" in html  # a stock missing from the universe shows by its code
 
 
 def test_without_a_previous_report_there_is_no_change(tmp_path: Path) -> None:
     html = render(night(tmp_path, SECTORS), "en")
-    assert 'id="no-previous"' in html and "kpi-total-change" not in html
+    assert 'id="no-previous"' in html
+    assert "kpi-total-change" not in html
 
 
 def test_change_against_the_latest_earlier_report(tmp_path: Path) -> None:
@@ -99,7 +102,8 @@ def test_each_sector_shows_its_trend_over_the_last_published_days(tmp_path: Path
     lines = re.findall(r'<svg class="sparkline"[^>]*><polyline [^>]*points="([^"]+)"', html)
     assert len(lines) == 2
     heights = [float(point.split(",")[1]) for point in lines[0].split()]
-    assert len(heights) == 6 and heights == sorted(heights, reverse=True)  # six days, rising (y grows down)
+    assert len(heights) == 6
+    assert heights == sorted(heights, reverse=True)
 
 
 def test_sector_names_are_escaped_in_the_report_and_the_index(tmp_path: Path) -> None:
@@ -110,13 +114,17 @@ def test_sector_names_are_escaped_in_the_report_and_the_index(tmp_path: Path) ->
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     publish_night(run, locale="en", exchange="XKRX")
     index = DataFolder(tmp_path).index_html.read_text()
-    assert "<script>" not in index and "&lt;script&gt;alert(1)&lt;/script&gt;" in index
+    assert "<script>" not in index
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index
 
 
 def test_report_is_self_contained(tmp_path: Path) -> None:
     html = render(night(tmp_path, SECTORS))
-    assert "http://" not in html and "https://" not in html
-    assert 'id="value-chart"' in html and "<link" not in html and "<script" not in html  # charts drawn inline
+    assert "http://" not in html
+    assert "https://" not in html
+    assert 'id="value-chart"' in html
+    assert "<link" not in html
+    assert "<script" not in html
 
 
 def test_index_lists_published_dates_newest_first(tmp_path: Path) -> None:
@@ -131,7 +139,8 @@ def test_index_lists_published_dates_newest_first(tmp_path: Path) -> None:
     assert "url=runs/2024-03-08/report.html" in latest
     # Each sector's total value over the published days, oldest first: one line, one dot per day.
     assert index.count('<polyline class="trend"') == 2
-    assert index.count("<circle") == 6 and "semiconductor 2024-03-05: 1,234,567.50 KRW" in index
+    assert index.count("<circle") == 6
+    assert "semiconductor 2024-03-05: 1,234,567.50 KRW" in index
 
 
 def test_console_table_columns_line_up_with_korean_headings() -> None:

@@ -37,7 +37,8 @@ def test_similar_values_get_a_linear_axis_from_zero_with_round_ticks() -> None:
     assert [tick["text"] for tick in shape["y_ticks"]] == ["0", "50M", "100M", "150M"]
     # The ticks run from the bottom of the plot upwards, evenly.
     ys = [tick["y"] for tick in shape["y_ticks"]]
-    assert ys[0] == shape["plot"]["bottom"] and ys == sorted(ys, reverse=True)
+    assert ys[0] == shape["plot"]["bottom"]
+    assert ys == sorted(ys, reverse=True)
 
 
 def test_one_huge_day_turns_the_axis_logarithmic_so_small_days_stay_readable() -> None:
@@ -46,7 +47,8 @@ def test_one_huge_day_turns_the_axis_logarithmic_so_small_days_stay_readable() -
     assert shape["log_scale"]
     assert [tick["text"] for tick in shape["y_ticks"]] == ["100M", "1B", "10B", "100B", "1T"]
     small, huge = shape["series"][0].dots[0]["y"], shape["series"][0].dots[2]["y"]
-    assert small == shape["plot"]["bottom"] and huge == shape["plot"]["top"]
+    assert small == shape["plot"]["bottom"]
+    assert huge == shape["plot"]["top"]
 
 
 def test_sessions_are_evenly_spaced_and_a_session_without_a_report_is_a_gap() -> None:
@@ -63,7 +65,8 @@ def test_a_gap_at_either_end_stays_inside_the_plot() -> None:
     values = {(d, "a"): Decimal(100) for d in DAYS[1:-1]}
     shape = chart(values, names=("a",))
     first, last = shape["gaps"]
-    assert first["x"] == shape["plot"]["left"] and first["width"] > 0
+    assert first["x"] == shape["plot"]["left"]
+    assert first["width"] > 0
     assert last["x"] + last["width"] == pytest.approx(shape["plot"]["right"], abs=0.1)
 
 

@@ -79,23 +79,28 @@ def test_other_statements_run_in_order_and_every_insert_joins_one_job() -> None:
     recorded = Recorded()
     report = run_script(TableEnvironment(recorded), SCRIPT)
     assert len(recorded.executed) == 2
-    assert "CREATE TEMPORARY TABLE a" in recorded.executed[0] and "CREATE TEMPORARY VIEW v" in recorded.executed[1]
-    assert len(recorded.inserts) == 2 and recorded.inserts[1].endswith("SELECT 'a;b' FROM v")
-    assert recorded.submitted == 1 and recorded.waited
+    assert "CREATE TEMPORARY TABLE a" in recorded.executed[0]
+    assert "CREATE TEMPORARY VIEW v" in recorded.executed[1]
+    assert len(recorded.inserts) == 2
+    assert recorded.inserts[1].endswith("SELECT 'a;b' FROM v")
+    assert recorded.submitted == 1
+    assert recorded.waited
     assert report == JobReport(statements=4, inserts=2, job_id="0" * 32, finished=True, net_runtime_ms=1234)
 
 
 def test_detached_the_job_is_submitted_and_not_waited_for() -> None:
     recorded = Recorded()
     report = run_script(TableEnvironment(recorded), SCRIPT, detach=True)
-    assert recorded.submitted == 1 and not recorded.waited
+    assert recorded.submitted == 1
+    assert not recorded.waited
     assert report == JobReport(statements=4, inserts=2, job_id="0" * 32)
 
 
 def test_a_script_without_inserts_runs_no_job() -> None:
     recorded = Recorded()
     report = run_script(TableEnvironment(recorded), "CREATE TEMPORARY TABLE a (x INT) WITH ('connector' = 'datagen')")
-    assert recorded.submitted == 0 and report == JobReport(statements=1, finished=True)
+    assert recorded.submitted == 0
+    assert report == JobReport(statements=1, finished=True)
 
 
 def test_a_rejected_statement_is_named_and_nothing_runs_after_it() -> None:
@@ -105,7 +110,8 @@ def test_a_rejected_statement_is_named_and_nothing_runs_after_it() -> None:
     failure = failed.value.failure
     assert (failure.kind, failure.statement_index, failure.statement) == ("sql", 2, "SELECT * FROM BAD")
     assert failure.message == "org.apache.flink.table.api.ValidationException: Object 'BAD' not found"
-    assert recorded.inserts == [] and recorded.submitted == 0
+    assert recorded.inserts == []
+    assert recorded.submitted == 0
 
 
 def test_an_empty_script_is_refused() -> None:
@@ -131,4 +137,5 @@ def test_pyflink_still_reads_the_private_switch_the_job_sets() -> None:
     from pyflink.table import TableEnvironment as PyFlinkTableEnvironment
 
     source = inspect.getsource(PyFlinkTableEnvironment._open)
-    assert f"os.environ.get('{PYTHON_WORKER_MODE_VARIABLE}')" in source and "!= 'process'" in source
+    assert f"os.environ.get('{PYTHON_WORKER_MODE_VARIABLE}')" in source
+    assert "!= 'process'" in source

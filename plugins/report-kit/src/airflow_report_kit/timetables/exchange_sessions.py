@@ -15,7 +15,6 @@ moment it was asked for (the DAG decides what a run of a closed day does).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
 
 import pendulum
@@ -23,18 +22,7 @@ from airflow.exceptions import AirflowTimetableInvalid
 from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
 from pendulum import DateTime
 
-# The calendar is built once per process (about a second for XKRX) over these years.
-CALENDAR_START = "2010-01-01"
-CALENDAR_YEARS_AHEAD = 2
-
-
-@functools.cache
-def exchange_calendar(exchange: str) -> Any:
-    """The ``exchange_calendars`` calendar of ``exchange``; imported on first use (it brings pandas)."""
-    import exchange_calendars
-
-    end = f"{dt.date.today().year + CALENDAR_YEARS_AHEAD}-12-31"
-    return exchange_calendars.get_calendar(exchange, start=CALENDAR_START, end=end)
+from airflow_report_kit.calendars import exchange_calendar
 
 
 class ExchangeSessionTimetable(Timetable):

@@ -100,13 +100,3 @@ def test_a_manual_run_is_for_the_moment_it_was_asked_for() -> None:
 def test_a_malformed_exchange_is_refused_when_the_dag_is_parsed(exchange: str) -> None:
     with pytest.raises(AirflowTimetableInvalid, match="is not an exchange-calendars name"):
         ExchangeSessionTimetable(exchange, at=dt.time(23, 0), timezone="Asia/Seoul").validate()
-
-
-def test_the_report_and_the_timetable_share_one_calendar_per_process() -> None:
-    """Building XKRX takes about a second: the domain's sessions and the timetable ask for the same span."""
-    from airflow_report_kit.timetables.exchange_sessions import exchange_calendar
-
-    from include.sector_report import trading_days
-
-    trading_days.sessions_between("XKRX", dt.date(2024, 3, 4), dt.date(2024, 3, 8))
-    assert trading_days._calendar("XKRX", trading_days._FIRST_YEAR) is exchange_calendar("XKRX")

@@ -45,13 +45,15 @@ def test_a_signed_in_user_without_a_role_may_not_read_reports(client: TestClient
 
 def test_a_reader_is_sent_to_the_index(client: TestClient, auth_manager) -> None:
     response = client.get("/", headers=token(auth_manager, "viewer"), follow_redirects=False)
-    assert response.status_code == 307 and response.headers["location"] == "/reports/index.html"
+    assert response.status_code == 307
+    assert response.headers["location"] == "/reports/index.html"
 
 
 @pytest.mark.parametrize("path", ["/runs/2024-03-08/control.json", "/..%2F..%2F..%2Fetc%2Fpasswd", "/../etc/passwd"])
 def test_nothing_but_html_under_the_root_is_ever_served(client: TestClient, auth_manager, path: str) -> None:
     response = client.get(path, headers=token(auth_manager, "admin"))
-    assert response.status_code == 404 and "No report has been published at" in response.text
+    assert response.status_code == 404
+    assert "No report has been published at" in response.text
 
 
 def test_a_page_is_served_while_it_exists_to_readers_of_a_dag_that_published_it(client, auth_manager) -> None:
@@ -67,7 +69,8 @@ def test_a_page_is_served_while_it_exists_to_readers_of_a_dag_that_published_it(
     (publishers_folder(root, "runs/2099-01-02/report.html") / "nightly_sector_report").touch()
     assert publishers(root, "runs/2099-01-02/report.html") == {"nightly_sector_report"}
     response = client.get(url, headers=admin)
-    assert response.status_code == 200 and response.text == "<p>night</p>"
+    assert response.status_code == 200
+    assert response.text == "<p>night</p>"
     assert client.get("/.report-viewer/runs/2099-01-02/report.html", headers=admin).status_code == 404
     page.unlink()  # withdrawn
     assert client.get(url, headers=admin).status_code == 404

@@ -1,0 +1,1 @@
+"""The reports: rendering, publishing, the trends, their languages and the mails."""
