@@ -47,15 +47,20 @@ FLINK_TM_MEMORY ?= 2g
 .PHONY: run run-month test test-fast test-unit test-integration test-system test-compose standin-images lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
 	bench bench-flink bench-dag profile-flink screenshots clean
 
+# One line per task as it ends, then the summary table and the report's path (or the failed task's error);
+# Airflow's own log of the run goes to a file. `airflow dags test` exits 0 even when the run fails: show exits
+# non-zero if no report was published.
+RUN_LOG = $(AIRFLOW_HOME)/logs/make-run/nightly_sector_report-$(DATE).log
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/airflow dags test nightly_sector_report "$$RUN_DATE" --conf "$$RUN_CONF"
-	@# `airflow dags test` exits 0 even when the run fails: show exits non-zero if no report was published.
-	$(BIN)/python -m include.sector_report show --date "$$RUN_DATE" --conf "$$RUN_CONF"
+	@$(BIN)/python -m tools.dags_test nightly_sector_report "$$RUN_DATE" --conf "$$RUN_CONF" --log "$(RUN_LOG)"
+	@$(BIN)/python -m include.sector_report show --date "$$RUN_DATE" --conf "$$RUN_CONF" --log "$(RUN_LOG)"
 
 # The month-to-date rollup of the published days of MONTH, printed like make run's table.
+RUN_MONTH_LOG = $(AIRFLOW_HOME)/logs/make-run/monthly_sector_report-$(MONTH).log
 run-month: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/airflow dags test monthly_sector_report "$$RUN_DATE" --conf "{\"month\": \"$$RUN_MONTH\"}"
-	$(BIN)/python -m include.sector_report show-month --month "$$RUN_MONTH"
+	@$(BIN)/python -m tools.dags_test monthly_sector_report "$$RUN_DATE" --conf "{\"month\": \"$$RUN_MONTH\"}" \
+	  --log "$(RUN_MONTH_LOG)"
+	@$(BIN)/python -m include.sector_report show-month --month "$$RUN_MONTH" --log "$(RUN_MONTH_LOG)"
 
 # The tiers (docs/development.md "Tests by tier"): the folders of each, in the project and its distributions.
 UNIT_TESTS := $(wildcard tests/unit plugins/*/tests/unit)
@@ -193,8 +198,11 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt -c constraints.txt
 	touch $@
 
+# Quiet unless it fails: its log is kept beside the database.
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
-	$(BIN)/airflow db migrate
+	@mkdir -p $(AIRFLOW_HOME)
+	@echo "Creating Airflow's metadata database in $(AIRFLOW_HOME) (log: $(AIRFLOW_HOME)/db-migrate.log)"
+	@$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 
 clean:
 	rm -rf $(VENV) .airflow .flink-cluster data .pytest_cache .ruff_cache .hypothesis

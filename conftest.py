@@ -104,6 +104,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     mismatches = [f"{item.nodeid}: {why}" for item in items if (why := tier_mismatch(item))]
     if mismatches:
         raise pytest.UsageError("Tests in the wrong tier:\n" + "\n".join(mismatches))
+    if any("airflow_db" in getattr(item, "fixturenames", ()) for item in items):
+        _migration.append(migrate_airflow_db())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -115,10 +117,22 @@ def data_root() -> Path:
     return Path(os.environ["SECTOR_REPORT_DATA_DIR"])
 
 
+def migrate_airflow_db() -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "airflow", "db", "migrate"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+# The metadata database's migration, started as soon as a collected test is seen to need it: it runs (about 4 s)
+# beside the tests that need none.
+_migration: list[subprocess.Popen[str]] = []
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """A migrated SQLite metadata database in the throwaway Airflow home."""
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    migration = _migration.pop() if _migration else migrate_airflow_db()
+    output, _ = migration.communicate()
+    assert migration.returncode == 0, output[-3000:]
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, Param, task
@@ -28,7 +30,7 @@ from include.sector_report.dag_support import DATA, DEFAULT_ARGS, alert_to_param
 from include.sector_report.layout import report_date_of
 
 
-def months_to_roll_up(context) -> tuple[dt.date, list[str]]:
+def months_to_roll_up(context: Mapping[str, Any]) -> tuple[dt.date, list[str]]:
     """The day the rollup is as of, and its months: the param's, else those of every report date
     carried by the triggering events (a batch may span a month's end), else today's (in Seoul)."""
     dates = [
@@ -44,7 +46,7 @@ def months_to_roll_up(context) -> tuple[dt.date, list[str]]:
 
 
 @task
-def plan_months(**context) -> dict:
+def plan_months(**context: Any) -> dict[str, Any]:
     """The months to roll up (their published and missing days), and the one job's sql_params."""
     from include.sector_report.month import month_inputs, sql_params
 
@@ -62,7 +64,7 @@ def plan_months(**context) -> dict:
 
 
 @task
-def publish_months(plan: dict, **context) -> list[str]:
+def publish_months(plan: dict[str, Any], **context: Any) -> list[str]:
     """Reconcile each month's figures with the published dailies, then write its summary and report."""
     from include.sector_report.month import MonthInputs, reconcile_month
     from include.sector_report.reporting.publish import rewrite_index
@@ -107,7 +109,8 @@ with DAG(
         "alert_to": alert_to_param(),
     },
 ):
-    plan = plan_months()
+    # TaskFlow passes XComArgs where the tasks take their values, and indexes them: the wiring's names are Any.
+    plan: Any = plan_months()
     aggregate = PyFlinkSqlOperator(
         task_id="aggregate",
         sql="sql/monthly_sector_report/month_summary.sql",
@@ -116,7 +119,7 @@ with DAG(
         slot_wait_timeout=settings.FLINK_SLOT_WAIT_SECONDS,
         execution_timeout=settings.FLINK_JOB_TIMEOUT,
     )
-    published = publish_months(plan)
+    published: Any = publish_months(plan)
     # TaskFlow takes no operator_extra_links argument; the link is the month report's.
     published.operator.operator_extra_links = (ReportLink(),)
     aggregate >> published

@@ -33,6 +33,7 @@ fail the run at once (no retries) and publish nothing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, Param, task
@@ -64,7 +65,7 @@ DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)
 
 
 @task
-def plan_input_wait(**context) -> dict:
+def plan_input_wait(**context: Any) -> dict[str, Any]:
     """What wait_for_input waits for; skipped (and the wait with it) when the input is not a dropped file."""
     from include.sector_report.landing.land import file_wait_deadline, incoming_patterns
 
@@ -77,7 +78,7 @@ def plan_input_wait(**context) -> dict:
 
 
 @task(trigger_rule="none_failed", pre_execute=withdraw_before_rewriting)
-def prepare_input(**context) -> dict:
+def prepare_input(**context: Any) -> dict[str, Any]:
     from include.sector_report.inputs import prepare_input as prepare
 
     params = context["params"]
@@ -108,7 +109,7 @@ def prepare_input(**context) -> dict:
 
 
 @task(pre_execute=withdraw_before_rewriting)
-def validate(prepared: dict) -> None:
+def validate(prepared: dict[str, str]) -> None:
     from include.sector_report.validate import validate_run
 
     with fail_without_retry():
@@ -116,7 +117,7 @@ def validate(prepared: dict) -> None:
 
 
 @task(pre_execute=withdraw_before_rewriting)
-def render_report(prepared: dict, flink_job: dict, **context) -> str:
+def render_report(prepared: dict[str, str], flink_job: dict[str, Any], **context: Any) -> str:
     from include.sector_report.reporting.render import format_summary_table
     from include.sector_report.reporting.render import render_report as render
     from include.sector_report.summary import NightSummary
@@ -138,7 +139,7 @@ def render_report(prepared: dict, flink_job: dict, **context) -> str:
 
 
 @task(outlets=[DAILY_REPORT], on_failure_callback=[withdraw_failed_publication, *NIGHT_FAILURE_CALLBACKS])
-def publish(run_dir: str, **context) -> str:
+def publish(run_dir: str, **context: Any) -> str:
     """The night becomes published here, and only here: its report, the index and latest, the run's
     "Report" tab, and the daily report Asset's event (which runs the monthly rollup). All or nothing,
     and again from the rendered report on a retry or when cleared alone."""
@@ -161,7 +162,7 @@ def publish(run_dir: str, **context) -> str:
 
 
 @task
-def deliver_report(report: str, **context) -> None:
+def deliver_report(report: str, **context: Any) -> None:
     """Mail the published report to ``email_to``: key figures in the body, the report attached."""
     import shutil
     import tempfile
@@ -175,7 +176,7 @@ def deliver_report(report: str, **context) -> None:
     mail = report_mail(run, locale=params["locale"])
     with tempfile.TemporaryDirectory() as folder:
         # The attachment's name is what readers keep: it says which day it is.
-        attachment = shutil.copy(report, Path(folder) / f"sector-report-{run.date}.html")
+        attachment = str(shutil.copy(report, Path(folder) / f"sector-report-{run.date}.html"))
         send(context, params["email_to"], mail, files=[attachment])
     print(f"Mailed {mail.subject!r} to {', '.join(params['email_to'])}")
 
@@ -235,14 +236,15 @@ with DAG(
     },
 ):
     earlier_runs = PreviousRunSensor(task_id="wait_for_earlier_runs")
-    input_wait = plan_input_wait()
+    # TaskFlow passes XComArgs where the tasks take their values, and indexes them: the wiring's names are Any.
+    input_wait: Any = plan_input_wait()
     arrived = FileArrivalSensor(
         task_id="wait_for_input",
         folder=input_wait["folder"],
         patterns=input_wait["patterns"],
         wait_until=input_wait["until"],
     )
-    prepared = prepare_input()
+    prepared: Any = prepare_input()
     earlier_runs >> input_wait
     arrived >> prepared
     aggregate = PyFlinkSqlOperator(
@@ -260,9 +262,10 @@ with DAG(
         execution_timeout=settings.FLINK_JOB_TIMEOUT,
         pre_execute=withdraw_before_rewriting,
     )
-    rendered = render_report(prepared, aggregate.output)
+    flink_job: Any = aggregate.output
+    rendered: Any = render_report(prepared, flink_job)
     aggregate >> validate(prepared) >> rendered
-    published = publish(rendered)
+    published: Any = publish(rendered)
     # TaskFlow takes no operator_extra_links argument; the link is the published report's.
     published.operator.operator_extra_links = (ReportLink(),)
     deliver_report(published)

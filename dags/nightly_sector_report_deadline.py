@@ -14,6 +14,8 @@ plain runs that can be cleared and rerun.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 from airflow.sdk import DAG, task
 from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimetable
@@ -28,7 +30,7 @@ NIGHT_STATES = ("queued", "running", "failed", "success")
 
 
 @task
-def check_published(**context) -> bool:
+def check_published(**context: Any) -> bool:
     """True if the session's night is published; otherwise alert ``alert_to`` that it is late."""
     from include.sector_report.failures import last_failure
     from include.sector_report.publication import is_published

@@ -1,7 +1,9 @@
 """Print a published report's summary table and path.
 
-python -m include.sector_report show --date YYYY-MM-DD [--conf JSON]
-python -m include.sector_report show-month --month YYYY-MM [--conf JSON]
+python -m include.sector_report show --date YYYY-MM-DD [--conf JSON] [--log PATH]
+python -m include.sector_report show-month --month YYYY-MM [--conf JSON] [--log PATH]
+
+A night that was not published is shown as its failed task and that task's error (its first paragraph).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from .failures import last_failure
 from .layout import DataFolder
 from .publication import is_published
 from .reporting.render import format_summary_table
@@ -29,30 +32,34 @@ def main(argv: list[str] | None = None) -> int:
     show_month.add_argument("--month", required=True, help="YYYY-MM")
     show_month.add_argument("--conf", default="{}", help="the run's conf JSON; its locale picks the table's language")
     show_month.add_argument("--data-dir", default=os.environ.get("SECTOR_REPORT_DATA_DIR", "data"))
+    for command in (show, show_month):
+        command.add_argument("--log", default="the Airflow log above", help="where the run's Airflow log is")
     args = parser.parse_args(argv)
     locale = json.loads(args.conf or "{}").get("locale", "ko")
     if args.command == "show-month":
-        return _show_month(Path(args.data_dir), args.month, locale)
+        return _show_month(Path(args.data_dir), args.month, locale, args.log)
 
     run = DataFolder(Path(args.data_dir)).run(args.date)
     if not is_published(run):
-        print(
-            f"No report was published for {args.date} (expected {run.report_html}); "
-            f"the run failed or never ran: see the Airflow log above and {run.validation_json} if it exists.",
-            file=sys.stderr,
+        from .reporting.mail import first_paragraph
+
+        failure = last_failure(run)
+        why = (
+            f"{failure.task_id} failed: {first_paragraph(failure.error)}" if failure else "the run failed or never ran."
         )
+        print(f"No report was published for {args.date}; {why}\n\nThe run's log: {args.log}", file=sys.stderr)
         return 1
     print(format_summary_table(NightSummary.read(run).sectors, locale))
     print(f"\nReport: {run.report_html}")
     return 0
 
 
-def _show_month(data_root: Path, month: str, locale: str) -> int:
+def _show_month(data_root: Path, month: str, locale: str, log: str) -> int:
     folder = DataFolder(data_root).month(month)
     if not folder.report_html.is_file():
         print(
             f"No month-to-date report was published for {month} (expected {folder.report_html}); "
-            "the run failed or never ran: see the Airflow log above.",
+            f"the run failed or never ran: see {log}.",
             file=sys.stderr,
         )
         return 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from airflow.sdk import Param, get_current_context
@@ -26,6 +26,7 @@ from .reporting.i18n import LOCALES
 
 if TYPE_CHECKING:
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+    from airflow.sdk import Context as TaskContext
 
     from .failures import Failure
     from .reporting.mail import Mail
@@ -35,7 +36,7 @@ Context = Mapping[str, Any]
 DATA = DataFolder(settings.DATA_ROOT)
 
 # Mail addresses as a DAG param's JSON schema.
-EMAIL_LIST = {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s,;]+@[^@\s,;]+$"}}
+EMAIL_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s,;]+@[^@\s,;]+$"}}
 
 
 def email_list_param(addresses: list[str], description: str) -> Param:
@@ -113,7 +114,8 @@ def notifier(to: list[str], mail: Mail, files: list[str] | None = None) -> SmtpN
 
 
 def send(context: Context, to: list[str], mail: Mail, files: list[str] | None = None) -> None:
-    notifier(to, mail, files).notify(context)
+    # Callers pass Airflow's task context (a callback's, or a task's **context), typed here as a plain Mapping.
+    notifier(to, mail, files).notify(cast("TaskContext", context))
 
 
 def alert_failed_task(context: Context) -> None:

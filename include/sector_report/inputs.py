@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import InputFileError, ReportError
 from .landing.generate import generate_transactions
@@ -31,7 +32,7 @@ def prepare_input(
     allowed_input_dirs: Sequence[Path] = (),
     allow_empty: bool = False,
     max_reject_ratio: float = 1.0,
-) -> dict:
+) -> dict[str, Any]:
     """Generate or land the input, write ``control.json`` and return it.
 
     A rerun of a date clears its folder, so it starts clean; its published report must have been
@@ -42,19 +43,22 @@ def prepare_input(
     started = time.monotonic()
     if is_published(run):
         raise ReportError(f"The night of {run.date} is published: withdraw it before preparing its input again.")
-    run.reset()
     if source not in SOURCES:
         raise ReportError(f"Parameter source={source!r} is not one of {', '.join(SOURCES)}.")
-    if source == "generate":
+    # The parameters are checked before the folder is cleared: a mistyped one leaves the night's files as they are.
+    landing = None
+    if source == "file":
+        landing = resolve_input(
+            input_path, data_root=data_root, allowed_roots=allowed_input_dirs, report_date=logical_date
+        )
+    run.reset()
+    if landing is None:
         control = generate_transactions(run, rows=rows, seed=seed, logical_date=logical_date, universe=load_universe())
         with atomic_writer(run.rejected_csv, newline="") as out:
             csv.writer(out, lineterminator="\n").writerow(QUARANTINE_HEADER)  # nothing rejected
         manifest = _manifest(source, control.rows, 0, control, allow_empty)
         described = f"Generated input of {logical_date}"
     else:
-        landing = resolve_input(
-            input_path, data_root=data_root, allowed_roots=allowed_input_dirs, report_date=logical_date
-        )
         landed = land_csv(landing, run, allowed_roots=[data_root, *allowed_input_dirs])
         manifest = _manifest(source, landed.data_rows, landed.rejected_rows, landed.control, allow_empty)
         manifest.update(source_path=str(landing), files=landed.files, control_file=landed.control_file)
@@ -66,7 +70,7 @@ def prepare_input(
     return manifest
 
 
-def _check_policies(run: RunFolder, manifest: dict, described: str, *, max_reject_ratio: float) -> None:
+def _check_policies(run: RunFolder, manifest: dict[str, Any], described: str, *, max_reject_ratio: float) -> None:
     data_rows, rejected = manifest["data_rows"], manifest["rejected_rows"]
     valid = data_rows - rejected
     if data_rows and rejected / data_rows > max_reject_ratio:
@@ -83,7 +87,9 @@ def _check_policies(run: RunFolder, manifest: dict, described: str, *, max_rejec
         )
 
 
-def _manifest(source: str, data_rows: int, rejected_rows: int, control: ControlTotals, allow_empty: bool) -> dict:
+def _manifest(
+    source: str, data_rows: int, rejected_rows: int, control: ControlTotals, allow_empty: bool
+) -> dict[str, Any]:
     return {
         "source": source,
         "data_rows": data_rows,

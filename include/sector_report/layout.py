@@ -18,10 +18,10 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 # The business day of a run is its logical date in Seoul, where the market and the readers are.
@@ -120,9 +120,10 @@ class RunFolder:
     def data_folder(self) -> DataFolder:
         return DataFolder(self.root.parent.parent)
 
-    def read_manifest(self) -> dict:
+    def read_manifest(self) -> dict[str, Any]:
         """What preparing the input recorded: rows, rejects, control totals (``control.json``)."""
-        return json.loads(self.control_json.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(self.control_json.read_text(encoding="utf-8"))
+        return manifest
 
     def reset(self) -> None:
         """Start the date afresh: nothing from an earlier run of it survives to be mistaken for this one's."""
@@ -240,16 +241,41 @@ def _file_mode() -> int:
 FILE_MODE = _file_mode()
 
 
+# Text by default, bytes with binary=True: the overloads tell the two handles apart.
+@overload
+def atomic_writer(
+    path: Path, newline: str | None = None, *, binary: Literal[False] = False
+) -> AbstractContextManager[IO[str]]: ...
+@overload
+def atomic_writer(
+    path: Path, newline: str | None = None, *, binary: Literal[True]
+) -> AbstractContextManager[IO[bytes]]: ...
+@overload
+def atomic_writer(
+    path: Path, newline: str | None = None, *, binary: bool = False
+) -> AbstractContextManager[IO[Any]]: ...
 @contextmanager
-def atomic_writer(path: Path, newline: str | None = None, *, binary: bool = False) -> Iterator[IO]:
+def atomic_writer(path: Path, newline: str | None = None, *, binary: bool = False) -> Iterator[IO[Any]]:
     """Open ``path`` for writing so that readers see the old file or the whole new one, never a part."""
     with staged_writer(path, newline, binary=binary) as (handle, staged):
         yield handle
     os.replace(staged, path)
 
 
+@overload
+def staged_writer(
+    path: Path, newline: str | None = None, *, binary: Literal[False] = False
+) -> AbstractContextManager[tuple[IO[str], Path]]: ...
+@overload
+def staged_writer(
+    path: Path, newline: str | None = None, *, binary: Literal[True]
+) -> AbstractContextManager[tuple[IO[bytes], Path]]: ...
+@overload
+def staged_writer(
+    path: Path, newline: str | None = None, *, binary: bool = False
+) -> AbstractContextManager[tuple[IO[Any], Path]]: ...
 @contextmanager
-def staged_writer(path: Path, newline: str | None = None, *, binary: bool = False) -> Iterator[tuple[IO, Path]]:
+def staged_writer(path: Path, newline: str | None = None, *, binary: bool = False) -> Iterator[tuple[IO[Any], Path]]:
     """A temporary file beside ``path``, complete once the block ends; the caller moves it into place
     (``os.replace``) when it chooses, or removes it. On an error it is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)

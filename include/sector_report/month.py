@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from .errors import ReportError, ValidationFailed
 from .layout import DataFolder, MonthFolder, RunFolder, atomic_writer, parse_month
@@ -105,7 +106,7 @@ def sql_params(data_root: Path, months: list[MonthInputs]) -> dict[str, str]:
     }
 
 
-def reconcile_month(data_root: Path, folder: MonthFolder, inputs: MonthInputs) -> dict:
+def reconcile_month(data_root: Path, folder: MonthFolder, inputs: MonthInputs) -> dict[str, Any]:
     """Check the job's output for one month against the published dailies; write and return ``summary.json``."""
     sinks = DataFolder(data_root).rollup
     days = [d for d in read_sink(sinks / "days", DaySectorSummary) if d.date.startswith(f"{inputs.month}-")]
@@ -124,16 +125,16 @@ def reconcile_month(data_root: Path, folder: MonthFolder, inputs: MonthInputs) -
         if mine is None or daily is None or _figures(mine) != _figures(daily):
             problems.append(f"{key[0]} {key[1]}: month job {_figures(mine)}, daily report {_figures(daily)}")
     for sector in sorted({s.sector for s in sectors} | {k[1] for k in expected}):
-        mine = next((s for s in sectors if s.sector == sector), None)
+        month_row = next((s for s in sectors if s.sector == sector), None)
         parts = [daily[sector] for daily in dailies.values() if sector in daily]
         want = (
             sum((p.total_value for p in parts), Decimal(0)),
             sum(p.total_volume for p in parts),
             sum(p.transaction_count for p in parts),
         )
-        got = (mine.total_value, mine.total_volume, mine.transaction_count) if mine else None
+        got = (month_row.total_value, month_row.total_volume, month_row.transaction_count) if month_row else None
         weighted = sum((p.avg_price * p.transaction_count for p in parts), Decimal(0)) / (want[2] or 1)
-        if got != want or abs(mine.avg_price - weighted) > AVERAGE_TOLERANCE:  # got == want: mine exists
+        if month_row is None or got != want or abs(month_row.avg_price - weighted) > AVERAGE_TOLERANCE:
             problems.append(f"{inputs.month} {sector}: month job {got}, sum of the daily reports {want}")
     if problems:
         raise ValidationFailed(
@@ -155,7 +156,7 @@ def reconcile_month(data_root: Path, folder: MonthFolder, inputs: MonthInputs) -
     return summary
 
 
-def _figures(row: SinkRow | None) -> tuple | None:
+def _figures(row: DaySectorSummary | SectorSummary | None) -> tuple[Decimal, Decimal, int, int] | None:
     if row is None:
         return None
     return (row.total_value, row.avg_price, row.total_volume, row.transaction_count)

@@ -24,7 +24,7 @@ def seconds_from_env(name: str) -> int | None:
     value = os.environ.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ValueError(f"{name}={value!r} is not a whole number of seconds (0 or more); empty for the default.")
     return int(value)
 

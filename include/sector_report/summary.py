@@ -24,7 +24,9 @@ TOP_STOCKS = 5
 
 
 class SinkRow:
-    """A row of a Flink sink: columns in field order, parsed by each field's type."""
+    """A row of a Flink sink: columns in field order, parsed by each field's type.
+
+    A base of dataclasses: the ``type: ignore`` below are where mypy cannot see that ``cls`` is one."""
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation
+from typing import Any
 
 COLUMNS = ("stock_code", "sector", "price", "volume", "transaction_date")
 # Where a night's transactions come from: the day's file, landed, or sample data, generated.
@@ -123,11 +124,11 @@ class ControlTotals:
     def total_value(self) -> Decimal:
         return from_cents(self.total_value_cents)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"rows": self.rows, "total_volume": self.total_volume, "total_value": str(self.total_value)}
 
     @classmethod
-    def from_json(cls, data: dict) -> ControlTotals:
+    def from_json(cls, data: dict[str, Any]) -> ControlTotals:
         return cls(
             rows=int(data["rows"]),
             total_volume=int(data["total_volume"]),

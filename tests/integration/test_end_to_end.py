@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from include.sector_report.layout import MonthFolder, RunFolder
 from tests.support import PROJECT_ROOT
 from tests.support.landing import landed_rows
 from tests.support.report_html import SectorTable, report_rows
+from tests.support.waiting import wait_for
 from tools.processes import group_members, java_pids
 
 pytestmark = pytest.mark.flink
@@ -237,7 +239,7 @@ def test_an_allowed_empty_day_reports_no_transactions(nightly_dag, data_root) ->
     assert report_rows(run.report_html) == {}
 
 
-def test_make_run_passes_any_json_conf_through_unchanged(airflow_db, data_root) -> None:
+def test_make_run_passes_any_json_conf_through_unchanged(airflow_db, data_root, nightly_dag) -> None:
     folder = data_root / 'it\'s 한국 "quoted"'
     drop_file(folder, "export $HOME.csv", 40)
     conf = {"source": "file", "input_path": f"{folder.name}/export $HOME.csv", "locale": "en"}
@@ -252,6 +254,27 @@ def test_make_run_passes_any_json_conf_through_unchanged(airflow_db, data_root) 
     summary = json.loads(RunFolder.for_date(data_root, "2024-03-14").summary_json.read_text())
     assert (summary["data_rows"], summary["rejected_rows"]) == (40, 0)
     assert "Sector transaction summary" in result.stdout  # `show` read the same conf: the English table
+    # A screen a person reads: one line per task as it ended, the table, the report; Airflow's log in its file.
+    ended = dict(re.findall(r"^  (\w+) +(\w+) +[\d.]+ s$", result.stdout, re.M))
+    assert set(ended) == set(nightly_dag.task_ids)
+    assert ended["publish"] == "success"
+    assert len(result.stdout.splitlines()) < 30
+    log = Path(re.search(r"Airflow's log goes to (.+)$", result.stdout, re.M).group(1))
+    assert "[DAG TEST] end task task_id=publish" in log.read_text()
+
+
+def test_make_run_of_a_failed_night_shows_the_failed_tasks_error(airflow_db, data_root) -> None:
+    conf = {"source": "file", "input_path": "/etc/passwd"}
+    result = subprocess.run(
+        ["make", "-s", "run", "DATE=2024-03-15", f"CONF={json.dumps(conf)}"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert re.search(r"^  prepare_input +failed ", result.stdout, re.M), result.stdout
+    assert "No report was published for 2024-03-15; prepare_input failed: Parameter input_path='/etc/passwd'" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_published_days_are_asset_events_and_their_month_rolls_up_to_the_same_figures(nightly_dag, data_root) -> None:
@@ -331,13 +354,19 @@ def test_a_worker_killed_while_flink_runs_leaves_nothing_behind_and_a_rerun_is_e
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
-        job = wait_for(lambda: flink_job_with_its_jvm(worker.pid), "the aggregate task's Flink job and its JVM", 300)
+        job = wait_for(
+            lambda: flink_job_with_its_jvm(worker.pid),
+            "the aggregate task's Flink job and its JVM",
+            300,
+            every=0.2,
+            not_yet=(psutil.NoSuchProcess, ProcessLookupError),
+        )
         killed_at = time.monotonic()
         os.kill(worker.pid, signal.SIGKILL)
     finally:
         worker.kill()
         worker.wait()
-    wait_for(lambda: not group_members(job), "the killed worker's Flink job and JVM to end", 15)
+    wait_for(lambda: not group_members(job), "the killed worker's Flink job and JVM to end", 15, every=0.2)
     print(f"worker killed; its Flink job and JVM ended {time.monotonic() - killed_at:.1f} s later")
     run = RunFolder.for_date(data_root, day)
     assert not run.report_html.exists()
@@ -359,15 +388,3 @@ def flink_job_with_its_jvm(worker_pid: int) -> int | None:
             if set(group_members(group)) & java_pids():
                 return group
     return None
-
-
-def wait_for(condition, what: str, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if found := condition():
-                return found
-        except (psutil.NoSuchProcess, ProcessLookupError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

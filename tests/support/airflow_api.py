@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from include.sector_report.layout import report_date_of
 from tests.support.airflow_admin import PASSWORD, admin_token
+from tests.support.waiting import PATIENCE_SECONDS, wait_for
 
 DAG_ID = "nightly_sector_report"
 DEADLINE_DAG_ID = "nightly_sector_report_deadline"
 MONTHLY_DAG_ID = "monthly_sector_report"
 DAG_IDS = (DAG_ID, DEADLINE_DAG_ID, MONTHLY_DAG_ID)
-# How long a condition may take before a test gives up: far beyond what any takes here.
-PATIENCE_SECONDS = 600
 
 
 class Api:
@@ -35,18 +33,17 @@ class Api:
             return json.load(response)
 
     def wait_for(self, predicate, what: str, timeout: float = PATIENCE_SECONDS, every: float = 1):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """``predicate``'s first truthy value; a 404 (what it asks for is not there yet) counts as "not yet"."""
+
+        def found_yet():
             try:
-                found = predicate()
+                return predicate()
             except urllib.error.HTTPError as error:
                 if error.code != 404:
                     raise
-                found = None
-            if found:
-                return found
-            time.sleep(every)
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+                return None
+
+        return wait_for(found_yet, what, timeout, every=every)
 
     def unpause(self, *dag_ids: str) -> None:
         for dag_id in dag_ids:

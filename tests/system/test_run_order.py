@@ -21,6 +21,7 @@ import sqlalchemy
 from include.sector_report.layout import DataFolder
 from include.sector_report.publication import is_published
 from tests.support.landing import drop_days_file
+from tests.support.waiting import wait_for
 from tools.airflow_local import AirflowStandalone
 from tools.processes import free_port, group_members
 
@@ -100,15 +101,6 @@ def waiting_for_its_file(env: dict[str, str], day: str) -> bool:
     return task_state(env, day, "wait_for_input") in ("deferred", "queued", "running")
 
 
-def wait_for(condition, what: str, timeout: float = 300):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def kill_group(process: subprocess.Popen) -> None:
     """What an interrupted `make run` leaves: `dags test` gone without a word (SIGTERM does not stop it while a
     deferred task's trigger runs in line; SIGKILL does)."""
@@ -171,7 +163,10 @@ def test_a_night_left_running_when_airflow_stopped_blocks_no_later_dags_test(dep
              "--conf", json.dumps(WAIT_FOR_FILE)],
             env=airflow.env, check=True, capture_output=True,
         )  # fmt: skip
-        wait_for(lambda: task_state(deployment, "2024-07-01", "wait_for_input") == "deferred", "the night's file wait")
+        wait_for(
+            lambda: task_state(deployment, "2024-07-01", "wait_for_input") == "deferred",
+            "the night's file wait",
+        )
     finally:
         airflow.stop()
     output = run_generated_night(deployment, "2024-07-02")

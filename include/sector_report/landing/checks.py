@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pyarrow as pa
+import pyarrow as pa  # pyarrow 16 ships no types
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from ..transactions import MAX_PRICE_CENTS, MAX_VOLUME, RowRejected, parse_date, parse_row, to_cents
 from .landed import TransactionBatch
@@ -46,8 +47,8 @@ def check_records(records: Records) -> tuple[TransactionBatch, list[Rejected]]:
     valid = codes.valid & sectors.valid & dates.valid & price_ok & volume_ok
 
     rejected = [(line, _reason(fields), ",".join(fields)) for line, fields in records.irregular]
-    recheck = np.flatnonzero(~valid)
-    for row, (line, fields) in zip(recheck.tolist(), records.raw(recheck), strict=True):
+    recheck: list[int] = np.flatnonzero(~valid).tolist()
+    for row, (line, fields) in zip(recheck, records.raw(recheck), strict=True):
         try:
             transaction = parse_row(fields)
         except RowRejected as reason:
@@ -113,7 +114,7 @@ class _Dictionary:
             ]
             for chunk in encoded.chunks
         ]
-        self.index = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        self.index: NDArray[np.int64] = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         self.valid = self.index >= 0
 
     def add(self, value: str) -> int:
@@ -123,7 +124,7 @@ class _Dictionary:
         return self._positions[value]
 
 
-def _price_cents(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def _price_cents(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     if column.type == pa.string():
         plain = pc.match_substring_regex(column, PRICE_TEXT)
         column = pc.cast(pc.if_else(plain, column, "0"), _PRICE)
@@ -139,7 +140,8 @@ def _price_cents(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, low, 0), ok
 
 
-def _volume(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def _volume(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    plain: NDArray[np.bool_] | bool  # True for a typed column: Arrow's unsigned parser took digits only
     if column.type == pa.string():
         plain = _filled(pc.match_substring_regex(column, VOLUME_TEXT))
         column = pc.cast(pc.if_else(plain, column, "0"), pa.int64())
@@ -151,9 +153,9 @@ def _volume(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, values, 0), ok
 
 
-def _valid(array: pa.Array) -> np.ndarray:
+def _valid(array: pa.Array) -> NDArray[np.bool_]:
     return _filled(array.is_valid())
 
 
-def _filled(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+def _filled(mask: pa.Array | pa.ChunkedArray) -> NDArray[np.bool_]:
     return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)

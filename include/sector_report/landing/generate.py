@@ -45,8 +45,9 @@ def generate_batches(
             stock_codes=stock_codes,
             sector_index=sector_of_stock[stock_index],
             sectors=sectors,
-            price_cents=rng.integers(PRICE_CENTS_RANGE[0], PRICE_CENTS_RANGE[1], n, endpoint=True),
-            volume=rng.integers(VOLUME_RANGE[0], VOLUME_RANGE[1], n, endpoint=True),
+            # dtype: the default, int64, spelt out: without it numpy's stubs type the draws as bools.
+            price_cents=rng.integers(PRICE_CENTS_RANGE[0], PRICE_CENTS_RANGE[1], n, dtype=np.int64, endpoint=True),
+            volume=rng.integers(VOLUME_RANGE[0], VOLUME_RANGE[1], n, dtype=np.int64, endpoint=True),
             date_index=np.zeros(n, dtype=np.int8),
             dates=[logical_date.isoformat()],
         )
@@ -71,12 +72,13 @@ def write_seed_csv(path: Path, batches: Iterable[TransactionBatch]) -> ControlTo
     with atomic_writer(path, binary=True) as out:
         for batch in batches:
             add_batch(control, batch.price_cents, batch.volume)
-            fields = [
+            fields: list[csv_bytes.Field] = [
                 csv_bytes.Texts(batch.stock_codes, batch.stock_code_index),
                 csv_bytes.Texts(batch.sectors, batch.sector_index),
                 csv_bytes.Cents(batch.price_cents),
                 csv_bytes.Digits(batch.volume, pad=False),
                 csv_bytes.Texts(batch.dates, batch.date_index),
             ]
-            out.write(csv_bytes.csv_lines(fields, len(batch), compact=True))
+            # .data: numpy's stubs declare an array a Buffer only from Python 3.12; the bytes written are the same.
+            out.write(csv_bytes.csv_lines(fields, len(batch), compact=True).data)
     return control

@@ -14,9 +14,10 @@ import csv
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import InputFileError
 from ..layout import RunFolder, atomic_writer
@@ -32,7 +33,7 @@ _LIMB_BITS = 30
 _SPLIT_BITS = 31
 
 
-def value_cents(price_cents: np.ndarray, volume: np.ndarray) -> int:
+def value_cents(price_cents: NDArray[np.integer[Any]], volume: NDArray[np.integer[Any]]) -> int:
     """Exact ``sum(price_cents * volume)`` for prices up to ``MAX_PRICE_CENTS`` and volumes up to ``MAX_VOLUME``.
 
     A product can reach 2**91, so each price is split into two 30-bit limbs and each
@@ -51,7 +52,7 @@ def value_cents(price_cents: np.ndarray, volume: np.ndarray) -> int:
     return total
 
 
-def add_batch(control: ControlTotals, price_cents: np.ndarray, volume: np.ndarray) -> None:
+def add_batch(control: ControlTotals, price_cents: NDArray[np.integer[Any]], volume: NDArray[np.integer[Any]]) -> None:
     """Add many rows to ``control`` at once, exactly: numpy's int64 would overflow on the products."""
     # < 2**31 per row: the volume sums exactly in int64 below 2**32 rows.
     control.add_many(len(price_cents), int(volume.sum(dtype=np.int64)), value_cents(price_cents, volume))
@@ -61,13 +62,13 @@ def add_batch(control: ControlTotals, price_cents: np.ndarray, volume: np.ndarra
 class TransactionBatch:
     """Valid transactions, with the repeated texts dictionary-encoded: ``stock_codes[stock_code_index[i]]``."""
 
-    stock_code_index: np.ndarray
+    stock_code_index: NDArray[np.integer[Any]]
     stock_codes: Sequence[str]
-    sector_index: np.ndarray
+    sector_index: NDArray[np.integer[Any]]
     sectors: Sequence[str]
-    price_cents: np.ndarray
-    volume: np.ndarray
-    date_index: np.ndarray
+    price_cents: NDArray[np.int64]
+    volume: NDArray[np.int64]
+    date_index: NDArray[np.integer[Any]]
     dates: Sequence[str]  # ISO YYYY-MM-DD
 
     def __len__(self) -> int:
@@ -86,15 +87,16 @@ class LandedInput:
         if not len(batch):
             return
         add_batch(self.control, batch.price_cents, batch.volume)
-        fields = [
+        fields: list[csv_bytes.Field] = [
             csv_bytes.Digits(self._stock_ids_of(batch)),
             csv_bytes.Digits(batch.price_cents),
             csv_bytes.Digits(batch.volume),
             csv_bytes.Texts(batch.dates, batch.date_index),
         ]
-        self._out.write(csv_bytes.csv_lines(fields, len(batch)))
+        # .data: numpy's stubs declare an array a Buffer only from Python 3.12; the bytes written are the same.
+        self._out.write(csv_bytes.csv_lines(fields, len(batch)).data)
 
-    def _stock_ids_of(self, batch: TransactionBatch) -> np.ndarray:
+    def _stock_ids_of(self, batch: TransactionBatch) -> NDArray[np.int64]:
         """Each row's stock id; a (stock code, sector) pair not seen before gets the next number."""
         sectors = len(batch.sectors)
         pair = batch.stock_code_index.astype(np.int64) * sectors + batch.sector_index
@@ -105,7 +107,7 @@ class LandedInput:
             present = np.flatnonzero(seen)
             position = np.empty(pairs, dtype=np.int64)
             position[present] = np.arange(len(present))
-            inverse = position[pair]
+            inverse: NDArray[np.intp] = position[pair]  # each row's index into present
         else:
             present, inverse = np.unique(pair, return_inverse=True)
         ids = np.array(

@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import IO, Protocol
 
 import numpy as np
-import pyarrow as pa
+import pyarrow as pa  # pyarrow 16 ships no types
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+from numpy.typing import NDArray
 
 from ..errors import InputFileError
 from ..transactions import COLUMNS
@@ -153,7 +154,7 @@ class _Block:
     def cut(self, length: int) -> _Block:
         return _Block(self.data, self.start, self.start + length)
 
-    def lines(self) -> tuple[np.ndarray, np.ndarray]:
+    def lines(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Start and end (line break excluded) of every line, relative to ``start``."""
         data = self.array()
         ends = np.flatnonzero(data == ord("\n"))
@@ -170,7 +171,7 @@ class _Block:
     def text(self, start: int, end: int) -> str:
         return self.data[self.start + start : self.start + end].decode("utf-8")
 
-    def array(self) -> np.ndarray:
+    def array(self) -> NDArray[np.uint8]:
         return np.frombuffer(self.data, dtype=np.uint8, count=len(self), offset=self.start)
 
     def buffer(self) -> pa.Buffer:
@@ -189,7 +190,7 @@ class _Block:
         return b'"' in self
 
 
-def _lone_carriage_returns(data: np.ndarray) -> int:
+def _lone_carriage_returns(data: NDArray[np.uint8]) -> int:
     """Carriage returns not followed by a line feed in ``data``, one at its very end included.
 
     numpy, not ``bytes.count(b"\\r\\n")``: a 16 MB block of CRLF lines is counted in a third of the time.
@@ -310,7 +311,7 @@ def _undecodable_lines_left_to_us() -> Iterator[None]:
     the read fails. Landing then names the file and line itself, so the traceback is only noise."""
     previous = sys.unraisablehook
 
-    def hook(unraisable) -> None:
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
         if not isinstance(unraisable.exc_value, UnicodeDecodeError):
             previous(unraisable)
 
@@ -357,7 +358,7 @@ class ArrowRecords:
         self._quoted = quoted  # then every line that is not empty is a record of five fields
 
     @cached_property
-    def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _layout(self) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
         """Start and end (line break excluded) of every line; which lines Arrow read (five fields), which not."""
         starts, ends = self._block.lines()
         filled = ends > starts

@@ -70,7 +70,16 @@ def first_paragraph(text: str) -> str:
     return paragraph if len(paragraph) <= MAX_ERROR_CHARS else paragraph[: MAX_ERROR_CHARS - 1] + "…"
 
 
-def _alert(subject, intro, dag_id, report_date, facts, link_label, url, locale) -> Mail:
+def _alert(
+    subject: str,
+    intro: str,
+    dag_id: str,
+    report_date: str,
+    facts: list[tuple[str, str]],
+    link_label: str,
+    url: str,
+    locale: str,
+) -> Mail:
     html = (
         template_env()
         .get_template(ALERT_MAIL_TEMPLATE)

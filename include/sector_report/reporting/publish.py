@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from ..errors import ReportError
 from ..layout import DataFolder, RunFolder, staged_writer
@@ -166,7 +167,9 @@ def _relative(page: Path, target: Path) -> str:
     return os.path.relpath(target, page.parent).replace(os.sep, "/")
 
 
-def _value_trend(days: list[str], published: list[str], values: dict[tuple[str, str], Decimal], locale: str) -> dict:
+def _value_trend(
+    days: list[str], published: list[str], values: dict[tuple[str, str], Decimal], locale: str
+) -> dict[str, Any]:
     """Each sector's total value over ``days`` (oldest first), biggest sector first. On a published day a
     sector without transactions (every sector, on an empty day) is worth zero: no gap, which means no report."""
     totals: dict[str, Decimal] = {}

@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -48,7 +49,7 @@ def template_env() -> Environment:
     return env
 
 
-def report_view(run: RunFolder, *, locale: str) -> dict:
+def report_view(run: RunFolder, *, locale: str) -> dict[str, Any]:
     """What a report on a validated night shows (the template's variables), in ``locale``: its figures, and
     the change since the latest night published before it."""
     summary = NightSummary.read(run)
@@ -91,7 +92,7 @@ def report_view(run: RunFolder, *, locale: str) -> dict:
     }
 
 
-def render_report(run: RunFolder, *, locale: str, run_facts: dict) -> Path:
+def render_report(run: RunFolder, *, locale: str, run_facts: dict[str, Any]) -> Path:
     """Write the report of a validated night, staged: publishing it is a step of its own."""
     html = template_env().get_template(REPORT_TEMPLATE).render(**report_view(run, locale=locale), run_facts=run_facts)
     with atomic_writer(run.staged_report_html) as out:
@@ -106,7 +107,7 @@ def _change(value: Decimal, previous: Decimal | None) -> Decimal | None:
     return (value - previous) / previous * 100
 
 
-def render_month(folder: MonthFolder, summary: dict, *, locale: str) -> Path:
+def render_month(folder: MonthFolder, summary: dict[str, Any], *, locale: str) -> Path:
     """Write the month's self-contained report: sector table, daily trend per sector, table of days.
 
     The trend spaces the month's trading sessions so far evenly: a session without a published night

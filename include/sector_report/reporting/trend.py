@@ -14,6 +14,7 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 # Ten colours told apart also by people with a colour-vision deficiency (Tableau 10); beyond ten
 # sectors the colours repeat with a dash pattern of their own.
@@ -43,7 +44,7 @@ class Series:
     dash: str
     # Consecutive sessions with a value each: a session without one breaks the line.
     segments: list[str] = field(default_factory=list)
-    dots: list[dict] = field(default_factory=list)
+    dots: list[dict[str, Any]] = field(default_factory=list)
 
 
 def compact_money(value: Decimal | float, locale: str) -> str:
@@ -69,7 +70,7 @@ def trend_chart(
     *,
     locale: str,
     reported: Collection[str] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """``values[date, name]`` over ``dates`` (ISO, oldest first; every session of the span): the chart's shapes.
 
     A date not ``reported`` (by default: with no value at all) is a session without a published report: a

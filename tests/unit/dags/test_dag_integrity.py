@@ -106,16 +106,6 @@ def test_a_scheduled_night_lands_the_days_file_unless_the_deployment_says_otherw
         assert [params["source"], params["file_wait_timeout"]] == expected
 
 
-def test_a_setting_that_is_not_a_number_of_seconds_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
-    from include.sector_report.settings import seconds_from_env
-
-    monkeypatch.setenv("SECTOR_REPORT_FILE_WAIT_SECONDS", "2h")
-    with pytest.raises(ValueError, match=r"SECTOR_REPORT_FILE_WAIT_SECONDS='2h' is not a whole number of seconds"):
-        seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS")
-    monkeypatch.setenv("SECTOR_REPORT_FILE_WAIT_SECONDS", " 90 ")
-    assert seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS") == 90
-
-
 def test_an_unknown_exchange_fails_the_parse_naming_the_setting_and_where_names_are_listed(parse_as_deployed) -> None:
     bag = parse_as_deployed(SECTOR_REPORT_EXCHANGE="krx ")
     assert bag.dags == {}

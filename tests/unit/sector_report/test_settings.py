@@ -1,0 +1,64 @@
+"""Reading the deployment's settings from the environment: numbers of seconds and lists of mail addresses.
+
+The settings module reads its own settings once, when imported; these tests call its readers on variables they set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from include.sector_report.settings import addresses_from_env, seconds_from_env
+
+ADDRESSES = "SECTOR_REPORT_TEST_ADDRESSES"
+
+
+def test_a_setting_that_is_not_a_number_of_seconds_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECTOR_REPORT_FILE_WAIT_SECONDS", "2h")
+    with pytest.raises(ValueError, match=r"SECTOR_REPORT_FILE_WAIT_SECONDS='2h' is not a whole number of seconds"):
+        seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS")
+    monkeypatch.setenv("SECTOR_REPORT_FILE_WAIT_SECONDS", " 90 ")
+    assert seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS") == 90
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_an_unset_or_empty_number_of_seconds_is_the_default(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
+    if value is None:
+        monkeypatch.delenv("SECTOR_REPORT_FILE_WAIT_SECONDS", raising=False)
+    else:
+        monkeypatch.setenv("SECTOR_REPORT_FILE_WAIT_SECONDS", value)
+    assert seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS") is None
+
+
+@pytest.mark.parametrize("value", ["-5", "+3", "1.5", "1_000", "1e3", "²", "١٢"])
+def test_only_whole_non_negative_seconds_are_taken(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("SECTOR_REPORT_FLINK_JOB_TIMEOUT_SECONDS", value)
+    with pytest.raises(ValueError, match=r"is not a whole number of seconds \(0 or more\); empty for the default\.$"):
+        seconds_from_env("SECTOR_REPORT_FLINK_JOB_TIMEOUT_SECONDS")
+
+
+def test_zero_seconds_is_a_number_not_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECTOR_REPORT_FILE_WAIT_SECONDS", "0")
+    assert seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS") == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "addresses"),
+    [
+        ("ops@example.com", ["ops@example.com"]),
+        ("ops@example.com,desk@example.com", ["ops@example.com", "desk@example.com"]),
+        (" ops@example.com , ,desk@example.com,  ,", ["ops@example.com", "desk@example.com"]),
+        ("김@예시.한국,ops@example.com", ["김@예시.한국", "ops@example.com"]),
+        ("", []),
+        (" , ,", []),
+    ],
+)
+def test_addresses_are_comma_separated_ignoring_blanks_and_spaces(
+    monkeypatch: pytest.MonkeyPatch, value: str, addresses: list[str]
+) -> None:
+    monkeypatch.setenv(ADDRESSES, value)
+    assert addresses_from_env(ADDRESSES) == addresses
+
+
+def test_no_addresses_when_the_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ADDRESSES, raising=False)
+    assert addresses_from_env(ADDRESSES) == []
