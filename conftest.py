@@ -109,6 +109,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    for migration in _migration:  # started for tests that were then deselected or not reached
+        migration.kill()
+        migration.communicate()
     shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 

@@ -81,10 +81,10 @@ class PreviousRunSensor(BaseOperator):
 
 def _under_dags_test(process: psutil.Process) -> bool:
     """Whether this task runs inside ``airflow dags test`` (in its process): no scheduler behind its run."""
-    return _dags_test_of(process.cmdline()) is not None
+    return dags_test_of(process.cmdline()) is not None
 
 
-def _dags_test_of(command: list[str]) -> tuple[str, str | None] | None:
+def dags_test_of(command: list[str]) -> tuple[str, str | None] | None:
     """The DAG id and logical date argument of an ``airflow dags test`` command line, else None."""
     for i in range(len(command) - 2):
         if command[i] == "dags" and command[i + 1] == "test" and "airflow" in " ".join(command[:i]):
@@ -102,7 +102,7 @@ def _working_on(dag_id: str, logical_date: Any) -> str | None:
             continue
         if "scheduler" in command and "airflow" in " ".join(command):
             return f"a scheduler, pid {process.pid}"
-        test = _dags_test_of(command)
+        test = dags_test_of(command)
         if test and test[0] == dag_id and test[1] and logical_date and _same_moment(test[1], logical_date):
             return f"airflow dags test, pid {process.pid}"
     return None
