@@ -1,4 +1,4 @@
-# One-command entry points; see README.md.
+# One-command entry points; see README.md and docs/development.md.
 #   make run  [DATE=YYYY-MM-DD] [CONF='{"rows": 5000}']   one nightly run on generated data
 #   make run-month [MONTH=YYYY-MM]                        the month-to-date rollup of the published days
 #   make test                                             lint, types and every tier of tests (what CI runs)
@@ -34,7 +34,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 export SECTOR_REPORT_DATA_DIR ?= $(CURDIR)/data
 export SECTOR_REPORT_FLINK_TARGET ?= local
-# The demo nights generate their data; a deployment lands the day's file (the default, see README "Deploying with docker-compose").
+# The demo nights generate their data; a deployment lands the day's file (the default, see docs/deployment.md).
 export SECTOR_REPORT_SOURCE ?= generate
 # The report viewer plugin serves the HTML reports under the data folder in the Airflow UI.
 export AIRFLOW__REPORT_VIEWER__ROOT ?= $(SECTOR_REPORT_DATA_DIR)
@@ -50,17 +50,17 @@ FLINK_TM_MEMORY ?= 2g
 # One line per task as it ends, then the summary table and the report's path (or the failed task's error);
 # Airflow's own log of the run goes to a file. `airflow dags test` exits 0 even when the run fails: show exits
 # non-zero if no report was published.
-RUN_LOG = $(AIRFLOW_HOME)/logs/make-run/nightly_sector_report-$(DATE).log
+export RUN_LOG = $(AIRFLOW_HOME)/logs/make-run/nightly_sector_report-$(DATE).log
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	@$(BIN)/python -m tools.dags_test nightly_sector_report "$$RUN_DATE" --conf "$$RUN_CONF" --log "$(RUN_LOG)"
-	@$(BIN)/python -m include.sector_report show --date "$$RUN_DATE" --conf "$$RUN_CONF" --log "$(RUN_LOG)"
+	@$(BIN)/python -m tools.dags_test nightly_sector_report "$$RUN_DATE" --conf "$$RUN_CONF" --log "$$RUN_LOG"
+	@$(BIN)/python -m include.sector_report show --date "$$RUN_DATE" --conf "$$RUN_CONF" --log "$$RUN_LOG"
 
 # The month-to-date rollup of the published days of MONTH, printed like make run's table.
-RUN_MONTH_LOG = $(AIRFLOW_HOME)/logs/make-run/monthly_sector_report-$(MONTH).log
+export RUN_MONTH_LOG = $(AIRFLOW_HOME)/logs/make-run/monthly_sector_report-$(MONTH).log
 run-month: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 	@$(BIN)/python -m tools.dags_test monthly_sector_report "$$RUN_DATE" --conf "{\"month\": \"$$RUN_MONTH\"}" \
-	  --log "$(RUN_MONTH_LOG)"
-	@$(BIN)/python -m include.sector_report show-month --month "$$RUN_MONTH" --log "$(RUN_MONTH_LOG)"
+	  --log "$$RUN_MONTH_LOG"
+	@$(BIN)/python -m include.sector_report show-month --month "$$RUN_MONTH" --log "$$RUN_MONTH_LOG"
 
 # The tiers (docs/development.md "Tests by tier"): the folders of each, in the project and its distributions.
 UNIT_TESTS := $(wildcard tests/unit plugins/*/tests/unit)
@@ -182,13 +182,15 @@ test-system-deps:
 	    $$(ulimit -Hn) $$(ulimit -Hn) $$nproc $$nproc > $(CONTAINERS_CONF); fi
 
 # Local stand-ins for the images docker-compose.yaml names, where no image registry is reachable (as root):
-# `docker-compose --env-file .standins.env up -d` then uses them (README "Deploying with docker-compose").
+# `docker-compose --env-file .standins.env up -d` then uses them (docs/deployment.md).
 standin-images: test-system-deps $(VENV)/.installed
 	$(BIN)/python -m tools.standin_images --env-file .standins.env
 
 # The Airflow extensions are installed editable: a change to plugins/ is live without reinstalling.
 DISTRIBUTIONS := plugins/flink-sql plugins/report-kit
-$(VENV)/.installed: requirements.txt constraints.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml) | check-python
+# A distribution's version is its package's __version__: a new one reinstalls it.
+$(VENV)/.installed: requirements.txt constraints.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml $(wildcard $(d)/src/*/__init__.py)) \
+  | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt $(foreach d,$(DISTRIBUTIONS),-e $(d))

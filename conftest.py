@@ -22,9 +22,10 @@ from pathlib import Path
 import hypothesis
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parent
-# The flink-sql operator's test-only DAGs.
-TEST_DAGS_FOLDER = PROJECT_ROOT / "plugins" / "flink-sql" / "tests" / "integration" / "dags"
+# Plain paths: nothing here imports Airflow before its environment is set below.
+from tests.support import PROJECT_ROOT
+from tests.support.flink_sql_jobs import TEST_DAGS_FOLDER
+
 _SCRATCH = Path(tempfile.mkdtemp(prefix="sector-report-tests-"))
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
@@ -72,8 +73,16 @@ TIER_NEEDS = {
     "integration": {"flink"},
     "system": {"flink", "airflow_server", "postgres", "browser", "compose"},
 }
-# The fixtures that start a server, and the marker a test using one must carry.
-FIXTURE_NEEDS = {"flink_cluster": "flink", "postgres_server": "postgres"}
+# The fixtures that start a server (here, and the system tests' own), and the marker a test using one must carry.
+FIXTURE_NEEDS = {
+    "flink_cluster": "flink",
+    "postgres_server": "postgres",
+    "airflow": "airflow_server",  # tests/system/test_deployment.py: airflow standalone
+    "api_server": "airflow_server",  # tests/system/test_report_ui.py
+    "team_server": "airflow_server",
+    "published_runs": "flink",  # tests/system/test_report_ui.py: nights through dag.test()
+    "stack": "compose",  # tests/system/test_compose_stack.py
+}
 
 
 def tier_of(item: pytest.Item) -> str | None:
@@ -100,6 +109,8 @@ def tier_mismatch(item: pytest.Item) -> str | None:
     return None
 
 
+# Last: after pytest's own deselection (-m, -k), so only the tests that will run are checked and served.
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mismatches = [f"{item.nodeid}: {why}" for item in items if (why := tier_mismatch(item))]
     if mismatches:

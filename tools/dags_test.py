@@ -23,7 +23,11 @@ ENDED = ("success", "failed", "skipped", "upstream_failed", "up_for_retry", "rem
 
 
 def ended_tries(dag_id: str, since: dt.datetime) -> list[Any]:
-    """The tries of ``dag_id``'s tasks that ended since ``since``, first ended first."""
+    """The tries of ``dag_id``'s tasks that ended since ``since``, first ended first.
+
+    Read with Airflow's ORM models, not a public API: `airflow dags test` serves no REST API, and a CLI call per
+    poll would cost an interpreter start. The two readers are here alone; tests/integration/test_end_to_end.py's
+    `make run` tests fail if they stop finding the tasks."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
     from sqlalchemy import select

@@ -18,6 +18,7 @@ from .failures import last_failure
 from .layout import DataFolder
 from .publication import is_published
 from .reporting.render import format_summary_table
+from .settings import LOCALE
 from .summary import NightSummary, SectorSummary
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     for command in (show, show_month):
         command.add_argument("--log", default="the Airflow log above", help="where the run's Airflow log is")
     args = parser.parse_args(argv)
-    locale = json.loads(args.conf or "{}").get("locale", "ko")
+    locale = json.loads(args.conf or "{}").get("locale", LOCALE)
     if args.command == "show-month":
         return _show_month(Path(args.data_dir), args.month, locale, args.log)
 

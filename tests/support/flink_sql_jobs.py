@@ -5,6 +5,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from tests.support import PROJECT_ROOT
+
+# The test-only DAGs that run these jobs through Airflow's task runner; a DAG bundle of the tests (conftest.py).
+TEST_DAGS_FOLDER = PROJECT_ROOT / "plugins" / "flink-sql" / "tests" / "integration" / "dags"
+
 # Two INSERTs into two sinks: they must run as one Flink job.
 TWO_SINKS_SQL = """
 CREATE TEMPORARY TABLE trades (code STRING, sector STRING, price DECIMAL(18, 2), volume INT)

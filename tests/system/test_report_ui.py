@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +27,7 @@ from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
 from tests.support.airflow_admin import PASSWORD, admin_env, admin_token
 from tests.support.browser import launch_chromium, signed_in_page
+from tests.support.waiting import wait_for
 from tools.processes import free_port
 
 pytestmark = [pytest.mark.airflow_server, pytest.mark.flink]
@@ -78,17 +78,14 @@ def running_api_server(env: dict[str, str], home: Path) -> Iterator[str]:
     )
     base = f"http://localhost:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+
+        def healthy() -> bool:
             if server.poll() is not None:
                 pytest.fail(f"api-server exited with {server.returncode}; see {home / 'api-server.log'}")
-            try:
-                urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=2)
-                break
-            except (urllib.error.URLError, OSError):
-                time.sleep(1)
-        else:
-            pytest.fail(f"api-server did not answer in 120 s; see {home / 'api-server.log'}")
+            with urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=2):
+                return True
+
+        wait_for(healthy, f"the api-server to answer (its log: {home / 'api-server.log'})", 120, not_yet=(OSError,))
         yield base
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -93,3 +93,15 @@ def test_the_domain_imports_without_airflow() -> None:
     result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_no_two_test_modules_share_a_dotted_name() -> None:
+    """Every test tree is a package named ``tests`` (the project's and each distribution's): pytest imports two
+    modules of one dotted name as one, and the second module's tests would silently not run."""
+    trees = [PROJECT_ROOT / "tests", *sorted((PROJECT_ROOT / "plugins").glob("*/tests"))]
+    names: dict[str, list[str]] = {}
+    for tree in trees:
+        for module in tree.rglob("test_*.py"):
+            dotted = ".".join(module.relative_to(tree.parent).with_suffix("").parts)
+            names.setdefault(dotted, []).append(module.relative_to(PROJECT_ROOT).as_posix())
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}

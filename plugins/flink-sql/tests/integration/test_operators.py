@@ -15,13 +15,11 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import AirflowFailException
 from airflow_flink_sql.operators import FlinkJobLink, PyFlinkSqlOperator
 
-from tests.support.flink_sql_jobs import ROWS, SLOW_SQL, TWO_SINKS_SQL, sql_params_of, write_input
+from tests.support.flink_sql_jobs import ROWS, SLOW_SQL, TEST_DAGS_FOLDER, TWO_SINKS_SQL, sql_params_of, write_input
+from tests.support.waiting import wait_for
 from tools.processes import group_members, java_pids
 
 pytestmark = pytest.mark.flink
-
-# The test-only DAGs, also a DAG bundle of the tests (conftest.py), so dag.test() runs them through the task runner.
-TEST_DAGS_FOLDER = Path(__file__).resolve().parent / "dags"
 
 
 @pytest.fixture
@@ -146,15 +144,12 @@ def test_on_kill_stops_the_child_and_its_jvm() -> None:
 
     worker = threading.Thread(target=execute)
     worker.start()
-    deadline = time.monotonic() + 60
-    pgid = None
-    while time.monotonic() < deadline:
+
+    def job_group() -> int | None:
         process = operator.hook._process
-        if process and any(pid in java_pids() for pid in group_members(process.pid)):
-            pgid = process.pid
-            break
-        time.sleep(0.5)
-    assert pgid, "the Flink JVM never started"
+        return process.pid if process and set(group_members(process.pid)) & java_pids() else None
+
+    pgid = wait_for(job_group, "the Flink JVM to start", 60, every=0.5)
     time.sleep(5)  # let the job get going
     operator.on_kill()
     worker.join(30)
@@ -217,10 +212,7 @@ def test_execution_timeout_leaves_no_jvm_behind(airflow_db) -> None:
     started = time.monotonic()
     assert dag.test().state == "failed"
     print(f"timed-out task ended after {time.monotonic() - started:.1f} s")
-    deadline = time.monotonic() + 15
-    while java_pids() - before and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert java_pids() - before == set(), "a JVM outlived the timed-out task"
+    wait_for(lambda: not java_pids() - before, "the timed-out task's JVM to end", 15, every=0.5)
 
 
 def run_timeout_dag(capfd, **conf) -> tuple[str, str]:

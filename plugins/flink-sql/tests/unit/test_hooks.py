@@ -2,7 +2,7 @@
 
 The job's child process is this package's own program; here a stand-in interpreter plays it, writing
 the answer file the way the job does, to check what the hook makes of it. The real job runs in
-test_pyflink_sql_operator.py.
+plugins/flink-sql/tests/integration/test_operators.py.
 """
 
 from __future__ import annotations
