@@ -106,8 +106,9 @@ stop:
 # Against the running `make airflow`: turn the package on (the nights, their deadline, the month rollup that
 # their Asset triggers: Airflow creates every DAG paused), or trigger a run now.
 PACKAGE_DAGS := nightly_sector_report nightly_sector_report_deadline monthly_sector_report
+# Waits for the dag-processor to have parsed them: `airflow dags unpause` of a DAG not parsed yet does nothing.
 unpause:
-	for dag in $(PACKAGE_DAGS); do $(BIN)/airflow dags unpause $$dag || exit 1; done
+	$(BIN)/python -m tools.airflow_local unpause $(PACKAGE_DAGS)
 
 trigger:
 	$(BIN)/airflow dags trigger nightly_sector_report --conf "$$RUN_CONF" $(if $(LOGICAL_DATE),--logical-date "$$RUN_LOGICAL_DATE")

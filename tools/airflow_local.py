@@ -2,6 +2,7 @@
 
     python -m tools.airflow_local start [--port 8080]
     python -m tools.airflow_local stop
+    python -m tools.airflow_local unpause DAG_ID...
 
 Runs in the background in its own process group, with its log and pid file in
 $AIRFLOW_HOME; configuration comes from the environment (the Makefile exports it).
@@ -100,6 +101,36 @@ class AirflowStandalone:
                 break
         self.pid_file.unlink(missing_ok=True)
 
+    def listed_dags(self) -> dict[str, bool]:
+        """The DAGs the dag-processor has parsed into the metadata database, and whether each is paused."""
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", "dags", "list", "--output", "json"],
+            env=self.env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        # Airflow may print a warning before the JSON on stdout.
+        listed = json.loads(next(line for line in reversed(result.stdout.splitlines()) if line.startswith("[")))
+        return {dag["dag_id"]: str(dag["is_paused"]).lower() == "true" for dag in listed}
+
+    def unpause(self, *dag_ids: str, timeout: float = 300) -> None:
+        """Unpause ``dag_ids`` once the dag-processor has parsed them: `airflow dags unpause` of a DAG it has not
+        parsed yet changes nothing and exits 0 ("No paused DAGs were found"), so the DAG would stay paused."""
+        deadline = time.monotonic() + timeout
+        while missing := [dag_id for dag_id in dag_ids if dag_id not in (listed := self.listed_dags())]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{', '.join(missing)} not parsed after {timeout:.0f} s: see `airflow dags list-import-errors` "
+                    f"and the dag-processor's lines in {self.log_file}"
+                )
+            time.sleep(2)
+        for dag_id in dag_ids:
+            if listed[dag_id]:
+                subprocess.run(
+                    [sys.executable, "-m", "airflow", "dags", "unpause", dag_id],
+                    env=self.env, capture_output=True, text=True, check=True,
+                )  # fmt: skip
+        if still_paused := [dag_id for dag_id, paused in self.listed_dags().items() if dag_id in dag_ids and paused]:
+            raise RuntimeError(f"{', '.join(still_paused)} still paused after `airflow dags unpause`")
+
     def admin_password(self) -> str | None:
         generated = self.home / "simple_auth_manager_passwords.json.generated"
         return json.loads(generated.read_text()).get("admin") if generated.exists() else None
@@ -107,7 +138,8 @@ class AirflowStandalone:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop"])
+    parser.add_argument("command", choices=["start", "stop", "unpause"])
+    parser.add_argument("dag_ids", nargs="*", help="unpause: the DAGs to turn on")
     parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW__API__PORT", 8080)))
     args = parser.parse_args(argv)
     airflow = AirflowStandalone(Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser(), port=args.port)
@@ -115,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         airflow.start()
         print(f"Airflow is up: {airflow.url}  (user admin, password {airflow.admin_password()})")
         print(f"Log: {airflow.log_file}; stop it with `make stop`.")
+    elif args.command == "unpause":
+        airflow.unpause(*args.dag_ids)
+        print(f"Unpaused {', '.join(args.dag_ids)}")
     else:
         airflow.stop()
         print("Airflow stopped")
