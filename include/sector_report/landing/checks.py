@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pyarrow as pa  # pyarrow 16 ships no types
+import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 

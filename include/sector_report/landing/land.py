@@ -187,7 +187,7 @@ CONTROL_FILE_SCHEMA = {
 
 def check_control_file(path: Path, data_rows: int, rejected: int, control: ControlTotals) -> None:
     """The sender's own counts must match what arrived: rows always; totals when no row was rejected."""
-    import jsonschema  # no types-jsonschema in the environment
+    import jsonschema
 
     try:
         declared = json.loads(path.read_text(encoding="utf-8"))

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 import numpy as np
-import pyarrow as pa  # pyarrow 16 ships no types
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from numpy.typing import NDArray
