@@ -47,7 +47,7 @@ def ended_tries(dag_id: str, since: dt.datetime) -> list[Any]:
 
 
 def run_ended(dag_id: str, since: dt.datetime) -> bool:
-    """Whether a run of ``dag_id`` started since ``since`` has ended, succeeded or failed."""
+    """Whether a run of ``dag_id`` has ended since ``since``, succeeded or failed."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select

@@ -10,7 +10,9 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from .trading_days import is_exchange, unknown_exchange
+from airflow_report_kit.calendars import is_exchange
+
+from .trading_days import unknown_exchange
 from .transactions import SOURCES
 
 

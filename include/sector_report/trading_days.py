@@ -2,7 +2,7 @@
 
 Which days are trading days decides which nights are expected: the month to date counts only
 sessions as missing, and the trend charts space the sessions evenly (a weekend is no gap, a
-session without a published report is). Building a calendar takes about a second, so each
+session without a published report is). Building a calendar takes seconds, so each
 process builds one per exchange, on first use, shared with the nightly DAG's timetable
 (:mod:`airflow_report_kit.calendars`).
 """
@@ -12,11 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow_report_kit.calendars import LIST_EXCHANGES, exchange_calendar, is_exchange
+from airflow_report_kit.calendars import LIST_EXCHANGES, exchange_calendar
 
 from .errors import ReportError
-
-__all__ = ["is_exchange", "sessions_between", "timeline", "unknown_exchange"]
 
 
 def unknown_exchange(name: str) -> ReportError:

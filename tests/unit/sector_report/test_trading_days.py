@@ -1,4 +1,5 @@
-"""The exchange's trading days, and its name checked where the DAGs are parsed."""
+"""The exchange's trading days, and the error naming an exchange it does not know (which names are exchanges:
+plugins/report-kit/tests/unit/test_calendars.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,7 @@ import pytest
 from airflow_report_kit.calendars import exchange_calendar
 
 from include.sector_report.errors import ReportError
-from include.sector_report.trading_days import is_exchange, sessions_between, timeline, unknown_exchange
-
-
-@pytest.mark.parametrize(("name", "known"), [("XKRX", True), ("XTKS", True), ("NYSE", True), ("XKRZ", False),
-                                              ("xkrx", False), ("../x", False), ("", False)])  # fmt: skip
-def test_exchange_codes_and_aliases_are_known_and_nothing_else(name: str, known: bool) -> None:
-    assert is_exchange(name) is known
+from include.sector_report.trading_days import sessions_between, timeline, unknown_exchange
 
 
 def test_an_unknown_exchange_names_the_setting_and_how_to_list_the_valid_names() -> None:
