@@ -49,11 +49,16 @@ from include.sector_report.dag_support import (
     DATA,
     DEFAULT_ARGS,
     NIGHT_FAILURE_CALLBACKS,
+    SECTOR_SUMMARY_SQL,
     alert_to_param,
     email_list_param,
     fail_without_retry,
+    flink_paths,
     locale_param,
     report_date,
+    revision_audit,
+    run_facts,
+    sector_summary_params,
     send,
     withdraw_before_rewriting,
     withdraw_failed_publication,
@@ -99,13 +104,7 @@ def prepare_input(**context: Any) -> dict[str, Any]:
             max_reject_ratio=params["max_reject_ratio"],
         )
     print(f"Prepared {run.transactions_csv}: {manifest}")
-    return {
-        "run_dir": str(run.root),
-        "transactions_path": str(run.transactions_csv),
-        "stocks_path": str(run.stocks_csv),
-        "sector_sink_path": str(run.sector_sink_dir),
-        "stock_sink_path": str(run.stock_sink_dir),
-    }
+    return flink_paths(run)
 
 
 @task(pre_execute=withdraw_before_rewriting)
@@ -124,15 +123,7 @@ def render_report(prepared: dict[str, str], flink_job: dict[str, Any], **context
 
     locale = context["params"]["locale"]
     run = RunFolder(Path(prepared["run_dir"]))
-    staged = render(
-        run,
-        locale=locale,
-        run_facts={
-            "run_id": context["run_id"],
-            "flink_job_id": flink_job["job_id"],
-            "flink_duration_s": flink_job["duration_s"],
-        },
-    )
+    staged = render(run, locale=locale, run_facts=run_facts(context, flink_job))
     print(format_summary_table(NightSummary.read(run).sectors, locale))
     print(f"Rendered {staged}; the publish task publishes it.")
     return str(run.root)
@@ -150,7 +141,9 @@ def publish(run_dir: str, **context: Any) -> str:
     summary = NightSummary.read(run)
     with (
         fail_without_retry(),
-        publishing(run, locale=context["params"]["locale"], exchange=settings.EXCHANGE) as (report, *index_pages),
+        publishing(
+            run, locale=context["params"]["locale"], exchange=settings.EXCHANGE, audit=revision_audit(context)
+        ) as (report, *index_pages),
     ):
         context["outlet_events"][DAILY_REPORT].extra = {
             "report_date": summary.logical_date,
@@ -249,13 +242,8 @@ with DAG(
     arrived >> prepared
     aggregate = PyFlinkSqlOperator(
         task_id="aggregate",
-        sql="sql/nightly_sector_report/sector_summary.sql",
-        sql_params={
-            "transactions_path": prepared["transactions_path"],
-            "stocks_path": prepared["stocks_path"],
-            "sector_sink_path": prepared["sector_sink_path"],
-            "stock_sink_path": prepared["stock_sink_path"],
-        },
+        sql=SECTOR_SUMMARY_SQL,
+        sql_params=sector_summary_params(prepared),
         parallelism="{{ params.parallelism }}",
         target=settings.FLINK_TARGET,
         slot_wait_timeout="{{ params.flink_slot_wait }}",

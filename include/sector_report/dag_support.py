@@ -30,10 +30,16 @@ if TYPE_CHECKING:
 
     from .failures import Failure
     from .reporting.mail import Mail
+    from .reporting.publish import Audit
 
 Context = Mapping[str, Any]
 
 DATA = DataFolder(settings.DATA_ROOT)
+
+# The night's aggregation, as the nightly and restatement DAGs run it (relative to their template_searchpath).
+SECTOR_SUMMARY_SQL = "sql/nightly_sector_report/sector_summary.sql"
+# The restatement DAG's first task: what it returns names the corrected file and its date.
+CLAIM_TASK = "take_up_correction"
 
 # Mail addresses as a DAG param's JSON schema.
 EMAIL_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s,;]+@[^@\s,;]+$"}}
@@ -70,6 +76,51 @@ def report_date(context: Context | None = None) -> dt.date:
 def night_of(context: Context) -> RunFolder:
     """The run folder of the night a task of the nightly DAG works on."""
     return DATA.run(report_date(context).isoformat())
+
+
+def sector_summary_params(prepared: Any) -> dict[str, Any]:
+    """The night's Flink job's ``sql_params``, from what prepare_input returned (in the wiring, its XComArg)."""
+    return {key: prepared[key] for key in ("transactions_path", "stocks_path", "sector_sink_path", "stock_sink_path")}
+
+
+def flink_paths(run: RunFolder) -> dict[str, str]:
+    """What a prepared night hands the later tasks: its folder, and the Flink job's inputs and sinks."""
+    return {
+        "run_dir": str(run.root),
+        "transactions_path": str(run.transactions_csv),
+        "stocks_path": str(run.stocks_csv),
+        "sector_sink_path": str(run.sector_sink_dir),
+        "stock_sink_path": str(run.stock_sink_dir),
+    }
+
+
+def run_facts(context: Context, flink_job: Mapping[str, Any]) -> dict[str, Any]:
+    """What a report's run facts say of the run that made it."""
+    return {
+        "run_id": context["run_id"],
+        "flink_job_id": flink_job["job_id"],
+        "flink_duration_s": flink_job["duration_s"],
+    }
+
+
+def revision_audit(context: Context) -> Audit:
+    """The audit line of the revision the running ``publish`` task publishes (see :mod:`.revisions`)."""
+    from .revisions import audit_record
+
+    ti, params = context["ti"], context["params"]
+
+    def audit(run: RunFolder, number: int) -> dict[str, Any]:
+        job = ti.xcom_pull(task_ids="aggregate")
+        return audit_record(
+            run,
+            revision=number,
+            flink_job_id=job["job_id"],
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            recipients=list(params.get("email_to") or []),
+        )
+
+    return audit
 
 
 def withdraw_before_rewriting(context: Context) -> None:
@@ -120,6 +171,21 @@ def send(context: Context, to: list[str], mail: Mail, files: list[str] | None = 
 
 def alert_failed_task(context: Context) -> None:
     """``on_failure_callback``: a task failed for good (retries spent, or a failure no retry fixes)."""
+    _alert_failed(context, report_date(context).isoformat())
+
+
+def restated_date(context: Context) -> str | None:
+    """The date a restatement run reissues, once it has taken up its corrected file."""
+    taken = context["ti"].xcom_pull(task_ids=CLAIM_TASK)
+    return str(taken["date"]) if taken else None
+
+
+def alert_failed_restatement(context: Context) -> None:
+    """``on_failure_callback`` of the restatement DAG: as :func:`alert_failed_task`, naming the date restated."""
+    _alert_failed(context, restated_date(context) or "(no corrected file taken up)")
+
+
+def _alert_failed(context: Context, report_date: str) -> None:
     from .reporting.mail import failure_alert
 
     params, ti = context["params"], context["ti"]
@@ -127,7 +193,7 @@ def alert_failed_task(context: Context) -> None:
         return
     mail = failure_alert(
         dag_id=ti.dag_id,
-        report_date=report_date(context).isoformat(),
+        report_date=report_date,
         task_id=ti.task_id,
         error=task_error(context),
         log_url=ti.log_url,

@@ -16,6 +16,7 @@ from .landing.generate import generate_transactions
 from .landing.land import QUARANTINE_HEADER, land_csv, resolve_input
 from .layout import RunFolder, atomic_writer
 from .publication import is_published
+from .revisions import InputFile
 from .transactions import SOURCES, ControlTotals
 from .universe import load_universe
 
@@ -57,11 +58,14 @@ def prepare_input(
         with atomic_writer(run.rejected_csv, newline="") as out:
             csv.writer(out, lineterminator="\n").writerow(QUARANTINE_HEADER)  # nothing rejected
         manifest = _manifest(source, control.rows, 0, control, allow_empty)
+        manifest["input_files"] = [InputFile.of(run.transactions_csv).to_json()]
         described = f"Generated input of {logical_date}"
     else:
         landed = land_csv(landing, run, allowed_roots=[data_root, *allowed_input_dirs])
         manifest = _manifest(source, landed.data_rows, landed.rejected_rows, landed.control, allow_empty)
         manifest.update(source_path=str(landing), files=landed.files, control_file=landed.control_file)
+        # What the date's revisions record, and how a corrected file is told from the one already reported.
+        manifest["input_files"] = [InputFile.of(Path(path)).to_json() for path in landed.files]
         described = f"Input {landing}"
     manifest["prepare_seconds"] = round(time.monotonic() - started, 3)  # generating or landing, for the log
     with atomic_writer(run.control_json) as out:

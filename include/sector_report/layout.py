@@ -1,7 +1,9 @@
 """Where everything lives under the data folder: the one definition of its layout.
 
     <data>/incoming/                 the senders' day files
-    <data>/runs/<YYYY-MM-DD>/        one night: its input, Flink's sinks, summary, report (RunFolder)
+    <data>/runs/<YYYY-MM-DD>/          one night: input, Flink's sinks, summary, report (RunFolder); its latest revision
+    <data>/revisions/<YYYY-MM-DD>/     every revision published for the date, and its audit trail (see .revisions)
+    <data>/restatements/<YYYY-MM-DD>/  a corrected file's night being prepared beside the published one (RunFolder)
     <data>/months/<YYYY-MM>/         the month to date (MonthFolder); months/_rollup/ the month job's sinks
     <data>/index.html, latest.html   the reports index (nights and months) and the latest night's link
 
@@ -11,7 +13,9 @@ dates from ever touching each other's files.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
 import json
 import os
 import re
@@ -104,6 +108,11 @@ class RunFolder:
         return self.root / "failure.json"
 
     @property
+    def revision_json(self) -> Path:
+        """Which revision of the date the rendered report is (see :mod:`.revisions`)."""
+        return self.root / "revision.json"
+
+    @property
     def staged_report_html(self) -> Path:
         """The rendered report before it is published: no reader looks here."""
         return self.root / "report.staged.html"
@@ -191,6 +200,15 @@ class DataFolder:
         # fromisoformat also refuses anything path-like, so ds cannot escape the data folder.
         return RunFolder(self.runs / dt.date.fromisoformat(ds).isoformat())
 
+    def revisions(self, ds: str) -> Path:
+        """The date's published revisions (see :mod:`.revisions`)."""
+        return self.root / "revisions" / dt.date.fromisoformat(ds).isoformat()
+
+    def restatement(self, ds: str) -> RunFolder:
+        """Where a restatement of the date prepares its night: a run folder beside ``runs/``, whose contents
+        take the published night's place in one step (:func:`exchange_folders`)."""
+        return RunFolder(self.root / "restatements" / dt.date.fromisoformat(ds).isoformat())
+
     def month(self, month: str) -> MonthFolder:
         return MonthFolder(self.months / parse_month(month).strftime("%Y-%m"))
 
@@ -216,6 +234,11 @@ class DataFolder:
         return f"/([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})/{re.escape(_in_run_folder(file_of))}$"
 
 
+def relative_link(page: Path, target: Path) -> str:
+    """``target`` as a link from ``page`` (both in the data folder, which may move as a whole)."""
+    return os.path.relpath(target, page.parent).replace(os.sep, "/")
+
+
 def _in_run_folder(file_of: Callable[[RunFolder], Path]) -> str:
     """Where ``file_of(run)`` lies inside any run folder."""
     run = RunFolder(Path("/"))
@@ -228,6 +251,27 @@ def _is_date(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# renameat2(2)'s flag that swaps two paths in one step (Linux 3.15+, glibc 2.28+).
+RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def exchange_folders(first: Path, second: Path) -> None:
+    """Swap two folders in one step: readers see one or the other at each path, never neither.
+
+    Python has no call for it; renameat2(RENAME_EXCHANGE) through ctypes is Linux's. Where the
+    system or file system lacks it, this raises OSError and nothing has moved.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available: folders cannot be exchanged in one step")
+    result = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"Could not exchange {first} and {second}: {os.strerror(code)}")
 
 
 def _file_mode() -> int:

@@ -20,6 +20,7 @@ from typing import Any
 from .errors import ReportError, ValidationFailed
 from .layout import DataFolder, MonthFolder, RunFolder, atomic_writer, parse_month
 from .publication import is_published
+from .revisions import Revisions
 from .summary import NightSummary, SectorSummary, SinkRow, read_sink
 from .trading_days import sessions_between
 
@@ -147,6 +148,7 @@ def reconcile_month(data_root: Path, folder: MonthFolder, inputs: MonthInputs) -
         "month": inputs.month,
         "days_published": inputs.published,
         "days_missing": inputs.missing,
+        "days_revised": revised_days(data, inputs.published),
         "final": inputs.final,
         "sectors": [s.to_json() for s in sectors],
         "days": [d.to_json() for d in days],
@@ -154,6 +156,16 @@ def reconcile_month(data_root: Path, folder: MonthFolder, inputs: MonthInputs) -
     with atomic_writer(folder.summary_json) as out:
         json.dump(summary, out, indent=2, ensure_ascii=False)
     return summary
+
+
+def revised_days(data: DataFolder, days: list[str]) -> list[dict[str, Any]]:
+    """The days among ``days`` whose night was reissued: the revision rolled up, and when it was published."""
+    revised = []
+    for day in days:
+        latest = Revisions.of(data.run(day)).latest()
+        if latest and latest["revision"] > 1:
+            revised.append({"date": day, "revision": latest["revision"], "published_at": latest["published_at"]})
+    return revised
 
 
 def _figures(row: DaySectorSummary | SectorSummary | None) -> tuple[Decimal, Decimal, int, int] | None:

@@ -71,3 +71,7 @@ ALERT_TO = addresses_from_env("SECTOR_REPORT_ALERT_TO")
 LOCALE = "ko"
 # The Airflow Asset the nightly DAG updates when it publishes a night; the monthly DAG runs on it.
 DAILY_REPORT_ASSET = "sector_report_daily"
+# The Airflow Asset a corrected file in incoming/ updates (through its watcher); the restatement DAG runs on it.
+CORRECTIONS_ASSET = "sector_report_corrections"
+# How often the watcher looks in incoming/ for corrected files, in seconds.
+CORRECTIONS_POLL_SECONDS = seconds_from_env("SECTOR_REPORT_CORRECTIONS_POLL_SECONDS") or 10

@@ -156,7 +156,12 @@ class NightSummary:
 
     @classmethod
     def read(cls, run: RunFolder) -> NightSummary:
-        data = json.loads(run.summary_json.read_text(encoding="utf-8"))
+        return cls.load(run.summary_json)
+
+    @classmethod
+    def load(cls, path: Path) -> NightSummary:
+        """A summary written by :meth:`write` (a night's ``summary.json``, or a kept copy of one)."""
+        data = json.loads(path.read_text(encoding="utf-8"))
         return cls(
             logical_date=data["logical_date"],
             sectors=[SectorSummary.from_json(s) for s in data["sectors"]],

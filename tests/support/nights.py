@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
 from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.reporting.publish import publish_night
 from include.sector_report.reporting.render import render_report
+from include.sector_report.revisions import audit_record
 from include.sector_report.summary import NightSummary, SectorSummary, StockSummary
 from include.sector_report.transactions import ControlTotals, to_cents
 
@@ -22,9 +24,13 @@ def validated_night(
     *,
     data_rows: int = 10,
     rejected_rows: int = 1,
+    restatement: bool = False,
+    input_sha256: str = "0" * 64,
 ) -> RunFolder:
-    """A night whose summary validation has written (its folder otherwise empty), not yet published."""
-    run = DataFolder(data_root).run(day)
+    """A night whose summary validation has written (its folder otherwise empty), not yet published; in the
+    date's restatement folder with ``restatement``."""
+    data = DataFolder(data_root)
+    run = data.restatement(day) if restatement else data.run(day)
     run.reset()
     rows = [SectorSummary.from_json(s) for s in sectors]
     totals = ControlTotals()
@@ -35,14 +41,30 @@ def validated_night(
     )
     top = {sector: [StockSummary.from_json(s) for s in stocks] for sector, stocks in (top_stocks or {}).items()}
     NightSummary(day, rows, top, totals, data_rows, rejected_rows).write(run)
+    manifest = {
+        "source": "file",
+        "data_rows": data_rows,
+        "rejected_rows": rejected_rows,
+        "allow_empty": False,
+        "control": totals.to_json(),
+        "input_files": [{"name": f"transactions_{day}.csv", "size": 100, "sha256": input_sha256}],
+    }
+    run.control_json.write_text(json.dumps(manifest), encoding="utf-8")
     return run
+
+
+def audit(run: RunFolder, number: int) -> dict:
+    """The audit line the publish task writes, for a night published outside a DAG run."""
+    return audit_record(
+        run, revision=number, flink_job_id=FACTS["flink_job_id"], dag_id="test", run_id=FACTS["run_id"], recipients=[]
+    )
 
 
 def published_night(data_root: Path, day: str, sectors: list[dict], locale: str = "en", **kwargs) -> RunFolder:
     """A night rendered and published as the DAG's tasks do it."""
     run = validated_night(data_root, day, sectors, **kwargs)
     render_report(run, locale=locale, run_facts=FACTS)
-    publish_night(run, locale=locale, exchange="XKRX")
+    publish_night(run, locale=locale, exchange="XKRX", audit=audit)
     return run
 
 

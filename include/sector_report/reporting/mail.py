@@ -6,15 +6,17 @@ tables with inline styles only; the self-contained report travels as an attachme
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
 from ..failures import Failure
 from ..layout import RunFolder
 from .i18n import messages
-from .render import format_money, report_view, template_env
+from .render import format_money, report_view, revision_view, template_env
 
 REPORT_MAIL_TEMPLATE = "report_mail.html.j2"
+CORRECTION_MAIL_TEMPLATE = "correction_mail.html.j2"
 ALERT_MAIL_TEMPLATE = "alert_mail.html.j2"
 # An alert quotes at most this much of an error's first paragraph.
 MAX_ERROR_CHARS = 2000
@@ -34,6 +36,21 @@ def report_mail(run: RunFolder, *, locale: str) -> Mail:
         f"{t['title']} {view['logical_date']}: {t['total_value']} {format_money(view['total_value'])} {t['currency']}"
     )
     return Mail(subject, template_env().get_template(REPORT_MAIL_TEMPLATE).render(**view))
+
+
+def correction_mail(run: RunFolder, *, locale: str) -> Mail:
+    """The night's figures were restated: which date, which revision, and what changed by sector, for the
+    readers who were sent an earlier revision."""
+    t = messages(locale)
+    stated = json.loads(run.revision_json.read_text(encoding="utf-8"))
+    revision = revision_view(run, stated["revision"], stated["rendered_at"])
+    subject = f"[{t['correction']}] {t['title']} {run.date}: {t['revision']} {revision['number']}"
+    html = (
+        template_env()
+        .get_template(CORRECTION_MAIL_TEMPLATE)
+        .render(t=t, locale=locale, subject=subject, date=run.date, revision=revision)
+    )
+    return Mail(subject, html)
 
 
 def failure_alert(*, dag_id: str, report_date: str, task_id: str, error: str, log_url: str, locale: str) -> Mail:

@@ -10,8 +10,10 @@ the night is withdrawn again, and the next try publishes it from the staged repo
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -19,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ReportError
-from ..layout import DataFolder, RunFolder, staged_writer
-from ..publication import commit, published_nights, withdraw
+from ..layout import DataFolder, RunFolder, exchange_folders, relative_link, staged_writer
+from ..publication import commit, is_published, published_nights, withdraw
+from ..revisions import Revisions
 from ..summary import NightSummary
 from ..trading_days import timeline
 from .i18n import messages
@@ -28,35 +31,110 @@ from .render import template_env
 from .trend import trend_chart
 
 INDEX_TEMPLATE = "index.html.j2"
+# Revision N's line in the date's history, given the night folder it is published from (see revisions.audit_record).
+Audit = Callable[[RunFolder, int], dict[str, Any]]
 
 log = logging.getLogger(__name__)
 
 
-def publish_night(run: RunFolder, *, locale: str, exchange: str) -> list[Path]:
-    """Publish ``run``'s staged report; returns the pages now published (report, index, latest).
+def publish_night(run: RunFolder, *, locale: str, exchange: str, audit: Audit) -> list[Path]:
+    """Publish ``run``'s staged report as the date's revision its render chose, kept and recorded in the date's
+    history; returns the pages now published (report, index, latest, the kept revision).
 
     Publishing an already published night again (a retry, ``publish`` cleared alone) publishes it anew."""
-    if not run.staged_report_html.is_file():
+    number = _staged_revision(run)
+    data, revisions = run.data_folder, Revisions.of(run)
+
+    def commit_and_record() -> None:
+        revisions.keep(number, run.staged_report_html, run.summary_json)
+        commit(run)
+        revisions.record(audit(run, number))
+
+    with index_lock(data):
+        others = [night for night in published_nights(data) if night.date != run.date]
+        try:
+            _write_index(data, [*others, run], locale=locale, exchange=exchange, before=commit_and_record)
+        except BaseException:
+            _unpublish(run, others, locale=locale, exchange=exchange)
+            raise
+    return [run.report_html, data.index_html, data.latest_html, revisions.report_html(number)]
+
+
+def publish_restatement(work: RunFolder, *, locale: str, exchange: str, audit: Audit) -> list[Path]:
+    """Publish a restatement prepared in ``work`` as the date's next revision, in one step: the night's folder and
+    ``work`` are exchanged (:func:`..layout.exchange_folders`), so readers see the earlier revision or this one,
+    never neither; the earlier one stays kept. Returns the pages now published, as :func:`publish_night`.
+
+    Until that step nothing a reader sees has changed; if anything fails after it, before the revision is recorded,
+    the folders are exchanged back. A retry after a try killed between the step and the record completes the
+    publication instead of repeating it."""
+    number = _staged_revision(work)
+    data, revisions = work.data_folder, Revisions.of(work)
+    night = data.run(work.date)
+    pages = [night.report_html, data.index_html, data.latest_html, revisions.report_html(number)]
+    with index_lock(data):
+        others = [other for other in published_nights(data) if other.date != work.date]
+        if _already_exchanged(night, revisions, number):
+            revisions.record(audit(night, number))
+            _write_index(data, [*others, night], locale=locale, exchange=exchange)
+            return pages
+        if not is_published(night):
+            raise ReportError(
+                f"The night of {work.date} is not published (withdrawn meanwhile: a rerun of its date?): its "
+                "restatement publishes nothing. Once the night is published again, clear this run's tasks to "
+                "restate it."
+            )
+
+        exchanged = False
+
+        def take_its_place() -> None:
+            nonlocal exchanged
+            exchange_folders(work.root, night.root)
+            exchanged = True
+
+        revisions.keep(number, work.staged_report_html, work.summary_json)
+        try:
+            commit(work)
+            _write_index(data, [*others, work], locale=locale, exchange=exchange, before=take_its_place)
+            revisions.record(audit(night, number))
+        except BaseException:
+            if exchanged:  # the earlier revision back in place, and the index as it was
+                exchange_folders(work.root, night.root)
+                _restore_index(data, locale=locale, exchange=exchange)
+            withdraw(work)
+            raise
+    # What is in ``work`` now is the earlier revision's night, kept in ``revisions/`` as it was published.
+    shutil.rmtree(work.root, ignore_errors=True)
+    return pages
+
+
+def _staged_revision(run: RunFolder) -> int:
+    if not run.staged_report_html.is_file() or not run.revision_json.is_file():
         raise ReportError(
             f"The night of {run.date} has no rendered report to publish ({run.staged_report_html}): "
             "clear render_report (and publish with it) to render it again."
         )
-    data = run.data_folder
-    with index_lock(data):
-        others = [night for night in published_nights(data) if night.date != run.date]
-        try:
-            _write_index(data, [*others, run], locale=locale, exchange=exchange, before=lambda: commit(run))
-        except BaseException:
-            _unpublish(run, others, locale=locale, exchange=exchange)
-            raise
-    return [run.report_html, data.index_html, data.latest_html]
+    number: int = json.loads(run.revision_json.read_text(encoding="utf-8"))["revision"]
+    return number
+
+
+def _already_exchanged(night: RunFolder, revisions: Revisions, number: int) -> bool:
+    """The night's folder already holds revision ``number`` as kept: an earlier try got as far as the exchange."""
+    kept = revisions.report_html(number)
+    return (
+        night.revision_json.is_file()
+        and json.loads(night.revision_json.read_text(encoding="utf-8"))["revision"] == number
+        and night.report_html.is_file()
+        and kept.is_file()
+        and night.report_html.read_bytes() == kept.read_bytes()
+    )
 
 
 @contextmanager
-def publishing(run: RunFolder, *, locale: str, exchange: str) -> Iterator[list[Path]]:
+def publishing(run: RunFolder, *, locale: str, exchange: str, audit: Audit) -> Iterator[list[Path]]:
     """Publish ``run`` for the block, which does the rest of the publication (registering the pages, the
     event): if the block fails, the night is withdrawn again, so a failed publish publishes nothing."""
-    pages = publish_night(run, locale=locale, exchange=exchange)
+    pages = publish_night(run, locale=locale, exchange=exchange, audit=audit)
     try:
         yield pages
     except BaseException:
@@ -83,6 +161,15 @@ def _unpublish(run: RunFolder, others: list[RunFolder], *, locale: str, exchange
         _write_index(run.data_folder, others, locale=locale, exchange=exchange)
     except Exception:  # noqa: BLE001 - the publication's own error is the one to raise
         log.exception("The index could not be rewritten without the withdrawn night %s", run.date)
+
+
+def _restore_index(data: DataFolder, *, locale: str, exchange: str) -> None:
+    """The index of what is published, after a publication was undone (the lock held); its own failure is logged,
+    the publication's error is the one to raise."""
+    try:
+        _write_index(data, published_nights(data), locale=locale, exchange=exchange)
+    except Exception:  # noqa: BLE001 - the publication's own error is the one to raise
+        log.exception("The index could not be rewritten after an undone publication in %s", data.root)
 
 
 def rewrite_index(data: DataFolder, *, locale: str, exchange: str) -> list[Path]:
@@ -130,14 +217,16 @@ def _index_pages(data: DataFolder, nights: list[RunFolder], *, locale: str, exch
     entries = [
         {
             "date": run.date,
-            "href": _relative(data.index_html, run.report_html),
+            # The date's page (a restatement being published is listed from the folder it is published from).
+            "href": relative_link(data.index_html, data.run(run.date).report_html),
             "total_value": summaries[run.date].total_value,
             "transactions": summaries[run.date].transaction_count,
+            "revision": revision_of(run),
         }
         for run in reversed(nights)
     ]
     months = [
-        {"month": month.month, "href": _relative(data.index_html, month.report_html)}
+        {"month": month.month, "href": relative_link(data.index_html, month.report_html)}
         for month in reversed(data.month_folders())
         if month.report_html.is_file()
     ]
@@ -162,9 +251,13 @@ def _index_pages(data: DataFolder, nights: list[RunFolder], *, locale: str, exch
     return pages
 
 
-def _relative(page: Path, target: Path) -> str:
-    """``target`` as a link from ``page``."""
-    return os.path.relpath(target, page.parent).replace(os.sep, "/")
+def revision_of(run: RunFolder) -> int:
+    """Which revision of its date the night's report is (1 for a night rendered before revisions were kept)."""
+    try:
+        number: int = json.loads(run.revision_json.read_text(encoding="utf-8"))["revision"]
+    except FileNotFoundError:
+        return 1
+    return number
 
 
 def _value_trend(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
@@ -10,9 +12,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from ..layout import MonthFolder, RunFolder, atomic_writer
+from ..layout import MonthFolder, RunFolder, atomic_writer, relative_link
 from ..month import DaySectorSummary
 from ..publication import published_before
+from ..revisions import Revisions, sector_changes
 from ..summary import NightSummary, SectorSummary
 from ..universe import load_universe
 from .i18n import messages
@@ -37,6 +40,16 @@ def format_change(percent: Decimal | None) -> str:
     return "–" if percent is None else f"{percent:+.1f}%"
 
 
+def format_signed_money(value: Decimal) -> str:
+    """A difference in money: signed, to the cent."""
+    return f"{value:+,.2f}"
+
+
+def format_signed_int(value: Decimal | int) -> str:
+    """A difference in a count or a volume: signed, whole."""
+    return f"{int(value):+,}"
+
+
 def template_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -46,6 +59,8 @@ def template_env() -> Environment:
     env.filters["money"] = format_money
     env.filters["int"] = format_int
     env.filters["change"] = format_change
+    env.filters["signed_money"] = format_signed_money
+    env.filters["signed_int"] = format_signed_int
     return env
 
 
@@ -93,11 +108,50 @@ def report_view(run: RunFolder, *, locale: str) -> dict[str, Any]:
 
 
 def render_report(run: RunFolder, *, locale: str, run_facts: dict[str, Any]) -> Path:
-    """Write the report of a validated night, staged: publishing it is a step of its own."""
-    html = template_env().get_template(REPORT_TEMPLATE).render(**report_view(run, locale=locale), run_facts=run_facts)
+    """Write the report of a validated night, staged: publishing it is a step of its own. The report is the date's
+    next revision (its first, unless one was published before): ``revision.json`` says which."""
+    number = Revisions.of(run).next_number()
+    rendered_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    view = report_view(run, locale=locale)
+    html = (
+        template_env()
+        .get_template(REPORT_TEMPLATE)
+        .render(**view, run_facts=run_facts, revision=revision_view(run, number, rendered_at))
+    )
+    with atomic_writer(run.revision_json) as out:
+        json.dump({"revision": number, "rendered_at": rendered_at}, out)
     with atomic_writer(run.staged_report_html) as out:
         out.write(html)
     return run.staged_report_html
+
+
+def revision_view(run: RunFolder, number: int, rendered_at: str) -> dict[str, Any]:
+    """What a report says of its revision: which one, from which input, what changed since the previous one, and
+    links to every earlier one (relative to the date's page, where the kept revisions are linked the same way)."""
+    revisions = Revisions.of(run)
+    page = run.data_folder.run(run.date).report_html
+    earlier = [
+        {
+            "number": record["revision"],
+            "published_at": record["published_at"],
+            "href": relative_link(page, revisions.report_html(record["revision"])),
+        }
+        for record in revisions.history()
+        if record["revision"] < number
+    ]
+    previous = revisions.summary_json(number - 1)
+    changes = sector_changes(NightSummary.load(previous), NightSummary.read(run)) if previous.is_file() else []
+    manifest = run.read_manifest()
+    return {
+        "number": number,
+        "at": rendered_at,
+        "input_files": manifest.get("input_files", []),
+        "control": manifest["control"],
+        "earlier": earlier,
+        "previous": number - 1,
+        "changes": changes,
+        "changed": any(change.changed for change in changes),
+    }
 
 
 def _change(value: Decimal, previous: Decimal | None) -> Decimal | None:
@@ -127,6 +181,7 @@ def render_month(folder: MonthFolder, summary: dict[str, Any], *, locale: str) -
             final=summary["final"],
             days_published=summary["days_published"],
             days_missing=summary["days_missing"],
+            days_revised=summary.get("days_revised", []),
             sectors=sectors,
             days=days,
             chart=trend_chart(axis, [s.sector for s in sectors], values, locale=locale),

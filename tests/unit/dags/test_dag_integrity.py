@@ -109,7 +109,7 @@ def test_a_scheduled_night_lands_the_days_file_unless_the_deployment_says_otherw
 def test_an_unknown_exchange_fails_the_parse_naming_the_setting_and_where_names_are_listed(parse_as_deployed) -> None:
     bag = parse_as_deployed(SECTOR_REPORT_EXCHANGE="krx ")
     assert bag.dags == {}
-    assert len(bag.import_errors) == 3, "every DAG of the package names the setting"
+    assert len(bag.import_errors) == len(list(DAGS_FOLDER.glob("*.py"))), "every DAG of the package names the setting"
     for message in bag.import_errors.values():
         assert "SECTOR_REPORT_EXCHANGE='krx ' is not an exchange calendar of exchange-calendars" in message
         assert "exchange_calendars.get_calendar_names()" in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,11 @@ from include.sector_report.errors import ReportError
 from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.month import month_inputs
 from include.sector_report.publication import commit, is_published, published_nights
-from include.sector_report.reporting.publish import publish_night, publishing, withdraw_night
+from include.sector_report.reporting.publish import publish_night, publish_restatement, publishing, withdraw_night
 from include.sector_report.reporting.render import render_report
-from tests.support.nights import FACTS, published_night, sector, validated_night
+from include.sector_report.revisions import Revisions
+from include.sector_report.summary import NightSummary
+from tests.support.nights import FACTS, audit, published_night, sector, validated_night
 
 SECTORS = [sector("semiconductor", "1234567.50", volume=1234, count=6), sector("internet", "1000.00", count=3)]
 
@@ -28,7 +31,7 @@ def rendered_night(data_root: Path, day: str) -> RunFolder:
 
 
 def publish(run: RunFolder) -> list[Path]:
-    return publish_night(run, locale="en", exchange="XKRX")
+    return publish_night(run, locale="en", exchange="XKRX", audit=audit)
 
 
 def listed(data: DataFolder) -> list[str]:
@@ -87,7 +90,7 @@ def test_a_publish_failing_after_the_commit_is_withdrawn_and_the_next_try_publis
     assert "runs/2024-03-08/" not in data.latest_html.read_text()
 
     data.index_html.rmdir()  # the cause removed: the retry publishes the night from its rendered report
-    assert publish(run) == [run.report_html, data.index_html, data.latest_html]
+    assert publish(run) == [run.report_html, data.index_html, data.latest_html, Revisions.of(run).report_html(1)]
     assert is_published(run)
     assert listed(data) == ["2024-03-07", "2024-03-08"]
     assert run.report_html.read_bytes() == run.staged_report_html.read_bytes()
@@ -100,7 +103,7 @@ def test_a_failure_after_the_pages_are_in_place_withdraws_the_night(tmp_path: Pa
     run = rendered_night(tmp_path, "2024-03-08")
 
     def publish_then_fail_to_register() -> None:
-        with publishing(run, locale="en", exchange="XKRX") as pages:
+        with publishing(run, locale="en", exchange="XKRX", audit=audit) as pages:
             assert is_published(run)
             assert pages[0] == run.report_html
             raise ConnectionError("the API server did not take the XCom")
@@ -109,7 +112,7 @@ def test_a_failure_after_the_pages_are_in_place_withdraws_the_night(tmp_path: Pa
         publish_then_fail_to_register()
     assert not is_published(run)
     assert listed(data) == ["2024-03-07"]
-    with publishing(run, locale="en", exchange="XKRX"):
+    with publishing(run, locale="en", exchange="XKRX", audit=audit):
         pass
     assert listed(data) == ["2024-03-07", "2024-03-08"]
 
@@ -170,3 +173,82 @@ def test_a_published_empty_day_is_drawn_at_zero_in_the_index_chart_not_as_a_miss
     assert gaps == ["2024-03-11"], gaps
     assert "semiconductor 2024-03-08: 0.00 KRW" in index
     assert "internet 2024-03-08: 0.00 KRW" in index
+
+
+CORRECTED = [sector("semiconductor", "1234000.00", volume=1230, count=5), sector("internet", "1500.25", count=4)]
+
+
+def restated_night(data_root: Path, day: str, sectors: list[dict] = CORRECTED) -> RunFolder:
+    """A corrected night validated and rendered in the date's restatement folder: what its publish starts from."""
+    work = validated_night(data_root, day, sectors, restatement=True, input_sha256="c" * 64)
+    render_report(work, locale="en", run_facts=FACTS)
+    return work
+
+
+def restate(work: RunFolder) -> list[Path]:
+    return publish_restatement(work, locale="en", exchange="XKRX", audit=audit)
+
+
+def test_a_restatement_publishes_the_next_revision_and_keeps_the_earlier_byte_for_byte(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    night = published_night(tmp_path, "2024-03-08", SECTORS)
+    first = night.report_html.read_bytes()
+    work = restated_night(tmp_path, "2024-03-08")
+    assert night.report_html.read_bytes() == first, "readers see revision 1 while revision 2 is prepared"
+    revisions = Revisions.of(night)
+    assert restate(work) == [night.report_html, data.index_html, data.latest_html, revisions.report_html(2)]
+    assert revisions.report_html(1).read_bytes() == first
+    assert night.report_html.read_bytes() == revisions.report_html(2).read_bytes()
+    assert [r["revision"] for r in revisions.history()] == [1, 2]
+    assert NightSummary.read(night).values_by_sector()["internet"] == Decimal("1500.25")
+    assert not work.root.exists(), "the earlier revision's folder is gone; its report and summary are kept"
+    report = night.report_html.read_text()
+    assert 'data-revision="2"' in report
+    assert re.search(r'href="\.\./\.\./revisions/2024-03-08/r1\.html"', report)
+    assert 'data-revision="2">revised (Revision 2)' in data.index_html.read_text()
+
+
+def test_a_restatement_failing_halfway_leaves_the_published_revision_as_it_was(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    night = published_night(tmp_path, "2024-03-08", SECTORS)
+    before = {path: path.read_bytes() for path in (night.report_html, night.summary_json, data.index_html)}
+    work = restated_night(tmp_path, "2024-03-08")
+    data.latest_html.unlink()
+    data.latest_html.mkdir()  # the index pages cannot be put in place: the publication fails after its step
+    with pytest.raises(IsADirectoryError):
+        restate(work)
+    assert {path: path.read_bytes() for path in before} == before
+    assert [r["revision"] for r in Revisions.of(night).history()] == [1]
+    assert not work.report_html.exists()
+    data.latest_html.rmdir()
+    restate(work)
+    assert [r["revision"] for r in Revisions.of(night).history()] == [1, 2]
+
+
+def test_a_restatement_retried_after_its_step_completes_the_publication(tmp_path: Path) -> None:
+    night = published_night(tmp_path, "2024-03-08", SECTORS)
+    work = restated_night(tmp_path, "2024-03-08")
+    calls = []
+
+    def audit_failing_once(run: RunFolder, number: int) -> dict:
+        calls.append(number)
+        if len(calls) == 1:
+            raise OSError("disk full")
+        return audit(run, number)
+
+    with pytest.raises(OSError, match="disk full"):
+        publish_restatement(work, locale="en", exchange="XKRX", audit=audit_failing_once)
+    assert NightSummary.read(night).values_by_sector()["internet"] == Decimal("1000.00"), "exchanged back"
+    publish_restatement(work, locale="en", exchange="XKRX", audit=audit_failing_once)
+    assert [r["revision"] for r in Revisions.of(night).history()] == [1, 2]
+    assert NightSummary.read(night).values_by_sector()["internet"] == Decimal("1500.25")
+
+
+def test_a_restatement_of_a_night_withdrawn_meanwhile_publishes_nothing(tmp_path: Path) -> None:
+    night = published_night(tmp_path, "2024-03-08", SECTORS)
+    work = restated_night(tmp_path, "2024-03-08")
+    withdraw_night(night, locale="en", exchange="XKRX")
+    with pytest.raises(ReportError, match="2024-03-08 is not published"):
+        restate(work)
+    assert not is_published(night)
+    assert [r["revision"] for r in Revisions.of(night).history()] == [1]

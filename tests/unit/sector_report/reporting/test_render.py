@@ -9,7 +9,7 @@ from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.reporting.publish import publish_night
 from include.sector_report.reporting.render import format_summary_table, render_report
 from include.sector_report.summary import SectorSummary
-from tests.support.nights import FACTS, published_night, validated_night
+from tests.support.nights import FACTS, audit, published_night, validated_night
 
 SECTORS = [
     {
@@ -112,7 +112,7 @@ def test_sector_names_are_escaped_in_the_report_and_the_index(tmp_path: Path) ->
     html = render(run, "en")
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    publish_night(run, locale="en", exchange="XKRX")
+    publish_night(run, locale="en", exchange="XKRX", audit=audit)
     index = DataFolder(tmp_path).index_html.read_text()
     assert "<script>" not in index
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index

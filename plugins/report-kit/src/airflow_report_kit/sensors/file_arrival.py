@@ -10,7 +10,8 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_report_kit.triggers.file_arrival import FileArrivalTrigger, arrived_file
+from airflow_report_kit.arrivals import arrived_file
+from airflow_report_kit.triggers.file_arrival import FileArrivalTrigger
 
 
 class FileArrivalSensor(BaseOperator):

@@ -1,17 +1,16 @@
-"""The triggerer's side of :class:`airflow_report_kit.sensors.file_arrival.FileArrivalSensor`, and when a file
-in a folder counts as arrived (plain Python, shared by the sensor and its trigger)."""
+"""The triggerer's side of :class:`airflow_report_kit.sensors.file_arrival.FileArrivalSensor`."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import fnmatch
-import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_report_kit.arrivals import arrived_file
 
 
 class FileArrivalTrigger(BaseTrigger):
@@ -66,28 +65,3 @@ class FileArrivalTrigger(BaseTrigger):
                 yield TriggerEvent({"status": "timeout"})
                 return
             await asyncio.sleep(min(self.poll_seconds, left))
-
-
-def arrived_file(
-    folder: Path, patterns: Sequence[str], *, control_suffix: str, settle_seconds: float, now: float | None = None
-) -> Path | None:
-    """The newest complete file in ``folder`` whose name matches one of ``patterns`` (case-insensitive).
-
-    A file is complete when ``<stem><control_suffix>`` lies beside it (the sender writes it last),
-    or when it has not changed for ``settle_seconds`` (a sender without control files).
-    """
-    now = time.time() if now is None else now
-    complete = []
-    for path in folder.iterdir() if folder.is_dir() else ():
-        name = path.name.lower()
-        if not any(fnmatch.fnmatchcase(name, pattern.lower()) for pattern in patterns):
-            continue
-        try:
-            modified = path.stat().st_mtime
-        except FileNotFoundError:  # renamed or removed while we looked
-            continue
-        if path.is_file() and (
-            path.with_name(path.stem + control_suffix).is_file() or now - modified >= settle_seconds
-        ):
-            complete.append((modified, path.name, path))
-    return max(complete)[2] if complete else None

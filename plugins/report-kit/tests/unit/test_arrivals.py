@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from airflow_report_kit.triggers.file_arrival import arrived_file
+from airflow_report_kit.arrivals import arrived_file
 
 PATTERNS = ["*2024-03-08*.csv", "*20240308*.csv"]
 

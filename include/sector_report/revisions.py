@@ -1,0 +1,341 @@
+"""A date's revisions: every publication of a night is a revision, kept for good, with its audit trail.
+
+    <data>/revisions/<date>/history.jsonl   one line per published revision, append-only: the audit trail
+    <data>/revisions/<date>/r<N>.html       revision N's report as it was published, byte for byte
+    <data>/revisions/<date>/r<N>.json       revision N's summary (what revision N+1 is compared with)
+    <data>/revisions/<date>/claims.jsonl    corrected files taken up for a restatement, append-only
+
+The night's own folder (``runs/<date>/``) always holds the latest revision; these files are what
+stays when a later one replaces it. A revision is published once its line is in the history: a
+revision's report and summary are written before that, and may be written again until then.
+
+A *correction* is the newest complete file dropped in ``incoming/`` for a published date whose
+content (SHA-256) is neither the latest revision's input nor already taken up: it reissues the night.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from airflow_report_kit.arrivals import arrived_file
+
+from .errors import ReportError
+from .landing.land import CONTROL_SUFFIX, incoming_patterns
+from .layout import DataFolder, RunFolder, atomic_writer
+from .publication import is_published
+from .summary import NightSummary, SectorSummary
+
+# A dropped file without a control file beside it is complete once unchanged this long (as the nightly's wait).
+SETTLE_SECONDS = 30.0
+_DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A file a revision's input was landed from (or, for generated data, the generated file)."""
+
+    name: str
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path) -> InputFile:
+        stat = path.stat()
+        return cls(path.name, stat.st_size, _sha256(path.resolve(), stat.st_size, stat.st_mtime_ns))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "sha256": self.sha256}
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """The file's SHA-256, computed once per content (size and modification time): the watcher asks often."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """One date's published revisions, their reports and summaries, and the corrections taken up."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, run: RunFolder) -> Revisions:
+        return cls(run.data_folder.revisions(run.date))
+
+    @property
+    def date(self) -> str:
+        return self.root.name
+
+    @property
+    def history_jsonl(self) -> Path:
+        return self.root / "history.jsonl"
+
+    @property
+    def claims_jsonl(self) -> Path:
+        return self.root / "claims.jsonl"
+
+    def report_html(self, number: int) -> Path:
+        return self.root / f"r{number}.html"
+
+    def summary_json(self, number: int) -> Path:
+        return self.root / f"r{number}.json"
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every published revision's record, oldest first."""
+        return _read_lines(self.history_jsonl)
+
+    def latest(self) -> dict[str, Any] | None:
+        history = self.history()
+        return history[-1] if history else None
+
+    def next_number(self) -> int:
+        return len(self.history()) + 1
+
+    def is_recorded(self, number: int) -> bool:
+        return any(record["revision"] == number for record in self.history())
+
+    def keep(self, number: int, staged_report: Path, summary: Path) -> None:
+        """Write revision ``number``'s report and summary, before it is published. A published revision's are
+        never written again: publishing it anew (a retry) finds them as they are, or refuses."""
+        if self.is_recorded(number):
+            if self.report_html(number).read_bytes() != staged_report.read_bytes():
+                raise ReportError(
+                    f"Revision {number} of {self.date} is already published ({self.report_html(number)}) with "
+                    "another report: render the night again to publish it as the next revision."
+                )
+            return
+        for source, target in ((staged_report, self.report_html(number)), (summary, self.summary_json(number))):
+            with atomic_writer(target, binary=True) as out, source.open("rb") as handle:
+                shutil.copyfileobj(handle, out)
+
+    def record(self, entry: dict[str, Any]) -> bool:
+        """Append a published revision's record, once; False if it was already there (a retry)."""
+        if self.is_recorded(entry["revision"]):
+            return False
+        _append_line(self.history_jsonl, entry)
+        return True
+
+    def claim(self, entry: dict[str, Any]) -> None:
+        _append_line(self.claims_jsonl, entry)
+
+    def claimed(self) -> set[str]:
+        """The SHA-256 of every corrected file taken up for this date, whatever came of it."""
+        return {claim["sha256"] for claim in _read_lines(self.claims_jsonl)}
+
+
+def _read_lines(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _append_line(path: Path, entry: dict[str, Any]) -> None:
+    """One line in one write to a file opened for appending: earlier lines are never touched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def input_files(run: RunFolder) -> list[InputFile]:
+    """What the night's input was prepared from (``control.json``): the landed files, or the generated one."""
+    return [InputFile(**f) for f in run.read_manifest()["input_files"]]
+
+
+def audit_record(
+    run: RunFolder, *, revision: int, flink_job_id: str, dag_id: str, run_id: str, recipients: list[str]
+) -> dict[str, Any]:
+    """Revision ``revision``'s line in the date's history: where its figures came from, and who made them."""
+    manifest = run.read_manifest()
+    summary = NightSummary.read(run)
+    return {
+        "revision": revision,
+        "date": run.date,
+        "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "source": manifest["source"],
+        "input_files": manifest["input_files"],
+        "data_rows": manifest["data_rows"],
+        "rejected_rows": manifest["rejected_rows"],
+        "control": manifest["control"],
+        "total_value": str(summary.total_value),
+        "flink_job_id": flink_job_id,
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "recipients": recipients,
+    }
+
+
+@dataclass(frozen=True)
+class SectorChange:
+    """One sector's figures against the previous revision's: what a correction changed."""
+
+    sector: str
+    before: SectorSummary | None
+    after: SectorSummary | None
+
+    def _figure(self, name: str) -> tuple[Decimal, Decimal]:
+        def of(row: SectorSummary | None) -> Decimal:
+            return Decimal(getattr(row, name)) if row else Decimal(0)
+
+        return of(self.before), of(self.after)
+
+    def difference(self, name: str) -> Decimal:
+        before, after = self._figure(name)
+        return after - before
+
+    def percent(self, name: str) -> Decimal | None:
+        """The difference in percent of the previous revision's figure; None when that was zero."""
+        before, after = self._figure(name)
+        return (after - before) / before * 100 if before else None
+
+    @property
+    def changed(self) -> bool:
+        return any(self.difference(name) for name in ("total_value", "total_volume", "transaction_count"))
+
+
+def sector_changes(before: NightSummary, after: NightSummary) -> list[SectorChange]:
+    """Every sector of either revision, in the new revision's order (a sector gone last)."""
+    old, new = {s.sector: s for s in before.sectors}, {s.sector: s for s in after.sectors}
+    order = [*new, *sorted(set(old) - set(new))]
+    return [SectorChange(sector, old.get(sector), new.get(sector)) for sector in order]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A corrected file for a published date, not yet taken up."""
+
+    date: str
+    path: Path
+    file: InputFile
+
+    def to_json(self) -> dict[str, Any]:
+        return {"date": self.date, "path": str(self.path), **self.file.to_json()}
+
+
+def pending_corrections(data_root: Path | str, *, settle_seconds: float = SETTLE_SECONDS) -> list[Correction]:
+    """The corrections waiting in ``incoming/``, oldest date first: for each published date, its newest complete
+    file, if its content is neither the latest revision's input nor a file already taken up for the date."""
+    data = DataFolder(Path(data_root))
+    dates = sorted({date for path in _listing(data.incoming) if (date := _date_in(path.name))})
+    pending = []
+    for date in dates:
+        run = data.run(date)
+        if not is_published(run):
+            continue
+        found = arrived_file(
+            data.incoming, incoming_patterns(dt.date.fromisoformat(date)), control_suffix=CONTROL_SUFFIX,
+            settle_seconds=settle_seconds,
+        )  # fmt: skip
+        if found is None:
+            continue
+        try:
+            dropped = InputFile.of(found)
+        except FileNotFoundError:  # taken away while we looked
+            continue
+        revisions = Revisions.of(run)
+        latest = revisions.latest()
+        published_input = {f["sha256"] for f in latest["input_files"]} if latest else _current_input(run)
+        if dropped.sha256 not in published_input | revisions.claimed():
+            pending.append(Correction(date, found, dropped))
+    return pending
+
+
+def _current_input(run: RunFolder) -> set[str]:
+    """The published night's input files, for a night published before revisions were recorded."""
+    try:
+        return {f["sha256"] for f in run.read_manifest().get("input_files", [])}
+    except FileNotFoundError:
+        return set()
+
+
+def _listing(folder: Path) -> list[Path]:
+    return [path for path in folder.iterdir() if path.is_file()] if folder.is_dir() else []
+
+
+def _date_in(name: str) -> str | None:
+    match = _DATE_IN_NAME.search(name)
+    if not match:
+        return None
+    try:
+        return dt.date(*map(int, match.groups())).isoformat()
+    except ValueError:
+        return None
+
+
+def corrections_waiting(data_root: str) -> list[dict[str, Any]]:
+    """:func:`pending_corrections` as the restatement DAG's watcher fires them: JSON, keyed by date and content."""
+    return [{"key": f"{c.date}:{c.file.sha256}", **c.to_json()} for c in pending_corrections(data_root)]
+
+
+def take_up(data_root: Path | str, *, run_id: str, date: str | None = None) -> Correction | None:
+    """The correction a restatement run reissues, claimed for it so that no other run takes it up too: the one
+    this run took up before (its tasks cleared), else ``date``'s, else the oldest date's waiting; None if none
+    waits. Asking for a ``date`` with nothing waiting for it is an error that says why."""
+    data = DataFolder(Path(data_root))
+    if earlier := _claimed_by(data, run_id):
+        return earlier
+    waiting = [c for c in pending_corrections(data.root) if date is None or c.date == date]
+    if not waiting:
+        if date is None:
+            return None
+        raise ReportError(
+            f"No corrected file for {date} waits in {data.incoming}: the night of {date} must be published, and "
+            f"its newest file there (named with the date, e.g. {incoming_patterns(dt.date.fromisoformat(date))[0]}) "
+            "must differ from the file its latest revision was made from and from every file taken up for it "
+            f"before ({Revisions.of(data.run(date)).claims_jsonl})."
+        )
+    correction = waiting[0]
+    Revisions.of(data.run(correction.date)).claim(
+        {**correction.to_json(), "run_id": run_id, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    )
+    return correction
+
+
+def _claimed_by(data: DataFolder, run_id: str) -> Correction | None:
+    folder = data.root / "revisions"
+    for claims in sorted(folder.glob("*/claims.jsonl")) if folder.is_dir() else []:
+        for claim in _read_lines(claims):
+            if claim["run_id"] == run_id:
+                file = InputFile(claim["name"], claim["size"], claim["sha256"])
+                return Correction(claim["date"], Path(claim["path"]), file)
+    return None
+
+
+def check_landed_as_taken_up(run: RunFolder, sha256: str) -> None:
+    """The restatement landed the very file it took up (not one written over it since)."""
+    landed = input_files(run)
+    if [f.sha256 for f in landed] != [sha256]:
+        raise ReportError(
+            f"The corrected file for {run.date} changed after it was taken up (SHA-256 {sha256}, landed "
+            f"{', '.join(f.sha256 for f in landed)}): nothing was published; the file as it is now is a correction "
+            "of its own, which the watcher takes up next."
+        )
+
+
+def night_recipients(run: RunFolder) -> list[str]:
+    """Everyone an earlier revision of the night was mailed to, in the order first mailed."""
+    history = Revisions.of(run).history()
+    latest = history[-1]["revision"] if history else 0
+    seen: dict[str, None] = {}
+    for record in history:
+        if record["revision"] < latest:
+            seen.update(dict.fromkeys(record.get("recipients", [])))
+    return list(seen)
