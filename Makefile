@@ -104,8 +104,8 @@ stop:
 	$(BIN)/python -m tools.airflow_local stop
 
 # Against the running `make airflow`: turn the package on (the nights, their deadline, the month rollup that
-# their Asset triggers: Airflow creates every DAG paused), or trigger a run now.
-PACKAGE_DAGS := nightly_sector_report nightly_sector_report_deadline monthly_sector_report
+# their Asset triggers, the restatements corrected files start: Airflow creates every DAG paused), or trigger a run now.
+PACKAGE_DAGS := nightly_sector_report nightly_sector_report_deadline monthly_sector_report sector_report_restatement
 # Waits for the dag-processor to have parsed them: `airflow dags unpause` of a DAG not parsed yet does nothing.
 unpause:
 	$(BIN)/python -m tools.airflow_local unpause $(PACKAGE_DAGS)

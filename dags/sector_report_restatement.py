@@ -164,10 +164,11 @@ def deliver_correction(report: str, **context: Any) -> None:
 
     from include.sector_report.layout import RunFolder
     from include.sector_report.reporting.mail import correction_mail
+    from include.sector_report.reporting.publish import revision_of
     from include.sector_report.revisions import night_recipients
 
     night = RunFolder(Path(report).parent)
-    recipients = night_recipients(night)
+    recipients = night_recipients(night, before=revision_of(night))
     if not recipients:
         raise AirflowSkipException(f"No earlier revision of {night.date} was mailed to anyone: nobody to tell.")
     mail = correction_mail(night, locale=context["params"]["locale"])

@@ -104,20 +104,17 @@ def run_facts(context: Context, flink_job: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def revision_audit(context: Context) -> Audit:
-    """The audit line of the revision the running ``publish`` task publishes (see :mod:`.revisions`)."""
-    from .revisions import audit_record
+    """The audit line of the revision the running ``publish`` task publishes (see :mod:`.revisions`). Its
+    recipients: the run's ``email_to`` (a night), or whoever earlier revisions went to (a restatement's mail)."""
+    from .revisions import audit_record, night_recipients
 
     ti, params = context["ti"], context["params"]
 
     def audit(run: RunFolder, number: int) -> dict[str, Any]:
         job = ti.xcom_pull(task_ids="aggregate")
+        recipients = params["email_to"] if "email_to" in params else night_recipients(run, before=number)
         return audit_record(
-            run,
-            revision=number,
-            flink_job_id=job["job_id"],
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            recipients=list(params.get("email_to") or []),
+            run, revision=number, flink_job_id=job["job_id"], dag_id=ti.dag_id, run_id=ti.run_id, recipients=recipients
         )
 
     return audit

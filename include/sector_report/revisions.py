@@ -252,18 +252,45 @@ def pending_corrections(data_root: Path | str, *, settle_seconds: float = SETTLE
             continue
         revisions = Revisions.of(run)
         latest = revisions.latest()
-        published_input = {f["sha256"] for f in latest["input_files"]} if latest else _current_input(run)
+        if latest is None and _dropped_before_publication(found, run):
+            continue  # a night published before revisions were kept: its own file, or one older
+        published_input = {f["sha256"] for f in latest["input_files"]} if latest else set()
         if dropped.sha256 not in published_input | revisions.claimed():
             pending.append(Correction(date, found, dropped))
     return pending
 
 
-def _current_input(run: RunFolder) -> set[str]:
-    """The published night's input files, for a night published before revisions were recorded."""
+def _dropped_before_publication(path: Path, run: RunFolder) -> bool:
     try:
-        return {f["sha256"] for f in run.read_manifest().get("input_files", [])}
+        return path.stat().st_mtime <= run.report_html.stat().st_mtime
     except FileNotFoundError:
-        return set()
+        return True
+
+
+def adopt_unrecorded(run: RunFolder) -> None:
+    """A night published before revisions were kept becomes revision 1 as it is (its report byte for byte, its
+    input as its ``control.json`` says), before a restatement replaces it."""
+    revisions = Revisions.of(run)
+    if revisions.history() or not is_published(run):
+        return
+    revisions.keep(1, run.report_html, run.summary_json)
+    manifest = run.read_manifest()
+    published_at = dt.datetime.fromtimestamp(run.report_html.stat().st_mtime, dt.UTC)
+    revisions.record(
+        {
+            "revision": 1,
+            "date": run.date,
+            "published_at": published_at.isoformat(timespec="seconds"),
+            "source": manifest["source"],
+            "input_files": manifest.get("input_files", []),
+            "data_rows": manifest["data_rows"],
+            "rejected_rows": manifest["rejected_rows"],
+            "control": manifest["control"],
+            "total_value": str(NightSummary.read(run).total_value),
+            "adopted": "published before revisions were kept: no run, job or recipients recorded",
+            "recipients": [],
+        }
+    )
 
 
 def _listing(folder: Path) -> list[Path]:
@@ -303,6 +330,7 @@ def take_up(data_root: Path | str, *, run_id: str, date: str | None = None) -> C
             f"before ({Revisions.of(data.run(date)).claims_jsonl})."
         )
     correction = waiting[0]
+    adopt_unrecorded(data.run(correction.date))
     Revisions.of(data.run(correction.date)).claim(
         {**correction.to_json(), "run_id": run_id, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     )
@@ -330,12 +358,10 @@ def check_landed_as_taken_up(run: RunFolder, sha256: str) -> None:
         )
 
 
-def night_recipients(run: RunFolder) -> list[str]:
-    """Everyone an earlier revision of the night was mailed to, in the order first mailed."""
-    history = Revisions.of(run).history()
-    latest = history[-1]["revision"] if history else 0
+def night_recipients(run: RunFolder, before: int) -> list[str]:
+    """Everyone a revision of the night before revision ``before`` was mailed to, in the order first mailed."""
     seen: dict[str, None] = {}
-    for record in history:
-        if record["revision"] < latest:
+    for record in Revisions.of(run).history():
+        if record["revision"] < before:
             seen.update(dict.fromkeys(record.get("recipients", [])))
     return list(seen)

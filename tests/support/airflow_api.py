@@ -14,7 +14,8 @@ from tests.support.waiting import PATIENCE_SECONDS, wait_for
 DAG_ID = "nightly_sector_report"
 DEADLINE_DAG_ID = "nightly_sector_report_deadline"
 MONTHLY_DAG_ID = "monthly_sector_report"
-DAG_IDS = (DAG_ID, DEADLINE_DAG_ID, MONTHLY_DAG_ID)
+RESTATEMENT_DAG_ID = "sector_report_restatement"
+DAG_IDS = (DAG_ID, DEADLINE_DAG_ID, MONTHLY_DAG_ID, RESTATEMENT_DAG_ID)
 
 
 class Api:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from include.sector_report.errors import InputFileError
-from include.sector_report.landing.land import check_control_file, control_file_of, data_files, land_csv
+from include.sector_report.landing.land import (
+    CONTROL_SUFFIX,
+    check_control_file,
+    control_file_of,
+    data_files,
+    land_csv,
+)
 from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.transactions import MAX_TOTAL_VALUE_CENTS
 from tests.support.row_by_row_landing import Landed, Landing, land_row_by_row
@@ -61,13 +68,33 @@ def land_both_ways(source: Path, run: RunFolder) -> Landing:
     return actual
 
 
+def days_records(day: str, rows: int) -> list[str]:
+    """The records of a sender's export for ``day``: two sectors, prices and volumes that vary by row."""
+    return [f"{'005930' if n % 2 else '035420'},{'반도체' if n % 2 else 'internet'},{1000 + n}.25,{1 + n % 7},{day}"
+            for n in range(rows)]  # fmt: skip
+
+
 def drop_days_file(data: Path, day: str, rows: int) -> None:
-    """A sender's export for ``day`` in incoming/: written under another name, renamed, then its control file."""
+    """A sender's export for ``day`` in incoming/."""
+    drop_export(data, f"export_{day}.csv", days_records(day, rows))
+
+
+def drop_export(data: Path, name: str, records: list[str]) -> Path:
+    """An export in incoming/ as senders drop one: written under another name, renamed, then its control file."""
     incoming = DataFolder(data).incoming
     incoming.mkdir(exist_ok=True)
-    partial = incoming / f".export_{day}.partial"
-    lines = [f"{'005930' if n % 2 else '035420'},{'반도체' if n % 2 else 'internet'},{1000 + n}.25,{1 + n % 7},{day}"
-             for n in range(rows)]  # fmt: skip
-    partial.write_text("stock_code,sector,price,volume,transaction_date\n" + "\n".join(lines) + "\n")
-    partial.rename(incoming / f"export_{day}.csv")
-    (incoming / f"export_{day}.ctl.json").write_text(json.dumps({"rows": rows}))
+    partial = incoming / f".{name}.partial"
+    partial.write_text("stock_code,sector,price,volume,transaction_date\n" + "\n".join(records) + "\n")
+    path = partial.rename(incoming / name)
+    path.with_name(path.stem + CONTROL_SUFFIX).write_text(json.dumps({"rows": len(records)}))
+    return path
+
+
+def sector_figures(records: list[str]) -> dict[str, tuple[Decimal, int, int]]:
+    """Total value, volume and count per sector of well-formed records, computed here from the text alone."""
+    figures: dict[str, tuple[Decimal, int, int]] = {}
+    for record in records:
+        _code, sector, price, volume, _day = record.split(",")
+        value, total_volume, count = figures.get(sector, (Decimal(0), 0, 0))
+        figures[sector] = (value + Decimal(price) * int(volume), total_volume + int(volume), count + 1)
+    return figures

@@ -39,12 +39,22 @@ from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.publication import is_published, published_nights
 from include.sector_report.reporting.publish import index_lock
 from include.sector_report.reporting.render import format_change
+from include.sector_report.revisions import Revisions
+from include.sector_report.settings import CORRECTIONS_POLL_SECONDS
 from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
 from tests.support.airflow_admin import admin_env
-from tests.support.airflow_api import DAG_ID, DAG_IDS, DEADLINE_DAG_ID, MONTHLY_DAG_ID, Api, seoul_date
+from tests.support.airflow_api import (
+    DAG_ID,
+    DAG_IDS,
+    DEADLINE_DAG_ID,
+    MONTHLY_DAG_ID,
+    RESTATEMENT_DAG_ID,
+    Api,
+    seoul_date,
+)
 from tests.support.browser import launch_chromium, signed_in_page
-from tests.support.landing import drop_days_file, landed_rows
+from tests.support.landing import days_records, drop_days_file, drop_export, landed_rows, sector_figures
 from tests.support.report_html import previous_date, report_rows
 from tools.airflow_local import AirflowStandalone
 from tools.processes import free_port
@@ -326,7 +336,7 @@ def test_a_published_night_triggers_the_monthly_rollup_through_its_asset(airflow
         ["make", "-s", "unpause"], cwd=PROJECT_ROOT, env=standalone.env, capture_output=True, text=True, timeout=300
     )
     assert unpaused.returncode == 0, unpaused.stderr[-3000:]
-    assert [api.call("GET", f"/dags/{dag_id}")["is_paused"] for dag_id in DAG_IDS] == [False, False, False]
+    assert [api.call("GET", f"/dags/{dag_id}")["is_paused"] for dag_id in DAG_IDS] == [False] * len(DAG_IDS)
     trigger(standalone, "2023-01-05", {"source": "generate", "rows": 300})
     night = api.run_of(DAG_ID, "manual", "2023-01-05")
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
@@ -653,3 +663,110 @@ def test_a_night_without_taskmanagers_fails_at_its_slot_limit_saying_why_and_the
     trigger(standalone, "2024-10-11", {"source": "generate", "rows": 300})
     following = api.run_of(DAG_ID, "manual", "2024-10-11")
     assert api.finished_run(following["dag_run_id"])["state"] == "success"
+
+
+READER = "desk@example.com"
+CORRECTED_DAY = "2022-11-02"
+
+
+def revision_published(data: Path, day: str, number: int) -> bool:
+    return any(record["revision"] == number for record in Revisions.of(DataFolder(data).run(day)).history())
+
+
+def month_figures(data: Path, month: str) -> dict[str, tuple[Decimal, int, int]]:
+    summary = json.loads(DataFolder(data).month(month).summary_json.read_text())
+    return {
+        s["sector"]: (Decimal(s["total_value"]), s["total_volume"], s["transaction_count"]) for s in summary["sectors"]
+    }
+
+
+def figures_of(summary: NightSummary) -> dict[str, tuple[Decimal, int, int]]:
+    return {s.sector: (s.total_value, s.total_volume, s.transaction_count) for s in summary.sectors}
+
+
+def published_figures(run: RunFolder) -> dict[str, tuple[Decimal, int, int]]:
+    return figures_of(NightSummary.read(run))
+
+
+def difference(after: dict[str, tuple], before: dict[str, tuple]) -> dict[str, tuple]:
+    """Per sector, ``after`` less ``before`` (a sector missing on one side counts as zeros)."""
+    zeros = (Decimal(0), 0, 0)
+    return {
+        sector: tuple(a - b for a, b in zip(after.get(sector, zeros), before.get(sector, zeros), strict=True))
+        for sector in {*after, *before}
+    }
+
+
+def test_a_corrected_file_reissues_its_night_as_its_next_revision_and_the_month_and_readers_follow(
+    airflow, api, smtp_server
+) -> None:
+    standalone, data = airflow
+    day, month = CORRECTED_DAY, CORRECTED_DAY[:7]
+    night = DataFolder(data).run(day)
+    revisions = Revisions.of(night)
+    api.unpause(DAG_ID, MONTHLY_DAG_ID, RESTATEMENT_DAG_ID)
+    original = days_records(day, 300)
+    drop_export(data, f"export_{day}.csv", original)
+    first = triggered_night(standalone, api, day, {"source": "file", "email_to": [READER]})
+    assert api.finished_run(first["dag_run_id"])["state"] == "success"
+    assert published_figures(night) == sector_figures(original)
+    month_summary = DataFolder(data).month(month).summary_json
+    api.wait_for(
+        lambda: month_summary.is_file() and day in json.loads(month_summary.read_text())["days_published"],
+        f"the month {month} to roll up {day}",
+    )
+    month_before = month_figures(data, month)
+    revision_1 = revisions.report_html(1).read_bytes()
+
+    # Late trades, a cancellation and a busted trade: the sender drops the corrected export.
+    corrected = [*original[:-20], original[0].replace("1000.25", "1999.75"), f"105560,금융,61000.50,30,{day}"]
+    dropped = time.monotonic()
+    drop_export(data, f"export_{day}_corrected.csv", corrected)
+    api.wait_for(lambda: revision_published(data, day, 2), f"revision 2 of {day}")
+    drop_to_published = time.monotonic() - dropped
+    print(f"A corrected file dropped to revision 2 published: {drop_to_published:.1f} s")
+    assert published_figures(night) == sector_figures(corrected), "exact against the corrected file itself"
+    assert revisions.report_html(1).read_bytes() == revision_1
+    assert night.report_html.read_bytes() == revisions.report_html(2).read_bytes()
+    [restatement] = api.runs(RESTATEMENT_DAG_ID, "asset_triggered")
+    assert api.finished_run(restatement["dag_run_id"], RESTATEMENT_DAG_ID)["state"] == "success"
+    record = revisions.latest()
+    assert record is not None
+    assert record["input_files"][0]["name"] == f"export_{day}_corrected.csv"
+    assert record["run_id"] == restatement["dag_run_id"]
+
+    # The month is re-rolled with revision 2: each sector moves by exactly the night's difference.
+    def month_says_revised() -> bool:
+        summary = json.loads(month_summary.read_text())
+        return [d["revision"] for d in summary.get("days_revised", []) if d["date"] == day] == [2]
+
+    api.wait_for(month_says_revised, f"the month {month} to roll up revision 2 of {day}")
+    night_moved = difference(published_figures(night), figures_of(NightSummary.load(revisions.summary_json(1))))
+    assert difference(month_figures(data, month), month_before) == night_moved
+    [(to, mail)] = api.wait_for(
+        lambda: smtp_server.about(f"[정정] 섹터별 금융 데이터 요약 {day}: 개정판 2"), "the correction mail"
+    )
+    assert to == [READER]
+    body = mail.get_body(("html",)).get_content()
+    assert f"export_{day}_corrected.csv" in body
+    assert re.search(r'<tr data-sector="금융".*?data-figure="total_value">\+1,830,015\.00<', body, re.S)
+
+    # The same corrected file dropped again starts nothing.
+    drop_export(data, f"export_{day}_corrected_again.csv", corrected)
+    time.sleep(3 * CORRECTIONS_POLL_SECONDS + 5)
+    assert len(api.runs(RESTATEMENT_DAG_ID, "asset_triggered")) == 1
+
+    # A corrected file that fails: revision 2 stays published, on-call is told.
+    drop_export(data, f"export_{day}_broken.csv", [f"005930,반도체,not-a-price,1,{day}"] * 10)
+    failed_subject = f"[실패] {RESTATEMENT_DAG_ID} {day}: prepare_input"
+    api.wait_for(lambda: smtp_server.about(failed_subject), "the failed restatement's alert")
+    assert night.report_html.read_bytes() == revisions.report_html(2).read_bytes()
+    assert [r["revision"] for r in revisions.history()] == [1, 2]
+
+    # A second correction: revision 3, and both earlier revisions readable as they were.
+    revision_2 = revisions.report_html(2).read_bytes()
+    drop_export(data, f"export_{day}_corrected_2.csv", corrected[:-1])
+    api.wait_for(lambda: revision_published(data, day, 3), f"revision 3 of {day}")
+    assert published_figures(night) == sector_figures(corrected[:-1])
+    assert (revisions.report_html(1).read_bytes(), revisions.report_html(2).read_bytes()) == (revision_1, revision_2)
+    assert 'data-revision="3"' in DataFolder(data).index_html.read_text()

@@ -40,6 +40,11 @@ def format_change(percent: Decimal | None) -> str:
     return "–" if percent is None else f"{percent:+.1f}%"
 
 
+def format_moment(iso: str) -> str:
+    """A recorded time (ISO 8601, UTC) as readers read it: to the minute, saying its zone."""
+    return dt.datetime.fromisoformat(iso).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def format_signed_money(value: Decimal) -> str:
     """A difference in money: signed, to the cent."""
     return f"{value:+,.2f}"
@@ -59,6 +64,7 @@ def template_env() -> Environment:
     env.filters["money"] = format_money
     env.filters["int"] = format_int
     env.filters["change"] = format_change
+    env.filters["moment"] = format_moment
     env.filters["signed_money"] = format_signed_money
     env.filters["signed_int"] = format_signed_int
     return env

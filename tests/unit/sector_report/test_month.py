@@ -11,7 +11,9 @@ import pytest
 
 from include.sector_report.errors import ReportError, ValidationFailed
 from include.sector_report.layout import DataFolder, MonthFolder, RunFolder
-from include.sector_report.month import MonthInputs, month_inputs, reconcile_month, sql_params
+from include.sector_report.month import MonthInputs, month_inputs, reconcile_month, revised_days, sql_params
+from include.sector_report.reporting.render import render_month
+from include.sector_report.revisions import Revisions
 from tests.support.nights import published_night, sector
 
 DAILY = {
@@ -123,3 +125,26 @@ def test_a_cent_of_difference_fails_naming_both_numbers_and_publishes_nothing(mo
         in message
     )
     assert not folder.summary_json.exists()
+
+
+def test_the_month_names_its_revised_days_with_the_revision_rolled_up(month) -> None:
+    data_root, folder, inputs = month
+    revisions = Revisions.of(DataFolder(data_root).run("2024-03-06"))
+    first = revisions.latest()
+    assert first is not None
+    revisions.record({**first, "revision": 2, "published_at": "2026-12-03T19:05:00+00:00"})
+    assert revised_days(DataFolder(data_root), inputs.published) == [
+        {"date": "2024-03-06", "revision": 2, "published_at": "2026-12-03T19:05:00+00:00"}
+    ]
+    html = render_month(
+        folder,
+        {**_empty_summary(inputs), "days_revised": revised_days(DataFolder(data_root), inputs.published)},
+        locale="en",
+    )
+    assert "Revised days: " in html.read_text()
+    assert "2024-03-06 (Revision 2, Published at 2026-12-03 19:05 UTC)" in html.read_text()
+
+
+def _empty_summary(inputs: MonthInputs) -> dict:
+    return {"month": inputs.month, "final": False, "days_published": inputs.published, "days_missing": [],
+            "sectors": [], "days": []}  # fmt: skip

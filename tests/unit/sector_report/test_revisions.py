@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -127,10 +128,10 @@ def test_a_correction_mail_goes_to_whoever_an_earlier_revision_went_to(tmp_path:
     revisions = Revisions.of(run)
     first = revisions.latest()
     assert first is not None
-    revisions.record({**first, "revision": 2, "recipients": ["late@example.com"]})
-    assert night_recipients(run) == []
-    revisions.record({**first, "revision": 3, "recipients": []})
-    assert night_recipients(run) == ["late@example.com"]
+    revisions.record({**first, "revision": 2, "recipients": ["desk@example.com", "late@example.com"]})
+    assert night_recipients(run, before=2) == []
+    revisions.record({**first, "revision": 3, "recipients": ["desk@example.com"]})
+    assert night_recipients(run, before=4) == ["desk@example.com", "late@example.com"]
 
 
 def test_a_restatement_refuses_a_file_written_over_after_it_was_taken_up(tmp_path: Path) -> None:
@@ -138,3 +139,24 @@ def test_a_restatement_refuses_a_file_written_over_after_it_was_taken_up(tmp_pat
     check_landed_as_taken_up(run, "0" * 64)
     with pytest.raises(ReportError, match="changed after it was taken up"):
         check_landed_as_taken_up(run, "1" * 64)
+
+
+def test_a_night_published_before_revisions_were_kept_becomes_revision_1_when_first_corrected(
+    tmp_path: Path,
+) -> None:
+    data = DataFolder(tmp_path)
+    drop(data, "transactions_2024-03-08.csv", "original\n", age=600)
+    run = published_night(tmp_path, "2024-03-08", SECTORS)
+    shutil.rmtree(data.revisions("2024-03-08"))  # as a night published by an earlier release, 5 minutes ago
+    published_at = time.time() - 300
+    os.utime(run.report_html, (published_at, published_at))
+    as_published = run.report_html.read_bytes()
+    assert pending_corrections(tmp_path) == [], "its own file, dropped before it was published"
+    drop(data, "transactions_2024-03-08.csv", "corrected\n", age=31)
+    correction = take_up(tmp_path, run_id="run-1")
+    assert correction is not None
+    revisions = Revisions.of(run)
+    [adopted] = revisions.history()
+    assert (adopted["revision"], adopted["total_value"]) == (1, "1050.00")
+    assert revisions.report_html(1).read_bytes() == as_published
+    assert revisions.next_number() == 2

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from include.sector_report.failures import Failure
-from include.sector_report.reporting.mail import MAX_ERROR_CHARS, failure_alert, first_paragraph, late_alert
+from include.sector_report.reporting.mail import (
+    MAX_ERROR_CHARS,
+    correction_mail,
+    failure_alert,
+    first_paragraph,
+    late_alert,
+)
+from include.sector_report.reporting.render import render_report
+from tests.support.nights import FACTS, published_night, sector, validated_night
 
 
 def test_an_alert_names_dag_date_task_error_and_log_and_escapes_them() -> None:
@@ -48,3 +59,19 @@ def test_a_late_alert_says_what_the_run_is_doing_and_what_failed() -> None:
     assert "aggregate" in failed.html
     assert "no TaskManager offered it slots in 300 s." in failed.html
     assert "Java trace" not in failed.html
+
+
+def test_a_correction_mail_names_the_date_the_revision_and_each_sectors_differences(tmp_path: Path) -> None:
+    published_night(tmp_path, "2024-03-08", [sector("semiconductor", "1000.00", volume=10, count=2)])
+    work = validated_night(
+        tmp_path, "2024-03-08", [sector("semiconductor", "1100.00", volume=11, count=3), sector("bank", "5.00")],
+        restatement=True, input_sha256="c" * 64,
+    )  # fmt: skip
+    render_report(work, locale="ko", run_facts=FACTS)
+    mail = correction_mail(work, locale="ko")
+    assert mail.subject == "[정정] 섹터별 금융 데이터 요약 2024-03-08: 개정판 2"
+    rows = dict(re.findall(r'<tr data-sector="(\w+)"[^>]*>(.*?)</tr>', mail.html, re.S))
+    assert re.findall(r'data-figure="\w+">([^<]+)<', rows["semiconductor"]) == ["+100.00", "+1", "+1"]
+    assert "+10.0%" in rows["semiconductor"]
+    assert re.findall(r'data-figure="\w+">([^<]+)<', rows["bank"]) == ["+5.00", "+1", "+1"]
+    assert "<style" not in mail.html, "inline styles only: mail clients drop style sheets"

@@ -153,3 +153,26 @@ def test_console_table_columns_line_up_with_korean_headings() -> None:
         "semiconductor  1,234,567.50  820,133.59      1,234          6",
         "internet           1,000.00       10.00        100          3",
     ]
+
+
+def test_a_first_revision_says_its_input_and_a_later_one_what_changed_since_the_one_before(tmp_path: Path) -> None:
+    first = published_night(tmp_path, "2024-03-08", SECTORS, locale="ko")
+    html = first.report_html.read_text()
+    assert 'id="revision"' not in html
+    assert re.search(r'id="revision-number">1<', html)
+    assert f"transactions_2024-03-08.csv · 크기 100 바이트 · SHA-256 <code>{'0' * 64}</code>" in html
+    corrected = [{**SECTORS[0], "total_value": "1234000.00", "total_volume": 1230}, SECTORS[1]]
+    work = validated_night(tmp_path, "2024-03-08", corrected, restatement=True, input_sha256="c" * 64)
+    render_report(work, locale="en", run_facts=FACTS)
+    staged = work.staged_report_html.read_text()
+    assert "This report is revision 2: restated at " in staged
+    assert "from the file transactions_2024-03-08.csv." in staged
+    assert "Changes from the previous revision (revision 1)" in staged
+    semis = re.search(r'<tr class="changed" data-sector="semiconductor">(.*?)</tr>', staged, re.S)
+    assert semis is not None
+    assert re.findall(r'data-figure="\w+">([^<]+)<', semis.group(1)) == ["-567.50", "-4", "+0"]
+    assert "-0.0%" in semis.group(1)
+    assert re.search(r'<tr data-sector="internet">', staged), "an unchanged sector is listed, not marked"
+    assert re.search(
+        r'href="\.\./\.\./revisions/2024-03-08/r1\.html">Revision 1</a> \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)', staged
+    )
