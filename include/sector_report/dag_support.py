@@ -172,9 +172,9 @@ def alert_failed_task(context: Context) -> None:
 
 
 def restated_date(context: Context) -> str | None:
-    """The date a restatement run reissues, once it has taken up its corrected file."""
+    """The date a restatement run reissues: its corrected file's once taken up, else the one it was asked for."""
     taken = context["ti"].xcom_pull(task_ids=CLAIM_TASK)
-    return str(taken["date"]) if taken else None
+    return str(taken["date"]) if taken else context["params"].get("date")
 
 
 def alert_failed_restatement(context: Context) -> None:

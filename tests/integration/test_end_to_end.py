@@ -22,8 +22,10 @@ from airflow.dag_processing.dagbag import DagBag
 
 from include.sector_report.failures import last_failure
 from include.sector_report.layout import MonthFolder, RunFolder
+from include.sector_report.revisions import Revisions
+from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
-from tests.support.landing import landed_rows
+from tests.support.landing import days_records, drop_export, landed_rows, sector_figures
 from tests.support.report_html import SectorTable, report_rows
 from tests.support.waiting import wait_for
 from tools.processes import group_members, java_pids
@@ -388,3 +390,44 @@ def flink_job_with_its_jvm(worker_pid: int) -> int | None:
             if set(group_members(group)) & java_pids():
                 return group
     return None
+
+
+@pytest.fixture
+def restatement_dag(airflow_db):
+    bag = DagBag(dag_folder=DAGS_FOLDER)
+    assert bag.import_errors == {}
+    dag = bag.dags["sector_report_restatement"]
+    for task in dag.tasks:
+        task.retries = 0
+    return dag
+
+
+def test_a_date_restated_by_hand_from_its_corrected_file_is_its_exact_revision_2_and_once_only(
+    nightly_dag, restatement_dag, data_root, smtp_server
+) -> None:
+    day = "2024-03-14"
+    original = days_records(day, 150)
+    drop_export(data_root, f"export_{day}.csv", original)
+    conf = {"source": "file", "file_wait_timeout": 60, "email_to": ["desk@example.com"]}
+    assert run_dag(nightly_dag, day, conf) == "success"
+    night = RunFolder.for_date(data_root, day)
+    revisions = Revisions.of(night)
+    revision_1 = revisions.report_html(1).read_bytes()
+
+    corrected = [*original[10:], f"105560,금융,61000.50,3,{day}"]
+    drop_export(data_root, f"export_{day}_corrected.csv", corrected)
+    restate = {"date": day, "alert_to": ["oncall@example.com"]}
+    assert restatement_dag.test(run_conf=restate).state == "success"
+    assert {
+        s.sector: (s.total_value, s.total_volume, s.transaction_count) for s in NightSummary.read(night).sectors
+    } == (sector_figures(corrected))
+    assert [r["revision"] for r in revisions.history()] == [1, 2]
+    assert revisions.report_html(1).read_bytes() == revision_1
+    assert night.report_html.read_bytes() == revisions.report_html(2).read_bytes()
+    [(to, _)] = smtp_server.about(f"[정정] 섹터별 금융 데이터 요약 {day}: 개정판 2")
+    assert to == ["desk@example.com"]
+
+    assert restatement_dag.test(run_conf=restate).state == "failed", "the file was restated: nothing waits"
+    [(_, alert)] = smtp_server.about(f"[실패] sector_report_restatement {day}: take_up_correction")
+    assert f"No corrected file for {day} waits in" in alert.get_body(("html",)).get_content()
+    assert [r["revision"] for r in revisions.history()] == [1, 2]

@@ -82,7 +82,7 @@ def drop_days_file(data: Path, day: str, rows: int) -> None:
 def drop_export(data: Path, name: str, records: list[str]) -> Path:
     """An export in incoming/ as senders drop one: written under another name, renamed, then its control file."""
     incoming = DataFolder(data).incoming
-    incoming.mkdir(exist_ok=True)
+    incoming.mkdir(parents=True, exist_ok=True)
     partial = incoming / f".{name}.partial"
     partial.write_text("stock_code,sector,price,volume,transaction_date\n" + "\n".join(records) + "\n")
     path = partial.rename(incoming / name)

@@ -765,8 +765,10 @@ def test_a_corrected_file_reissues_its_night_as_its_next_revision_and_the_month_
 
     # A second correction: revision 3, and both earlier revisions readable as they were.
     revision_2 = revisions.report_html(2).read_bytes()
+    dropped = time.monotonic()
     drop_export(data, f"export_{day}_corrected_2.csv", corrected[:-1])
     api.wait_for(lambda: revision_published(data, day, 3), f"revision 3 of {day}")
+    print(f"A second corrected file dropped to revision 3 published: {time.monotonic() - dropped:.1f} s")
     assert published_figures(night) == sector_figures(corrected[:-1])
     assert (revisions.report_html(1).read_bytes(), revisions.report_html(2).read_bytes()) == (revision_1, revision_2)
     assert 'data-revision="3"' in DataFolder(data).index_html.read_text()

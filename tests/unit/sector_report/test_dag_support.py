@@ -10,14 +10,20 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from include.sector_report.dag_support import (
+    CLAIM_TASK,
     fail_without_retry,
+    flink_paths,
     night_of,
     record_night_failure,
+    restated_date,
+    revision_audit,
+    sector_summary_params,
     withdraw_before_rewriting,
     withdraw_failed_publication,
 )
 from include.sector_report.errors import ReportError
 from include.sector_report.failures import last_failure
+from include.sector_report.layout import RunFolder
 from include.sector_report.publication import is_published
 from tests.support.nights import published_night, sector
 
@@ -64,3 +70,44 @@ def test_a_task_failing_for_good_records_what_failed_in_its_night(data_root: Pat
     assert failure is not None
     assert (failure.task_id, failure.run_id) == ("aggregate", "manual__2024-03-08T14:00:00+00:00")
     assert failure.error == "The Flink job was cancelled: no slots."
+
+
+def restatement_context(taken: dict | None, params: dict) -> dict:
+    """A restatement task's context: what its first task returned (None: it failed), its params."""
+    return {
+        "params": params,
+        "ti": SimpleNamespace(xcom_pull=lambda task_ids: taken if task_ids == CLAIM_TASK else None),
+    }
+
+
+def test_a_restatement_is_of_its_corrected_files_date_else_of_the_date_asked_for() -> None:
+    assert restated_date(restatement_context({"date": "2024-03-08"}, {"date": None})) == "2024-03-08"
+    assert restated_date(restatement_context(None, {"date": "2024-03-11"})) == "2024-03-11"
+    assert restated_date(restatement_context(None, {"date": None})) is None
+
+
+def test_a_revisions_audit_line_names_its_run_job_and_recipients(data_root: Path) -> None:
+    night = published_night(data_root, "2024-03-08", [sector("semiconductor", "100.00")])
+    ti = SimpleNamespace(
+        dag_id="nightly_sector_report", run_id="manual__1", xcom_pull=lambda task_ids: {"job_id": "j1"}
+    )
+    nightly = revision_audit({"ti": ti, "params": {"email_to": ["desk@example.com"]}})(night, 2)
+    assert (nightly["flink_job_id"], nightly["run_id"], nightly["recipients"]) == (
+        "j1",
+        "manual__1",
+        ["desk@example.com"],
+    )
+    restatement = revision_audit({"ti": ti, "params": {}})(night, 2)
+    assert restatement["recipients"] == [], "a restatement's mail goes to whoever earlier revisions went to: nobody"
+
+
+def test_the_flink_jobs_paths_are_the_nights_files() -> None:
+    run = RunFolder(Path("/data/runs/2024-03-08"))
+    paths = flink_paths(run)
+    assert paths["run_dir"] == "/data/runs/2024-03-08"
+    assert sector_summary_params(paths) == {
+        "transactions_path": str(run.transactions_csv),
+        "stocks_path": str(run.stocks_csv),
+        "sector_sink_path": str(run.sector_sink_dir),
+        "stock_sink_path": str(run.stock_sink_dir),
+    }
