@@ -135,6 +135,7 @@ def publish(run_dir: str, **context: Any) -> str:
     "Report" tab, and the daily report Asset's event (which runs the monthly rollup). All or nothing,
     and again from the rendered report on a retry or when cleared alone."""
     from include.sector_report.reporting.publish import publishing
+    from include.sector_report.revisions import revision_of
     from include.sector_report.summary import NightSummary
 
     run = RunFolder(Path(run_dir))
@@ -149,6 +150,7 @@ def publish(run_dir: str, **context: Any) -> str:
             "report_date": summary.logical_date,
             "rows": summary.totals.rows,
             "total_value": str(summary.totals.total_value),
+            "revision": revision_of(run),
         }
         print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *index_pages)})")
     return str(report)

@@ -135,7 +135,8 @@ def render_report(prepared: dict[str, str], flink_job: dict[str, Any], **context
 def publish(work_dir: str, **context: Any) -> str:
     """The restated night replaces the published one in one step, as its date's next revision."""
     from include.sector_report.layout import RunFolder
-    from include.sector_report.reporting.publish import publish_restatement, revision_of
+    from include.sector_report.reporting.publish import publish_restatement
+    from include.sector_report.revisions import revision_of
     from include.sector_report.summary import NightSummary
 
     work = RunFolder(Path(work_dir))
@@ -149,7 +150,7 @@ def publish(work_dir: str, **context: Any) -> str:
     context["outlet_events"][DAILY_REPORT].extra = {
         "report_date": summary.logical_date,
         "rows": summary.totals.rows,
-        "total_value": str(summary.total_value),
+        "total_value": str(summary.totals.total_value),
         "revision": revision_of(night),
     }
     print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *other_pages)})")
@@ -164,8 +165,7 @@ def deliver_correction(report: str, **context: Any) -> None:
 
     from include.sector_report.layout import RunFolder
     from include.sector_report.reporting.mail import correction_mail
-    from include.sector_report.reporting.publish import revision_of
-    from include.sector_report.revisions import night_recipients
+    from include.sector_report.revisions import night_recipients, revision_of
 
     night = RunFolder(Path(report).parent)
     recipients = night_recipients(night, before=revision_of(night))

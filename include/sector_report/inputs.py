@@ -8,12 +8,13 @@ import datetime as dt
 import json
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from .errors import InputFileError, ReportError
 from .landing.generate import generate_transactions
-from .landing.land import QUARANTINE_HEADER, land_csv, resolve_input
+from .landing.land import QUARANTINE_HEADER, data_files, land_csv, resolve_input
 from .layout import RunFolder, atomic_writer
 from .publication import is_published
 from .revisions import InputFile
@@ -61,11 +62,16 @@ def prepare_input(
         manifest["input_files"] = [InputFile.of(run.transactions_csv).to_json()]
         described = f"Generated input of {logical_date}"
     else:
-        landed = land_csv(landing, run, allowed_roots=[data_root, *allowed_input_dirs])
+        roots = [data_root, *allowed_input_dirs]
+        # What the date's revisions record, and how a corrected file is told from the one already reported: the
+        # files' SHA-256, computed on the other core while they land (hashlib lets go of the GIL).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digests = pool.submit(lambda: [InputFile.of(path).to_json() for path in data_files(landing, roots)])
+            landed = land_csv(landing, run, allowed_roots=roots)
+            input_files = digests.result()
         manifest = _manifest(source, landed.data_rows, landed.rejected_rows, landed.control, allow_empty)
         manifest.update(source_path=str(landing), files=landed.files, control_file=landed.control_file)
-        # What the date's revisions record, and how a corrected file is told from the one already reported.
-        manifest["input_files"] = [InputFile.of(Path(path)).to_json() for path in landed.files]
+        manifest["input_files"] = input_files
         described = f"Input {landing}"
     manifest["prepare_seconds"] = round(time.monotonic() - started, 3)  # generating or landing, for the log
     with atomic_writer(run.control_json) as out:

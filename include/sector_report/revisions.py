@@ -16,6 +16,7 @@ content (SHA-256) is neither the latest revision's input nor already taken up: i
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from airflow_report_kit.arrivals import arrived_file
+from airflow_report_kit.arrivals import SETTLE_SECONDS, newest_complete
 
 from .errors import ReportError
 from .landing.land import CONTROL_SUFFIX, incoming_patterns
@@ -35,8 +36,6 @@ from .layout import DataFolder, RunFolder, atomic_writer
 from .publication import is_published
 from .summary import NightSummary, SectorSummary
 
-# A dropped file without a control file beside it is complete once unchanged this long (as the nightly's wait).
-SETTLE_SECONDS = 30.0
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
@@ -133,6 +132,32 @@ class Revisions:
     def claimed(self) -> set[str]:
         """The SHA-256 of every corrected file taken up for this date, whatever came of it."""
         return {claim["sha256"] for claim in _read_lines(self.claims_jsonl)}
+
+
+@dataclass(frozen=True)
+class StatedRevision:
+    """Which revision of its date a rendered report is, and when it was rendered (``revision.json``)."""
+
+    number: int
+    rendered_at: str
+
+    def write(self, run: RunFolder) -> None:
+        with atomic_writer(run.revision_json) as out:
+            json.dump({"revision": self.number, "rendered_at": self.rendered_at}, out)
+
+    @classmethod
+    def read(cls, run: RunFolder) -> StatedRevision | None:
+        try:
+            stated = json.loads(run.revision_json.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        return cls(stated["revision"], stated["rendered_at"])
+
+
+def revision_of(run: RunFolder) -> int:
+    """Which revision of its date the night's report is (1 for a night rendered before revisions were kept)."""
+    stated = StatedRevision.read(run)
+    return stated.number if stated else 1
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
@@ -234,16 +259,16 @@ def pending_corrections(data_root: Path | str, *, settle_seconds: float = SETTLE
     """The corrections waiting in ``incoming/``, oldest date first: for each published date, its newest complete
     file, if its content is neither the latest revision's input nor a file already taken up for the date."""
     data = DataFolder(Path(data_root))
-    dates = sorted({date for path in _listing(data.incoming) if (date := _date_in(path.name))})
+    dropped_for: dict[str, list[Path]] = {}
+    for path in _listing(data.incoming):
+        if (date := _date_in(path.name)) and _named_for(path.name, date):
+            dropped_for.setdefault(date, []).append(path)
     pending = []
-    for date in dates:
+    for date in sorted(dropped_for):
         run = data.run(date)
         if not is_published(run):
             continue
-        found = arrived_file(
-            data.incoming, incoming_patterns(dt.date.fromisoformat(date)), control_suffix=CONTROL_SUFFIX,
-            settle_seconds=settle_seconds,
-        )  # fmt: skip
+        found = newest_complete(dropped_for[date], control_suffix=CONTROL_SUFFIX, settle_seconds=settle_seconds)
         if found is None:
             continue
         try:
@@ -295,6 +320,12 @@ def adopt_unrecorded(run: RunFolder) -> None:
 
 def _listing(folder: Path) -> list[Path]:
     return [path for path in folder.iterdir() if path.is_file()] if folder.is_dir() else []
+
+
+def _named_for(name: str, date: str) -> bool:
+    """Named as the date's file in incoming/ (the nightly lands the same names)."""
+    patterns = incoming_patterns(dt.date.fromisoformat(date))
+    return any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in patterns)
 
 
 def _date_in(name: str) -> str | None:

@@ -6,12 +6,13 @@ tables with inline styles only; the self-contained report travels as an attachme
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
+from ..errors import ReportError
 from ..failures import Failure
 from ..layout import RunFolder
+from ..revisions import StatedRevision
 from .i18n import messages
 from .render import format_money, report_view, revision_view, template_env
 
@@ -42,8 +43,10 @@ def correction_mail(run: RunFolder, *, locale: str) -> Mail:
     """The night's figures were restated: which date, which revision, and what changed by sector, for the
     readers who were sent an earlier revision."""
     t = messages(locale)
-    stated = json.loads(run.revision_json.read_text(encoding="utf-8"))
-    revision = revision_view(run, stated["revision"], stated["rendered_at"])
+    stated = StatedRevision.read(run)
+    if stated is None:
+        raise ReportError(f"The night of {run.date} has no rendered revision ({run.revision_json}) to tell readers of.")
+    revision = revision_view(run, stated.number, stated.rendered_at)
     subject = f"[{t['correction']}] {t['title']} {run.date}: {t['revision']} {revision['number']}"
     html = (
         template_env()

@@ -10,7 +10,6 @@ the night is withdrawn again, and the next try publishes it from the staged repo
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -23,7 +22,7 @@ from typing import Any
 from ..errors import ReportError
 from ..layout import DataFolder, RunFolder, exchange_folders, relative_link, staged_writer
 from ..publication import commit, is_published, published_nights, withdraw
-from ..revisions import Revisions
+from ..revisions import Revisions, StatedRevision, revision_of
 from ..summary import NightSummary
 from ..trading_days import timeline
 from .i18n import messages
@@ -109,21 +108,22 @@ def publish_restatement(work: RunFolder, *, locale: str, exchange: str, audit: A
 
 
 def _staged_revision(run: RunFolder) -> int:
-    if not run.staged_report_html.is_file() or not run.revision_json.is_file():
+    stated = StatedRevision.read(run)
+    if not run.staged_report_html.is_file() or stated is None:
         raise ReportError(
             f"The night of {run.date} has no rendered report to publish ({run.staged_report_html}): "
             "clear render_report (and publish with it) to render it again."
         )
-    number: int = json.loads(run.revision_json.read_text(encoding="utf-8"))["revision"]
-    return number
+    return stated.number
 
 
 def _already_exchanged(night: RunFolder, revisions: Revisions, number: int) -> bool:
     """The night's folder already holds revision ``number`` as kept: an earlier try got as far as the exchange."""
     kept = revisions.report_html(number)
+    stated = StatedRevision.read(night)
     return (
-        night.revision_json.is_file()
-        and json.loads(night.revision_json.read_text(encoding="utf-8"))["revision"] == number
+        stated is not None
+        and stated.number == number
         and night.report_html.is_file()
         and kept.is_file()
         and night.report_html.read_bytes() == kept.read_bytes()
@@ -249,15 +249,6 @@ def _index_pages(data: DataFolder, nights: list[RunFolder], *, locale: str, exch
             f'<a href="{latest}">{latest}</a>\n'
         )
     return pages
-
-
-def revision_of(run: RunFolder) -> int:
-    """Which revision of its date the night's report is (1 for a night rendered before revisions were kept)."""
-    try:
-        number: int = json.loads(run.revision_json.read_text(encoding="utf-8"))["revision"]
-    except FileNotFoundError:
-        return 1
-    return number
 
 
 def _value_trend(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
@@ -15,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from ..layout import MonthFolder, RunFolder, atomic_writer, relative_link
 from ..month import DaySectorSummary
 from ..publication import published_before
-from ..revisions import Revisions, sector_changes
+from ..revisions import Revisions, StatedRevision, sector_changes
 from ..summary import NightSummary, SectorSummary
 from ..universe import load_universe
 from .i18n import messages
@@ -124,8 +123,7 @@ def render_report(run: RunFolder, *, locale: str, run_facts: dict[str, Any]) -> 
         .get_template(REPORT_TEMPLATE)
         .render(**view, run_facts=run_facts, revision=revision_view(run, number, rendered_at))
     )
-    with atomic_writer(run.revision_json) as out:
-        json.dump({"revision": number, "rendered_at": rendered_at}, out)
+    StatedRevision(number, rendered_at).write(run)
     with atomic_writer(run.staged_report_html) as out:
         out.write(html)
     return run.staged_report_html

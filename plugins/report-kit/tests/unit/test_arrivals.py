@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from airflow_report_kit.arrivals import arrived_file
+from airflow_report_kit.arrivals import SETTLE_SECONDS, arrived_file, newest_complete
 
 PATTERNS = ["*2024-03-08*.csv", "*20240308*.csv"]
 
@@ -36,3 +36,13 @@ def test_only_matching_files_count_case_insensitively_and_the_newest_wins(tmp_pa
     newest = drop(tmp_path, "resent-2024-03-08.csv", now - 60)
     assert arrived_file(tmp_path, PATTERNS, control_suffix=".ctl.json", settle_seconds=30, now=now) == newest
     assert arrived_file(tmp_path / "missing", PATTERNS, control_suffix=".ctl.json", settle_seconds=0) is None
+
+
+def test_the_newest_complete_of_given_paths_counts_and_a_vanished_one_is_skipped(tmp_path: Path) -> None:
+    now = 1_000_000.0
+    old = drop(tmp_path, "a_2024-03-08.csv", now - 100)
+    newer = drop(tmp_path, "b_2024-03-08.csv", now - 50)
+    writing = drop(tmp_path, "c_2024-03-08.csv", now - 1)
+    gone = tmp_path / "d_2024-03-08.csv"
+    paths = [old, newer, writing, gone]
+    assert newest_complete(paths, control_suffix=".ctl.json", settle_seconds=SETTLE_SECONDS, now=now) == newer

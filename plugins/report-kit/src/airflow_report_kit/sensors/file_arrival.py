@@ -10,7 +10,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_report_kit.arrivals import arrived_file
+from airflow_report_kit.arrivals import SETTLE_SECONDS, arrived_file
 from airflow_report_kit.triggers.file_arrival import FileArrivalTrigger
 
 
@@ -39,7 +39,7 @@ class FileArrivalSensor(BaseOperator):
         patterns: Sequence[str],
         wait_until: str,
         control_suffix: str = ".ctl.json",
-        settle_seconds: float = 30,
+        settle_seconds: float = SETTLE_SECONDS,
         poll_seconds: float = 30,
         **kwargs: Any,
     ) -> None:
