@@ -252,3 +252,14 @@ def test_a_restatement_of_a_night_withdrawn_meanwhile_publishes_nothing(tmp_path
         restate(work)
     assert not is_published(night)
     assert [r["revision"] for r in Revisions.of(night).history()] == [1]
+
+
+def test_the_next_nights_change_and_the_index_compare_with_the_latest_revision(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    published_night(tmp_path, "2024-03-07", SECTORS)
+    restate(restated_night(tmp_path, "2024-03-07", [sector("semiconductor", "617283.75"), sector("internet", "4.00")]))
+    later = rendered_night(tmp_path, "2024-03-08")
+    html = later.staged_report_html.read_text()
+    assert "+100.0%" in html, "semiconductor: 1,234,567.50 against revision 2's 617,283.75, not revision 1's"
+    assert "+24900.0%" in html, "internet: 1,000.00 against revision 2's 4.00"
+    assert '<td class="day">2024-03-07</td><td class="num">617,287.75</td>' in data.index_html.read_text()
