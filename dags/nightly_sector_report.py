@@ -51,6 +51,7 @@ from include.sector_report.dag_support import (
     NIGHT_FAILURE_CALLBACKS,
     SECTOR_SUMMARY_SQL,
     alert_to_param,
+    daily_report_event,
     email_list_param,
     fail_without_retry,
     flink_paths,
@@ -135,23 +136,15 @@ def publish(run_dir: str, **context: Any) -> str:
     "Report" tab, and the daily report Asset's event (which runs the monthly rollup). All or nothing,
     and again from the rendered report on a retry or when cleared alone."""
     from include.sector_report.reporting.publish import publishing
-    from include.sector_report.revisions import revision_of
-    from include.sector_report.summary import NightSummary
 
     run = RunFolder(Path(run_dir))
-    summary = NightSummary.read(run)
     with (
         fail_without_retry(),
         publishing(
             run, locale=context["params"]["locale"], exchange=settings.EXCHANGE, audit=revision_audit(context)
         ) as (report, *index_pages),
     ):
-        context["outlet_events"][DAILY_REPORT].extra = {
-            "report_date": summary.logical_date,
-            "rows": summary.totals.rows,
-            "total_value": str(summary.totals.total_value),
-            "revision": revision_of(run),
-        }
+        context["outlet_events"][DAILY_REPORT].extra = daily_report_event(run)
         print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *index_pages)})")
     return str(report)
 

@@ -43,6 +43,7 @@ from include.sector_report.dag_support import (
     SECTOR_SUMMARY_SQL,
     alert_failed_restatement,
     alert_to_param,
+    daily_report_event,
     fail_without_retry,
     flink_paths,
     locale_param,
@@ -136,8 +137,6 @@ def publish(work_dir: str, **context: Any) -> str:
     """The restated night replaces the published one in one step, as its date's next revision."""
     from include.sector_report.layout import RunFolder
     from include.sector_report.reporting.publish import publish_restatement
-    from include.sector_report.revisions import revision_of
-    from include.sector_report.summary import NightSummary
 
     work = RunFolder(Path(work_dir))
     with fail_without_retry():
@@ -145,14 +144,7 @@ def publish(work_dir: str, **context: Any) -> str:
             work, locale=context["params"]["locale"], exchange=settings.EXCHANGE, audit=revision_audit(context)
         )
     report, *other_pages = pages
-    night = RunFolder(report.parent)
-    summary = NightSummary.read(night)
-    context["outlet_events"][DAILY_REPORT].extra = {
-        "report_date": summary.logical_date,
-        "rows": summary.totals.rows,
-        "total_value": str(summary.totals.total_value),
-        "revision": revision_of(night),
-    }
+    context["outlet_events"][DAILY_REPORT].extra = daily_report_event(RunFolder(report.parent))
     print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *other_pages)})")
     return str(report)
 

@@ -120,6 +120,21 @@ def revision_audit(context: Context) -> Audit:
     return audit
 
 
+def daily_report_event(night: RunFolder) -> dict[str, Any]:
+    """The facts of the ``sector_report_daily`` Asset event a published night (or revision) sends: the monthly
+    DAG rolls up the months of their report dates."""
+    from .revisions import revision_of
+    from .summary import NightSummary
+
+    summary = NightSummary.read(night)
+    return {
+        "report_date": summary.logical_date,
+        "rows": summary.totals.rows,
+        "total_value": str(summary.totals.total_value),
+        "revision": revision_of(night),
+    }
+
+
 def withdraw_before_rewriting(context: Context) -> None:
     """``pre_execute`` of every task that rewrites a night's files: the night is withdrawn first, so that clearing
     a published night from any task never shows readers a report over files being rewritten."""

@@ -35,14 +35,19 @@ pytestmark = pytest.mark.flink
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 
 
-@pytest.fixture
-def nightly_dag(airflow_db):
-    # Parsed afresh for every test: dag.test() keeps one run's conf in the DAG object's params.
+def parsed_dag(dag_id: str):
+    """The DAG parsed afresh (dag.test() keeps one run's conf in the DAG object's params), without retries."""
     bag = DagBag(dag_folder=DAGS_FOLDER)
     assert bag.import_errors == {}
-    dag = bag.dags["nightly_sector_report"]
+    dag = bag.dags[dag_id]
     for task in dag.tasks:
         task.retries = 0  # dag.test() sleeps through retry delays: a bug should fail the test at once
+    return dag
+
+
+@pytest.fixture
+def nightly_dag(airflow_db):
+    dag = parsed_dag("nightly_sector_report")
     # Tests drop files an instant before they are looked for (whole, by rename): no need to let them settle.
     wait_for_input = dag.get_task("wait_for_input")
     wait_for_input.settle_seconds, wait_for_input.poll_seconds = 0, 0.5
@@ -394,12 +399,7 @@ def flink_job_with_its_jvm(worker_pid: int) -> int | None:
 
 @pytest.fixture
 def restatement_dag(airflow_db):
-    bag = DagBag(dag_folder=DAGS_FOLDER)
-    assert bag.import_errors == {}
-    dag = bag.dags["sector_report_restatement"]
-    for task in dag.tasks:
-        task.retries = 0
-    return dag
+    return parsed_dag("sector_report_restatement")
 
 
 def test_a_date_restated_by_hand_from_its_corrected_file_is_its_exact_revision_2_and_once_only(

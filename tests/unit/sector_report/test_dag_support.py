@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from include.sector_report.dag_support import (
     CLAIM_TASK,
+    daily_report_event,
     fail_without_retry,
     flink_paths,
     night_of,
@@ -111,3 +112,8 @@ def test_the_flink_jobs_paths_are_the_nights_files() -> None:
         "sector_sink_path": str(run.sector_sink_dir),
         "stock_sink_path": str(run.stock_sink_dir),
     }
+
+
+def test_a_published_nights_asset_event_carries_its_date_totals_and_revision(tmp_path: Path) -> None:
+    night = published_night(tmp_path, "2024-03-08", [sector("semiconductor", "100.50", count=3)])
+    assert daily_report_event(night) == {"report_date": "2024-03-08", "rows": 3, "total_value": "100.50", "revision": 1}
