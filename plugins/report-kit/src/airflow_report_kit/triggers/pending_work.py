@@ -3,9 +3,13 @@
 Airflow's own file triggers for watchers delete the file they see; a drop folder whose files are evidence
 (an export kept beside the reports made from it) needs a watcher that only looks. What counts as waiting
 work is the project's to say: ``finder`` names a plain function (``"package.module:function"``) called with
-``finder_kwargs`` that returns the waiting items, each a JSON-able dict with a ``key``. The trigger fires an
-event for an item the first time it sees it, and again if it is still waiting ``refire_seconds`` later (the
-run its event started was lost, say; the DAG decides again whether there is anything to do).
+``finder_kwargs`` that returns the waiting items, oldest first, each a JSON-able dict with a ``key``.
+
+The trigger fires at most one event per look: for the first item it has not fired for, or fired for more
+than ``refire_seconds`` ago and still waiting. One item per look keeps items apart: Airflow hands the events
+that arrive before a run is created to that one run, and a run that takes up one item would leave the
+others' events spent. An item still waiting later (its event spent that way, or its run lost) is fired
+again; the DAG decides again whether there is anything to do.
 """
 
 from __future__ import annotations
@@ -29,14 +33,14 @@ def load_finder(path: str) -> Callable[..., list[dict[str, Any]]]:
 
 
 class PendingWorkTrigger(BaseEventTrigger):
-    """Calls ``finder(**finder_kwargs)`` every ``poll_seconds``; fires an event per new waiting item."""
+    """Calls ``finder(**finder_kwargs)`` every ``poll_seconds``; fires an event for the first waiting item due."""
 
     def __init__(
         self,
         finder: str,
         finder_kwargs: dict[str, Any] | None = None,
         poll_seconds: float = 10,
-        refire_seconds: float = 900,
+        refire_seconds: float = 300,
     ):
         super().__init__()
         self.finder = finder
@@ -67,9 +71,12 @@ class PendingWorkTrigger(BaseEventTrigger):
                 self.log.exception("%s failed; looking again in %s s", self.finder, self.poll_seconds)
                 waiting = []
             now = time.monotonic()
-            for item in waiting:
-                key = str(item["key"])
-                if now - fired.get(key, -self.refire_seconds) >= self.refire_seconds:
-                    fired[key] = now
-                    yield TriggerEvent(item)
+            due = [
+                item
+                for item in waiting
+                if now - fired.get(str(item["key"]), -self.refire_seconds) >= self.refire_seconds
+            ]
+            if due:
+                fired[str(due[0]["key"])] = now
+                yield TriggerEvent(due[0])
             await asyncio.sleep(self.poll_seconds)

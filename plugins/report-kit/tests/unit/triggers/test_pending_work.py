@@ -50,6 +50,12 @@ def test_an_item_fires_once_while_it_waits_and_again_after_refire_seconds(waitin
     assert len(asyncio.run(events(again, polls=6))) >= 2
 
 
+def test_items_waiting_together_fire_one_per_look_oldest_first(waiting: list[dict]) -> None:
+    waiting.extend([{"key": "2024-03-07:a"}, {"key": "2024-03-08:b"}])
+    trigger = PendingWorkTrigger(FINDER, poll_seconds=0.05, refire_seconds=60)
+    assert [event["key"] for event in asyncio.run(events(trigger, polls=4))] == ["2024-03-07:a", "2024-03-08:b"]
+
+
 def test_a_finder_that_fails_is_logged_and_asked_again(waiting: list[dict]) -> None:
     calls = []
 
