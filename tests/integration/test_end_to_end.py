@@ -305,7 +305,8 @@ def test_published_days_are_asset_events_and_their_month_rolls_up_to_the_same_fi
         ).all()  # fmt: skip
         extras = {event.extra["report_date"]: event.extra for event in events}
     for day, daily in dailies.items():
-        assert extras[day] == {"report_date": day, **{k: daily["totals"][k] for k in ("rows", "total_value")}}
+        totals = {k: daily["totals"][k] for k in ("rows", "total_value")}
+        assert extras[day] == {"report_date": day, **totals, "revision": 1}
 
     # The README's command: the monthly DAG through `airflow dags test`, then the month's table.
     result = subprocess.run(
