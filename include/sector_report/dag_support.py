@@ -109,9 +109,11 @@ def revision_audit(context: Context) -> Audit:
     from .revisions import audit_record, night_recipients
 
     ti, params = context["ti"], context["params"]
+    # Asked of the API server now, before the publication: inside it (the index lock held, the commit made) a
+    # call to an API server that does not answer would hold the publication halfway.
+    job = ti.xcom_pull(task_ids="aggregate")
 
     def audit(run: RunFolder, number: int) -> dict[str, Any]:
-        job = ti.xcom_pull(task_ids="aggregate")
         recipients = params["email_to"] if "email_to" in params else night_recipients(run, before=number)
         return audit_record(
             run, revision=number, flink_job_id=job["job_id"], dag_id=ti.dag_id, run_id=ti.run_id, recipients=recipients
