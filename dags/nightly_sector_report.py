@@ -60,7 +60,7 @@ from include.sector_report.dag_support import (
     revision_audit,
     run_facts,
     sector_summary_params,
-    send,
+    send_with_report,
     withdraw_before_rewriting,
     withdraw_failed_publication,
 )
@@ -152,9 +152,6 @@ def publish(run_dir: str, **context: Any) -> str:
 @task
 def deliver_report(report: str, **context: Any) -> None:
     """Mail the published report to ``email_to``: key figures in the body, the report attached."""
-    import shutil
-    import tempfile
-
     from include.sector_report.reporting.mail import report_mail
 
     params = context["params"]
@@ -162,10 +159,7 @@ def deliver_report(report: str, **context: Any) -> None:
         raise AirflowSkipException("email_to is empty: the report is not mailed.")
     run = RunFolder(Path(report).parent)
     mail = report_mail(run, locale=params["locale"])
-    with tempfile.TemporaryDirectory() as folder:
-        # The attachment's name is what readers keep: it says which day it is.
-        attachment = str(shutil.copy(report, Path(folder) / f"sector-report-{run.date}.html"))
-        send(context, params["email_to"], mail, files=[attachment])
+    send_with_report(context, params["email_to"], mail, run)
     print(f"Mailed {mail.subject!r} to {', '.join(params['email_to'])}")
 
 

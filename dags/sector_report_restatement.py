@@ -50,7 +50,7 @@ from include.sector_report.dag_support import (
     revision_audit,
     run_facts,
     sector_summary_params,
-    send,
+    send_with_report,
 )
 
 DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)
@@ -152,9 +152,6 @@ def publish(work_dir: str, **context: Any) -> str:
 @task
 def deliver_correction(report: str, **context: Any) -> None:
     """Mail the differences to the night's recipients (every earlier revision's), the revised report attached."""
-    import shutil
-    import tempfile
-
     from include.sector_report.layout import RunFolder
     from include.sector_report.reporting.mail import correction_mail
     from include.sector_report.revisions import night_recipients, revision_of
@@ -164,9 +161,7 @@ def deliver_correction(report: str, **context: Any) -> None:
     if not recipients:
         raise AirflowSkipException(f"No earlier revision of {night.date} was mailed to anyone: nobody to tell.")
     mail = correction_mail(night, locale=context["params"]["locale"])
-    with tempfile.TemporaryDirectory() as folder:
-        attachment = str(shutil.copy(report, Path(folder) / f"sector-report-{night.date}.html"))
-        send(context, recipients, mail, files=[attachment])
+    send_with_report(context, recipients, mail, night)
     print(f"Mailed {mail.subject!r} to {', '.join(recipients)}")
 
 

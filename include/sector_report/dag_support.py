@@ -183,6 +183,17 @@ def send(context: Context, to: list[str], mail: Mail, files: list[str] | None = 
     notifier(to, mail, files).notify(cast("TaskContext", context))
 
 
+def send_with_report(context: Context, to: list[str], mail: Mail, night: RunFolder) -> None:
+    """Send ``mail`` with the night's published report attached, named for its readers: it says which day it is."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        attachment = shutil.copy(night.report_html, Path(folder) / f"sector-report-{night.date}.html")
+        send(context, to, mail, files=[str(attachment)])
+
+
 def alert_failed_task(context: Context) -> None:
     """``on_failure_callback``: a task failed for good (retries spent, or a failure no retry fixes)."""
     _alert_failed(context, report_date(context).isoformat())
