@@ -66,10 +66,13 @@ run-month: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
 UNIT_TESTS := $(wildcard tests/unit plugins/*/tests/unit)
 INTEGRATION_TESTS := $(wildcard tests/integration plugins/*/tests/integration)
 SYSTEM_TESTS := $(wildcard tests/system plugins/*/tests/system)
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# JUNIT=<file>: the tier's JUnit XML report (make test's table reads it).
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider $(if $(JUNIT),--junitxml=$(JUNIT))
 
-# Lint, then each tier in turn, cheapest first: each prints its count and time.
-test: check-java test-system-deps lint test-unit test-integration test-system test-compose
+# Lint, then each tier in turn, cheapest first, stopping at the first that fails; then one table of each tier's
+# count and time (tools/suite.py).
+test: check-java test-system-deps $(VENV)/.installed-test
+	@$(BIN)/python -m tools.suite lint unit integration system compose
 
 # The unit tier with few property-test examples: no JVM, server, browser or Debian package.
 test-fast: $(VENV)/.installed-test
@@ -208,4 +211,4 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
 	@$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 
 clean:
-	rm -rf $(VENV) .airflow .flink-cluster data .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .airflow .flink-cluster data .pytest_cache .ruff_cache .hypothesis .test-results
