@@ -6,6 +6,7 @@
 #   make test-integration / test-system / test-compose    one heavier tier (docs/development.md "Tests by tier")
 #   make screenshots                                      the browser tests' screenshots into docs/screenshots/
 #   make bench [ROWS=1e3,1e6,1e7] [REPEATS=3]             Flink against PySpark, DuckDB and pandas
+#   make clean                                            delete .venv, .airflow/ and data/ (every report made here)
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -210,5 +211,7 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
 	@echo "Creating Airflow's metadata database in $(AIRFLOW_HOME) (log: $(AIRFLOW_HOME)/db-migrate.log)"
 	@$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 
+# Back to a fresh clone: the virtualenv, Airflow's home (metadata DB, logs), the session cluster's folder and the
+# data folder, so every night's and month's report, revision and quarantine made here is deleted too.
 clean:
 	rm -rf $(VENV) .airflow .flink-cluster data .pytest_cache .ruff_cache .hypothesis .test-results

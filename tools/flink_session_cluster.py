@@ -7,9 +7,9 @@ The wheel ships Flink's own ``bin/start-cluster.sh``; this runs it with a config
 folder, log folder and pid folder of its own, so several clusters (a developer's and a
 test's) never share ports or pid files. Used by the tests and by the Makefile.
 
-Memory: the TaskManager gets ``taskmanager.memory.process.size`` (default 2g: a 666 MB heap and
-636 MB of managed memory for batch hash aggregates and joins, about what the local MiniCluster's
-1 GB heap gives the same job), the JobManager ``jobmanager.memory.process.size`` (default 1g).
+Memory: the TaskManager gets ``taskmanager.memory.process.size`` (default 2g), the JobManager
+``jobmanager.memory.process.size`` (default 1g); Flink divides each into heap, managed memory (the batch hash
+aggregates and joins) and network memory itself (docs/extensions.md, "Running on a Flink session cluster").
 The TaskManager's JVM uses the parallel garbage collector. The docker-compose services use the
 same settings.
 """

@@ -5,7 +5,8 @@
 A Debian bookworm base from ``debootstrap`` (``podman import``), then ``docker/standins/<name>/Containerfile``
 on it for postgres, flink and airflow. Each image is tagged with a digest of what it is built from and is
 built only when no image has that tag, so a second run reuses them all. The env file names them as
-docker-compose.yaml's ``POSTGRES_IMAGE``, ``FLINK_IMAGE`` and ``AIRFLOW_IMAGE``.
+docker-compose.yaml's ``POSTGRES_IMAGE``, ``FLINK_IMAGE`` and ``AIRFLOW_IMAGE``; its other lines (the
+``AIRFLOW_JWT_SECRET`` docs/deployment.md has you append, comments) are kept as they were.
 
 Needs root, podman and debootstrap (``make test-system-deps`` installs them).
 """
@@ -126,14 +127,34 @@ def standin_images() -> dict[str, str]:
     return {variable: standin_image(name, base) for name, variable in COMPOSE_VARIABLES.items()}
 
 
+def with_variables(env_text: str, values: dict[str, str]) -> str:
+    """``env_text`` (an env file's text) with each of ``values`` set: its line replaced where the file sets it,
+    added at the end where not. Every other line stays as it was: the file also holds what compose needs
+    besides the images (``AIRFLOW_JWT_SECRET``), which a rewrite would lose."""
+    lines, written = [], set()
+    for line in env_text.splitlines():
+        name = line.partition("=")[0].strip()
+        if "=" in line and name in values:
+            if name not in written:
+                lines.append(f"{name}={values[name]}")
+                written.add(name)
+        else:
+            lines.append(line)
+    lines += [f"{name}={value}" for name, value in values.items() if name not in written]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--env-file", type=Path, help="write the images as docker-compose.yaml's variables here")
+    parser.add_argument(
+        "--env-file", type=Path, help="set the images as docker-compose.yaml's variables here, keeping its other lines"
+    )
     args = parser.parse_args(argv)
-    lines = [f"{variable}={ref}" for variable, ref in standin_images().items()]
+    images = standin_images()
     if args.env_file:
-        args.env_file.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        previous = args.env_file.read_text() if args.env_file.exists() else ""
+        args.env_file.write_text(with_variables(previous, images))
+    print("\n".join(f"{variable}={ref}" for variable, ref in images.items()))
 
 
 if __name__ == "__main__":
