@@ -17,8 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .atomic_files import atomic_writer
 from .errors import ReportError, ValidationFailed
-from .layout import DataFolder, MonthFolder, RunFolder, atomic_writer, parse_month
+from .layout import DataFolder, MonthFolder, RunFolder, parse_month
 from .publication import is_published
 from .revisions import Revisions
 from .summary import NightSummary, SectorSummary, SinkRow, read_sink

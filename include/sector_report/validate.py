@@ -12,8 +12,9 @@ import csv
 import json
 from dataclasses import asdict, dataclass
 
+from .atomic_files import atomic_writer
 from .errors import ValidationFailed
-from .layout import RunFolder, atomic_writer
+from .layout import RunFolder
 from .summary import NightSummary, SectorSummary, StockSummary, exact_sum, read_sink
 from .transactions import ControlTotals
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layout import RunFolder, atomic_writer
+from ..atomic_files import atomic_writer
+from ..layout import RunFolder
 from ..transactions import ControlTotals
 from ..universe import Stock
 from . import csv_bytes

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from ..atomic_files import atomic_writer
 from ..errors import InputFileError
-from ..layout import SEOUL, DataFolder, RunFolder, atomic_writer
+from ..layout import SEOUL, DataFolder, RunFolder
 from ..transactions import COLUMNS, ControlTotals
 from .checks import check_records
 from .landed import landed_input

@@ -19,8 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ..atomic_files import exchange_folders, staged_writer
 from ..errors import ReportError
-from ..layout import DataFolder, RunFolder, exchange_folders, relative_link, staged_writer
+from ..layout import DataFolder, RunFolder, relative_link
 from ..publication import commit, is_published, published_nights, withdraw
 from ..revisions import Revisions, StatedRevision, revision_of
 from ..summary import NightSummary
@@ -61,7 +62,7 @@ def publish_night(run: RunFolder, *, locale: str, exchange: str, audit: Audit) -
 
 def publish_restatement(work: RunFolder, *, locale: str, exchange: str, audit: Audit) -> list[Path]:
     """Publish a restatement prepared in ``work`` as the date's next revision, in one step: the night's folder and
-    ``work`` are exchanged (:func:`..layout.exchange_folders`), so readers see the earlier revision or this one,
+    ``work`` are exchanged (:func:`..atomic_files.exchange_folders`), so readers see the earlier revision or this one,
     never neither; the earlier one stays kept. Returns the pages now published, as :func:`publish_night`.
 
     Until that step nothing a reader sees has changed; if anything fails after it, before the revision is recorded,
