@@ -163,18 +163,6 @@ def test_a_rerun_withdraws_its_night_from_the_index_first(tmp_path: Path) -> Non
     assert not data.latest_html.exists(), "no night left: no latest"
 
 
-def test_a_published_empty_day_is_drawn_at_zero_in_the_index_chart_not_as_a_missing_report(tmp_path: Path) -> None:
-    data = DataFolder(tmp_path)
-    published_night(tmp_path, "2024-03-07", SECTORS)
-    published_night(tmp_path, "2024-03-08", [])  # allow_empty: a day without transactions, published
-    published_night(tmp_path, "2024-03-12", SECTORS)  # 2024-03-11, a session, has no report
-    index = data.index_html.read_text()
-    gaps = re.findall(r'<rect class="gap"[^>]*>\s*<title>([0-9-]+)', index)
-    assert gaps == ["2024-03-11"], gaps
-    assert "semiconductor 2024-03-08: 0.00 KRW" in index
-    assert "internet 2024-03-08: 0.00 KRW" in index
-
-
 CORRECTED = [sector("semiconductor", "1234000.00", volume=1230, count=5), sector("internet", "1500.25", count=4)]
 
 
