@@ -100,7 +100,7 @@ class RunFolder:
 
     @property
     def failure_json(self) -> Path:
-        """The night's last failure (see :mod:`.failures`)."""
+        """The night's last failure (see :mod:`.failure_record`)."""
         return self.root / "failure.json"
 
     @property

@@ -23,7 +23,7 @@ from include.sector_report.dag_support import (
     withdraw_failed_publication,
 )
 from include.sector_report.errors import ReportError
-from include.sector_report.failures import last_failure
+from include.sector_report.failure_record import last_failure
 from include.sector_report.layout import RunFolder
 from include.sector_report.publication import is_published
 from tests.support.nights import published_night, sector
