@@ -33,7 +33,7 @@ NIGHT_STATES = ("queued", "running", "failed", "success")
 def check_published(**context: Any) -> bool:
     """True if the session's night is published; otherwise alert ``alert_to`` that it is late."""
     from include.sector_report.failure_record import last_failure
-    from include.sector_report.publication import is_published
+    from include.sector_report.published_nights import is_published
 
     day = report_date_of(context["logical_date"]).isoformat()
     night = DATA.run(day)

@@ -17,7 +17,7 @@ from .errors import InputFileError, ReportError
 from .landing.generate import generate_transactions
 from .landing.land import QUARANTINE_HEADER, data_files, land_csv, resolve_input
 from .layout import RunFolder
-from .publication import is_published
+from .published_nights import is_published
 from .revisions import InputFile
 from .transactions import SOURCES, ControlTotals
 from .universe import load_universe

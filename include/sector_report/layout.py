@@ -50,7 +50,7 @@ def parse_month(text: str) -> dt.date:
 
 @dataclass(frozen=True)
 class RunFolder:
-    """One night's files. Its report is published when ``report.html`` appears (see :mod:`.publication`)."""
+    """One night's files. Its report is published when ``report.html`` appears (see :mod:`.published_nights`)."""
 
     root: Path
 

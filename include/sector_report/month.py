@@ -20,7 +20,7 @@ from typing import Any
 from .atomic_files import atomic_writer
 from .errors import ReportError, ValidationFailed
 from .layout import DataFolder, MonthFolder, RunFolder, parse_month
-from .publication import is_published
+from .published_nights import is_published
 from .revisions import Revisions
 from .summary import NightSummary, SectorSummary, SinkRow, read_sink
 from .trading_days import sessions_between

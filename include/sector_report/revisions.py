@@ -34,7 +34,7 @@ from .atomic_files import atomic_writer
 from .errors import ReportError
 from .landing.land import CONTROL_SUFFIX, incoming_patterns
 from .layout import DataFolder, RunFolder
-from .publication import is_published
+from .published_nights import is_published
 from .summary import NightSummary, SectorSummary
 
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")

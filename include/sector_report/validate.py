@@ -3,7 +3,7 @@
 Nothing is trusted because Flink wrote it: counts, volumes and money must equal the totals
 computed independently while the input was landed, to the cent, and every data row read must be
 either in Flink's counts or in the quarantine file. The summary is written only once every check
-has passed; publishing it is a later step (see :mod:`.publication`).
+has passed; publishing it is a later step (see :mod:`.published_nights`).
 """
 
 from __future__ import annotations

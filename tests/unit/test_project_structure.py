@@ -31,7 +31,7 @@ COVERED_ELSEWHERE = {
     "include/sector_report/landing/csv_bytes.py": "tests/unit/sector_report/landing/test_land_equivalence.py",
     "include/sector_report/landing/landed_input.py": "tests/unit/sector_report/landing/test_land.py",
     "include/sector_report/landing/records.py": "tests/unit/sector_report/landing/test_land_equivalence.py",
-    "include/sector_report/publication.py": "tests/unit/sector_report/reporting/test_publish.py",
+    "include/sector_report/published_nights.py": "tests/unit/sector_report/reporting/test_publish.py",
     "include/sector_report/summary.py": "tests/unit/sector_report/test_validate.py",
     "include/sector_report/transactions.py": "tests/unit/sector_report/landing/test_land_properties.py",
     "include/sector_report/universe.py": "tests/unit/sector_report/landing/test_generate.py",

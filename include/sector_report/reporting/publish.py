@@ -1,7 +1,7 @@
 """Publishing a night, and withdrawing it: its report and the reports index change together.
 
 The index (every published night, newest first, and the months) and ``latest`` are views of
-what :mod:`..publication` says is published. Publishing renders them (:mod:`.index_pages`) as they
+what :mod:`..published_nights` says is published. Publishing renders them (:mod:`.index_pages`) as they
 will read with the night first, then commits the night (a copy of its staged report goes into place), then puts the
 pages in place. It publishes all or nothing: if anything fails, before the commit or after it,
 the night is withdrawn again, and the next try publishes it from the staged report.
@@ -21,7 +21,7 @@ from typing import Any
 from ..atomic_files import exchange_folders, staged_writer
 from ..errors import ReportError
 from ..layout import DataFolder, RunFolder
-from ..publication import commit, is_published, published_nights, withdraw
+from ..published_nights import commit, is_published, published_nights, withdraw
 from ..revisions import Revisions, StatedRevision
 from .index_pages import index_pages
 

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from ..atomic_files import atomic_writer
 from ..layout import MonthFolder, RunFolder, relative_link
 from ..month import DaySectorSummary
-from ..publication import published_before
+from ..published_nights import published_before
 from ..revisions import Revisions, StatedRevision, sector_changes
 from ..summary import NightSummary, SectorSummary
 from ..universe import load_universe

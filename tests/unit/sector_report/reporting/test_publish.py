@@ -13,7 +13,7 @@ import pytest
 from include.sector_report.errors import ReportError
 from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.month import month_inputs
-from include.sector_report.publication import commit, is_published, published_nights
+from include.sector_report.published_nights import commit, is_published, published_nights
 from include.sector_report.reporting.publish import publish_night, publish_restatement, publishing, withdraw_night
 from include.sector_report.reporting.render import render_report
 from include.sector_report.revisions import Revisions
