@@ -22,7 +22,7 @@ from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimet
 
 from include.sector_report import settings
 from include.sector_report.dag_support import DATA, DEFAULT_ARGS, alert_late_night, alert_to_param, locale_param
-from include.sector_report.layout import report_date_of
+from include.sector_report.report_dates import report_date_of
 
 NIGHTLY_DAG_ID = "nightly_sector_report"
 # What the late night's run may be doing, as the alert names it.

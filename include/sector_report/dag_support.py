@@ -21,7 +21,8 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from . import settings
 from .errors import ReportError
-from .layout import DataFolder, RunFolder, report_date_of
+from .layout import DataFolder, RunFolder
+from .report_dates import report_date_of
 from .reporting.i18n import LOCALES
 
 if TYPE_CHECKING:

@@ -22,30 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-# The business day of a run is its logical date in Seoul, where the market and the readers are.
-SEOUL = ZoneInfo("Asia/Seoul")
-
-
-def report_date_of(moment: dt.datetime | str) -> dt.date:
-    """The business day of a run: its logical date (or, without one, its run-after time) in Seoul."""
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    return moment.astimezone(SEOUL).date()
-
-
-def parse_month(text: str) -> dt.date:
-    """``YYYY-MM`` as the month's first day."""
-    from .errors import ReportError
-
-    problem = ReportError(f"Parameter month={text!r} is not a month: expected YYYY-MM, e.g. 2024-03.")
-    if not re.fullmatch(r"\d{4}-\d{2}", text or ""):
-        raise problem
-    try:
-        return dt.date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise problem from None
+from .report_dates import parse_month
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from typing import Any
 
 from .atomic_files import atomic_writer
 from .errors import ReportError, ValidationFailed
-from .layout import DataFolder, MonthFolder, RunFolder, parse_month
+from .layout import DataFolder, MonthFolder, RunFolder
 from .published_nights import is_published
+from .report_dates import parse_month
 from .revisions import Revisions
 from .summary import NightSummary, SectorSummary, SinkRow, read_sink
 from .trading_days import sessions_between

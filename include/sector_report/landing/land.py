@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ..atomic_files import atomic_writer
 from ..errors import InputFileError
-from ..layout import SEOUL, DataFolder, RunFolder
+from ..layout import DataFolder, RunFolder
+from ..report_dates import SEOUL
 from ..transactions import COLUMNS, ControlTotals
 from .checks import check_records
 from .landed_input import landed_input

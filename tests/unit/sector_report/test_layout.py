@@ -1,18 +1,12 @@
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
 
 from include.sector_report.errors import ReportError
-from include.sector_report.layout import DataFolder, RunFolder, relative_link, report_date_of
-
-
-def test_a_run_is_the_business_day_in_seoul() -> None:
-    assert report_date_of("2024-03-07T16:00:00+00:00") == dt.date(2024, 3, 8)  # 01:00 in Seoul
-    assert report_date_of(dt.datetime(2024, 3, 7, 14, 59, tzinfo=dt.UTC)) == dt.date(2024, 3, 7)
+from include.sector_report.layout import DataFolder, RunFolder, relative_link
 
 
 def test_a_date_or_a_month_cannot_name_anything_but_its_folder(tmp_path: Path) -> None:
