@@ -27,7 +27,7 @@ from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from include.sector_report import settings
 from include.sector_report.dag_support import DATA, DEFAULT_ARGS, alert_to_param, fail_without_retry, locale_param
-from include.sector_report.layout import report_date_of
+from include.sector_report.report_dates import report_date_of
 
 
 def months_to_roll_up(context: Mapping[str, Any]) -> tuple[dt.date, list[str]]:

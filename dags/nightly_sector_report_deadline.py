@@ -22,7 +22,7 @@ from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimet
 
 from include.sector_report import settings
 from include.sector_report.dag_support import DATA, DEFAULT_ARGS, alert_late_night, alert_to_param, locale_param
-from include.sector_report.layout import report_date_of
+from include.sector_report.report_dates import report_date_of
 
 NIGHTLY_DAG_ID = "nightly_sector_report"
 # What the late night's run may be doing, as the alert names it.
@@ -32,8 +32,8 @@ NIGHT_STATES = ("queued", "running", "failed", "success")
 @task
 def check_published(**context: Any) -> bool:
     """True if the session's night is published; otherwise alert ``alert_to`` that it is late."""
-    from include.sector_report.failures import last_failure
-    from include.sector_report.publication import is_published
+    from include.sector_report.failure_record import last_failure
+    from include.sector_report.published_nights import is_published
 
     day = report_date_of(context["logical_date"]).isoformat()
     night = DATA.run(day)

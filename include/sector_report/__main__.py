@@ -14,9 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-from .failures import last_failure
+from .failure_record import last_failure
 from .layout import DataFolder
-from .publication import is_published
+from .published_nights import is_published
 from .reporting.render import format_summary_table
 from .settings import LOCALE
 from .summary import NightSummary, SectorSummary

@@ -21,14 +21,15 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from . import settings
 from .errors import ReportError
-from .layout import DataFolder, RunFolder, report_date_of
+from .layout import DataFolder, RunFolder
+from .report_dates import report_date_of
 from .reporting.i18n import LOCALES
 
 if TYPE_CHECKING:
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
     from airflow.sdk import Context as TaskContext
 
-    from .failures import Failure
+    from .failure_record import Failure
     from .reporting.mail import Mail
     from .reporting.publish import Audit
 
@@ -165,7 +166,7 @@ def task_error(context: Context) -> str:
 
 def record_night_failure(context: Context) -> None:
     """``on_failure_callback`` of the nightly DAG's tasks: keep what failed, for the deadline's late alert."""
-    from .failures import Failure, record_failure
+    from .failure_record import Failure, record_failure
 
     ti = context["ti"]
     now = dt.datetime.now(dt.UTC).isoformat()

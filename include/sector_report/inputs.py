@@ -12,11 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from .atomic_files import atomic_writer
 from .errors import InputFileError, ReportError
 from .landing.generate import generate_transactions
 from .landing.land import QUARANTINE_HEADER, data_files, land_csv, resolve_input
-from .layout import RunFolder, atomic_writer
-from .publication import is_published
+from .layout import RunFolder
+from .published_nights import is_published
 from .revisions import InputFile
 from .transactions import SOURCES, ControlTotals
 from .universe import load_universe

@@ -13,48 +13,22 @@ dates from ever touching each other's files.
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
-import errno
 import json
 import os
 import re
 import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, overload
-from zoneinfo import ZoneInfo
+from typing import Any
 
-# The business day of a run is its logical date in Seoul, where the market and the readers are.
-SEOUL = ZoneInfo("Asia/Seoul")
-
-
-def report_date_of(moment: dt.datetime | str) -> dt.date:
-    """The business day of a run: its logical date (or, without one, its run-after time) in Seoul."""
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    return moment.astimezone(SEOUL).date()
-
-
-def parse_month(text: str) -> dt.date:
-    """``YYYY-MM`` as the month's first day."""
-    from .errors import ReportError
-
-    problem = ReportError(f"Parameter month={text!r} is not a month: expected YYYY-MM, e.g. 2024-03.")
-    if not re.fullmatch(r"\d{4}-\d{2}", text or ""):
-        raise problem
-    try:
-        return dt.date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise problem from None
+from .report_dates import parse_month
 
 
 @dataclass(frozen=True)
 class RunFolder:
-    """One night's files. Its report is published when ``report.html`` appears (see :mod:`.publication`)."""
+    """One night's files. Its report is published when ``report.html`` appears (see :mod:`.published_nights`)."""
 
     root: Path
 
@@ -104,7 +78,7 @@ class RunFolder:
 
     @property
     def failure_json(self) -> Path:
-        """The night's last failure (see :mod:`.failures`)."""
+        """The night's last failure (see :mod:`.failure_record`)."""
         return self.root / "failure.json"
 
     @property
@@ -206,7 +180,7 @@ class DataFolder:
 
     def restatement(self, ds: str) -> RunFolder:
         """Where a restatement of the date prepares its night: a run folder beside ``runs/``, whose contents
-        take the published night's place in one step (:func:`exchange_folders`)."""
+        take the published night's place in one step (:func:`.atomic_files.exchange_folders`)."""
         return RunFolder(self.root / "restatements" / dt.date.fromisoformat(ds).isoformat())
 
     def month(self, month: str) -> MonthFolder:
@@ -251,83 +225,3 @@ def _is_date(name: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-# renameat2(2)'s flag that swaps two paths in one step (Linux 3.15+, glibc 2.28+).
-RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def exchange_folders(first: Path, second: Path) -> None:
-    """Swap two folders in one step: readers see one or the other at each path, never neither.
-
-    Python has no call for it; renameat2(RENAME_EXCHANGE) through ctypes is Linux's. Where the
-    system or file system lacks it, this raises OSError and nothing has moved.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
-        raise OSError(errno.ENOSYS, "renameat2 is not available: folders cannot be exchanged in one step")
-    result = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
-    if result != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"Could not exchange {first} and {second}: {os.strerror(code)}")
-
-
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-# mkstemp creates files readable by their owner only; a published file gets the usual mode, so that
-# other users (a Flink cluster's, a web server's) can read it, as with any file this process creates.
-FILE_MODE = _file_mode()
-
-
-# Text by default, bytes with binary=True: the overloads tell the two handles apart.
-@overload
-def atomic_writer(
-    path: Path, newline: str | None = None, *, binary: Literal[False] = False
-) -> AbstractContextManager[IO[str]]: ...
-@overload
-def atomic_writer(
-    path: Path, newline: str | None = None, *, binary: Literal[True]
-) -> AbstractContextManager[IO[bytes]]: ...
-@overload
-def atomic_writer(
-    path: Path, newline: str | None = None, *, binary: bool = False
-) -> AbstractContextManager[IO[Any]]: ...
-@contextmanager
-def atomic_writer(path: Path, newline: str | None = None, *, binary: bool = False) -> Iterator[IO[Any]]:
-    """Open ``path`` for writing so that readers see the old file or the whole new one, never a part."""
-    with staged_writer(path, newline, binary=binary) as (handle, staged):
-        yield handle
-    os.replace(staged, path)
-
-
-@overload
-def staged_writer(
-    path: Path, newline: str | None = None, *, binary: Literal[False] = False
-) -> AbstractContextManager[tuple[IO[str], Path]]: ...
-@overload
-def staged_writer(
-    path: Path, newline: str | None = None, *, binary: Literal[True]
-) -> AbstractContextManager[tuple[IO[bytes], Path]]: ...
-@overload
-def staged_writer(
-    path: Path, newline: str | None = None, *, binary: bool = False
-) -> AbstractContextManager[tuple[IO[Any], Path]]: ...
-@contextmanager
-def staged_writer(path: Path, newline: str | None = None, *, binary: bool = False) -> Iterator[tuple[IO[Any], Path]]:
-    """A temporary file beside ``path``, complete once the block ends; the caller moves it into place
-    (``os.replace``) when it chooses, or removes it. On an error it is removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
-            yield handle, Path(tmp_name)
-    except BaseException:
-        os.unlink(tmp_name)
-        raise

@@ -17,9 +17,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .atomic_files import atomic_writer
 from .errors import ReportError, ValidationFailed
-from .layout import DataFolder, MonthFolder, RunFolder, atomic_writer, parse_month
-from .publication import is_published
+from .layout import DataFolder, MonthFolder, RunFolder
+from .published_nights import is_published
+from .report_dates import parse_month
 from .revisions import Revisions
 from .summary import NightSummary, SectorSummary, SinkRow, read_sink
 from .trading_days import sessions_between

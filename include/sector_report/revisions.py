@@ -30,10 +30,11 @@ from typing import Any
 
 from airflow_report_kit.arrivals import SETTLE_SECONDS, newest_complete
 
+from .atomic_files import atomic_writer
 from .errors import ReportError
 from .landing.land import CONTROL_SUFFIX, incoming_patterns
-from .layout import DataFolder, RunFolder, atomic_writer
-from .publication import is_published
+from .layout import DataFolder, RunFolder
+from .published_nights import is_published
 from .summary import NightSummary, SectorSummary
 
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")

@@ -14,8 +14,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
+from .atomic_files import atomic_writer
 from .errors import ValidationFailed
-from .layout import RunFolder, atomic_writer
+from .layout import RunFolder
 from .transactions import ControlTotals, from_cents, to_cents
 
 _CONVERTERS = {"str": str, "Decimal": Decimal, "int": int}

@@ -3,7 +3,7 @@
 Nothing is trusted because Flink wrote it: counts, volumes and money must equal the totals
 computed independently while the input was landed, to the cent, and every data row read must be
 either in Flink's counts or in the quarantine file. The summary is written only once every check
-has passed; publishing it is a later step (see :mod:`.publication`).
+has passed; publishing it is a later step (see :mod:`.published_nights`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import csv
 import json
 from dataclasses import asdict, dataclass
 
+from .atomic_files import atomic_writer
 from .errors import ValidationFailed
-from .layout import RunFolder, atomic_writer
+from .layout import RunFolder
 from .summary import NightSummary, SectorSummary, StockSummary, exact_sum, read_sink
 from .transactions import ControlTotals
 

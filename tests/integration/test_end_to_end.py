@@ -20,7 +20,7 @@ import psutil
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from include.sector_report.failures import last_failure
+from include.sector_report.failure_record import last_failure
 from include.sector_report.layout import MonthFolder, RunFolder
 from include.sector_report.revisions import Revisions
 from include.sector_report.summary import NightSummary

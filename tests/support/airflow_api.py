@@ -7,7 +7,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from include.sector_report.layout import report_date_of
+from include.sector_report.report_dates import report_date_of
 from tests.support.airflow_admin import PASSWORD, admin_token
 from tests.support.waiting import PATIENCE_SECONDS, wait_for
 

@@ -36,7 +36,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from include.sector_report.layout import DataFolder, RunFolder
-from include.sector_report.publication import is_published, published_nights
+from include.sector_report.published_nights import is_published, published_nights
 from include.sector_report.reporting.publish import index_lock
 from include.sector_report.reporting.render import format_change
 from include.sector_report.revisions import Revisions

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy
 
 from include.sector_report.layout import DataFolder
-from include.sector_report.publication import is_published
+from include.sector_report.published_nights import is_published
 from tests.support.landing import drop_days_file
 from tests.support.waiting import wait_for
 from tools.airflow_local import AirflowStandalone

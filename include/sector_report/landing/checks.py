@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from ..transactions import MAX_PRICE_CENTS, MAX_VOLUME, RowRejected, parse_date, parse_row, to_cents
-from .landed import TransactionBatch
+from .landed_input import TransactionBatch
 from .records import Records
 
 PRICE_TEXT = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"

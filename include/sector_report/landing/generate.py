@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layout import RunFolder, atomic_writer
+from ..atomic_files import atomic_writer
+from ..layout import RunFolder
 from ..transactions import ControlTotals
 from ..universe import Stock
 from . import csv_bytes
-from .landed import TransactionBatch, add_batch, landed_input
+from .landed_input import TransactionBatch, add_batch, landed_input
 
 # The seed's ranges: price 50,000-1,000,000 KRW with 2 decimals, volume 10-999.
 PRICE_CENTS_RANGE = (5_000_000, 100_000_000)

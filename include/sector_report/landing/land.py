@@ -1,7 +1,7 @@
 """Land a CSV of transactions into a run folder, losing nothing.
 
 The input is one CSV file or a folder of part files. Valid rows become the run's landed
-input (:mod:`.landed`), the form Flink reads; every other data row goes to the quarantine
+input (:mod:`.landed_input`), the form Flink reads; every other data row goes to the quarantine
 file with its file, line number and reason. Files are read and checked a block at a time
 with Arrow and numpy (:mod:`.records`, :mod:`.checks`), so memory stays flat whatever their
 size, and every row is decided exactly as the contract's ``parse_row`` decides it. A control
@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from ..atomic_files import atomic_writer
 from ..errors import InputFileError
-from ..layout import SEOUL, DataFolder, RunFolder, atomic_writer
+from ..layout import DataFolder, RunFolder
+from ..report_dates import SEOUL
 from ..transactions import COLUMNS, ControlTotals
 from .checks import check_records
-from .landed import landed_input
+from .landed_input import landed_input
 from .records import read_records
 
 QUARANTINE_HEADER = ("file", "line", "reason", "record")

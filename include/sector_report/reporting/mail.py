@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ReportError
-from ..failures import Failure
+from ..failure_record import Failure
 from ..layout import RunFolder
 from ..revisions import StatedRevision
 from .i18n import messages

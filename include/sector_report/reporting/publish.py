@@ -1,8 +1,8 @@
 """Publishing a night, and withdrawing it: its report and the reports index change together.
 
 The index (every published night, newest first, and the months) and ``latest`` are views of
-what :mod:`..publication` says is published. Publishing renders them as they will read with the
-night first, then commits the night (a copy of its staged report goes into place), then puts the
+what :mod:`..published_nights` says is published. Publishing renders them (:mod:`.index_pages`) as they
+will read with the night first, then commits the night (a copy of its staged report goes into place), then puts the
 pages in place. It publishes all or nothing: if anything fails, before the commit or after it,
 the night is withdrawn again, and the next try publishes it from the staged report.
 """
@@ -15,21 +15,16 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ..atomic_files import exchange_folders, staged_writer
 from ..errors import ReportError
-from ..layout import DataFolder, RunFolder, exchange_folders, relative_link, staged_writer
-from ..publication import commit, is_published, published_nights, withdraw
-from ..revisions import Revisions, StatedRevision, revision_of
-from ..summary import NightSummary
-from ..trading_days import timeline
-from .i18n import messages
-from .render import template_env
-from .trend import trend_chart
+from ..layout import DataFolder, RunFolder
+from ..published_nights import commit, is_published, published_nights, withdraw
+from ..revisions import Revisions, StatedRevision
+from .index_pages import index_pages
 
-INDEX_TEMPLATE = "index.html.j2"
 # Revision N's line in the date's history, given the night folder it is published from (see revisions.audit_record).
 Audit = Callable[[RunFolder, int], dict[str, Any]]
 
@@ -61,7 +56,7 @@ def publish_night(run: RunFolder, *, locale: str, exchange: str, audit: Audit) -
 
 def publish_restatement(work: RunFolder, *, locale: str, exchange: str, audit: Audit) -> list[Path]:
     """Publish a restatement prepared in ``work`` as the date's next revision, in one step: the night's folder and
-    ``work`` are exchanged (:func:`..layout.exchange_folders`), so readers see the earlier revision or this one,
+    ``work`` are exchanged (:func:`..atomic_files.exchange_folders`), so readers see the earlier revision or this one,
     never neither; the earlier one stays kept. Returns the pages now published, as :func:`publish_night`.
 
     Until that step nothing a reader sees has changed; if anything fails after it, before the revision is recorded,
@@ -183,7 +178,7 @@ def _write_index(
     data: DataFolder, nights: list[RunFolder], *, locale: str, exchange: str, before: Callable[[], None] = lambda: None
 ) -> None:
     """Render the index pages of ``nights``, call ``before`` (the commit), then put the pages in place."""
-    pages = _index_pages(data, sorted(nights, key=lambda run: run.date), locale=locale, exchange=exchange)
+    pages = index_pages(data, sorted(nights, key=lambda run: run.date), locale=locale, exchange=exchange)
     staged: list[tuple[Path, Path]] = []
     try:
         for path, html in pages.items():
@@ -208,57 +203,3 @@ def index_lock(data: DataFolder) -> Iterator[None]:
     with open(data.root / ".index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
-
-
-def _index_pages(data: DataFolder, nights: list[RunFolder], *, locale: str, exchange: str) -> dict[Path, str]:
-    """The index and, if any night is published, ``latest``: nights oldest first."""
-    summaries = {run.date: NightSummary.read(run) for run in nights}
-    values = {(day, s.sector): s.total_value for day, summary in summaries.items() for s in summary.sectors}
-    entries = [
-        {
-            "date": run.date,
-            # The date's page (a restatement being published is listed from the folder it is published from).
-            "href": relative_link(data.index_html, data.run(run.date).report_html),
-            "total_value": summaries[run.date].total_value,
-            "transactions": summaries[run.date].transaction_count,
-            "revision": revision_of(run),
-        }
-        for run in reversed(nights)
-    ]
-    months = [
-        {"month": month.month, "href": relative_link(data.index_html, month.report_html)}
-        for month in reversed(data.month_folders())
-        if month.report_html.is_file()
-    ]
-    html = (
-        template_env()
-        .get_template(INDEX_TEMPLATE)
-        .render(
-            t=messages(locale),
-            locale=locale,
-            entries=entries,
-            months=months,
-            chart=_value_trend(timeline(exchange, list(summaries)), list(summaries), values, locale),
-        )
-    )
-    pages = {data.index_html: html}
-    if entries:
-        latest = entries[0]["href"]
-        pages[data.latest_html] = (
-            f'<!DOCTYPE html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={latest}">'
-            f'<a href="{latest}">{latest}</a>\n'
-        )
-    return pages
-
-
-def _value_trend(
-    days: list[str], published: list[str], values: dict[tuple[str, str], Decimal], locale: str
-) -> dict[str, Any]:
-    """Each sector's total value over ``days`` (oldest first), biggest sector first. On a published day a
-    sector without transactions (every sector, on an empty day) is worth zero: no gap, which means no report."""
-    totals: dict[str, Decimal] = {}
-    for (_, sector), value in values.items():
-        totals[sector] = totals.get(sector, Decimal(0)) + value
-    sectors = sorted(totals, key=lambda sector: (-totals[sector], sector))
-    every_value = {(day, sector): values.get((day, sector), Decimal(0)) for day in published for sector in sectors}
-    return trend_chart(days, sectors, every_value, locale=locale, reported=published)

@@ -11,9 +11,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from ..layout import MonthFolder, RunFolder, atomic_writer, relative_link
+from ..atomic_files import atomic_writer
+from ..layout import MonthFolder, RunFolder, relative_link
 from ..month import DaySectorSummary
-from ..publication import published_before
+from ..published_nights import published_before
 from ..revisions import Revisions, StatedRevision, sector_changes
 from ..summary import NightSummary, SectorSummary
 from ..universe import load_universe

@@ -2,7 +2,7 @@
 -- One job rolls up every month asked for (a batch of nights may span a month's end).
 -- Rendered by Airflow: sql_params are placed as quoted string literals.
 
--- Every published day's landed input (include/sector_report/landed.py), read as one source: the
+-- Every published day's landed input (include/sector_report/landing/landed_input.py), read as one source: the
 -- run folders, filtered by a pattern naming the published days. The date is the run folder's, taken
 -- from each file's path by a pattern the layout gives (include/sector_report/layout.py).
 CREATE TEMPORARY TABLE transactions (

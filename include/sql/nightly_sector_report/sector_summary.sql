@@ -1,7 +1,7 @@
 -- Per-sector and per-stock totals of one day's transactions (Flink SQL, batch mode).
 -- Rendered by Airflow: sql_params are placed as quoted string literals.
 
--- The landed input (include/sector_report/landed.py): every row already checked, headerless,
+-- The landed input (include/sector_report/landing/landed_input.py): every row already checked, headerless,
 -- and only numbers, which Flink parses far faster than decimal prices and repeated names.
 -- The source is strict (no 'csv.ignore-parse-errors'): a bad row fails the job instead of
 -- turning into NULLs that still count.

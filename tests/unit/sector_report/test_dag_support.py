@@ -23,9 +23,9 @@ from include.sector_report.dag_support import (
     withdraw_failed_publication,
 )
 from include.sector_report.errors import ReportError
-from include.sector_report.failures import last_failure
+from include.sector_report.failure_record import last_failure
 from include.sector_report.layout import RunFolder
-from include.sector_report.publication import is_published
+from include.sector_report.published_nights import is_published
 from tests.support.nights import published_night, sector
 
 # A task's context as the DAGs' callbacks read it: the night's logical date (23:00 in Seoul), its params.

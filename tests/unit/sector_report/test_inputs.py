@@ -16,7 +16,7 @@ import pytest
 from include.sector_report.errors import InputFileError, ReportError
 from include.sector_report.inputs import prepare_input
 from include.sector_report.layout import RunFolder
-from include.sector_report.publication import is_published, withdraw
+from include.sector_report.published_nights import is_published, withdraw
 from tests.support.landing import landed_rows, quarantined_rows
 from tests.support.nights import published_night, sector
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from include.sector_report.failures import Failure
+from include.sector_report.failure_record import Failure
 from include.sector_report.reporting.mail import (
     MAX_ERROR_CHARS,
     correction_mail,

@@ -13,7 +13,7 @@ import pytest
 from include.sector_report.errors import ReportError
 from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.month import month_inputs
-from include.sector_report.publication import commit, is_published, published_nights
+from include.sector_report.published_nights import commit, is_published, published_nights
 from include.sector_report.reporting.publish import publish_night, publish_restatement, publishing, withdraw_night
 from include.sector_report.reporting.render import render_report
 from include.sector_report.revisions import Revisions
@@ -161,18 +161,6 @@ def test_a_rerun_withdraws_its_night_from_the_index_first(tmp_path: Path) -> Non
     assert not withdraw_night(rerun, locale="en", exchange="XKRX"), "withdrawn already"
     withdraw_night(data.run("2024-03-07"), locale="en", exchange="XKRX")
     assert not data.latest_html.exists(), "no night left: no latest"
-
-
-def test_a_published_empty_day_is_drawn_at_zero_in_the_index_chart_not_as_a_missing_report(tmp_path: Path) -> None:
-    data = DataFolder(tmp_path)
-    published_night(tmp_path, "2024-03-07", SECTORS)
-    published_night(tmp_path, "2024-03-08", [])  # allow_empty: a day without transactions, published
-    published_night(tmp_path, "2024-03-12", SECTORS)  # 2024-03-11, a session, has no report
-    index = data.index_html.read_text()
-    gaps = re.findall(r'<rect class="gap"[^>]*>\s*<title>([0-9-]+)', index)
-    assert gaps == ["2024-03-11"], gaps
-    assert "semiconductor 2024-03-08: 0.00 KRW" in index
-    assert "internet 2024-03-08: 0.00 KRW" in index
 
 
 CORRECTED = [sector("semiconductor", "1234000.00", volume=1230, count=5), sector("internet", "1500.25", count=4)]

@@ -127,22 +127,6 @@ def test_report_is_self_contained(tmp_path: Path) -> None:
     assert "<script" not in html
 
 
-def test_index_lists_published_dates_newest_first(tmp_path: Path) -> None:
-    for day in ("2024-03-07", "2024-03-08", "2024-03-05"):
-        earlier(tmp_path, SECTORS, day=day)
-    render(night(tmp_path, SECTORS, day="2024-03-11"))  # rendered but never published: no summary in the index
-    index = DataFolder(tmp_path).index_html.read_text()
-    dates = re.findall(r'<tr><td class="day">([0-9-]+)</td><td class="num">', index)
-    assert dates == ["2024-03-08", "2024-03-07", "2024-03-05"]
-    assert 'href="runs/2024-03-08/report.html"' in index
-    latest = DataFolder(tmp_path).latest_html.read_text()
-    assert "url=runs/2024-03-08/report.html" in latest
-    # Each sector's total value over the published days, oldest first: one line, one dot per day.
-    assert index.count('<polyline class="trend"') == 2
-    assert index.count("<circle") == 6
-    assert "semiconductor 2024-03-05: 1,234,567.50 KRW" in index
-
-
 def test_console_table_columns_line_up_with_korean_headings() -> None:
     sectors = [SectorSummary.from_json(s) for s in SECTORS]
     # Korean letters take two columns: the numbers still end in the same column.

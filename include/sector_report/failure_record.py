@@ -11,7 +11,8 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from .layout import RunFolder, atomic_writer
+from .atomic_files import atomic_writer
+from .layout import RunFolder
 
 
 @dataclass(frozen=True)

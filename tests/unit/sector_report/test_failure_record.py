@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from include.sector_report.failures import Failure, last_failure, record_failure
+from include.sector_report.failure_record import Failure, last_failure, record_failure
 from include.sector_report.layout import RunFolder
 
 

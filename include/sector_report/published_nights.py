@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import shutil
 
-from .layout import DataFolder, RunFolder, staged_writer
+from .atomic_files import staged_writer
+from .layout import DataFolder, RunFolder
 
 
 def is_published(run: RunFolder) -> bool:

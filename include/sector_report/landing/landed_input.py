@@ -19,8 +19,9 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..atomic_files import atomic_writer
 from ..errors import InputFileError
-from ..layout import RunFolder, atomic_writer
+from ..layout import RunFolder
 from ..transactions import MAX_TOTAL_VALUE_CENTS, ControlTotals, from_cents
 from . import csv_bytes
 
