@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from tools.processes import alive, group_members
 
@@ -52,10 +53,11 @@ class AirflowStandalone:
     def log_file(self) -> Path:
         return self.home / "standalone.log"
 
-    def health(self) -> dict | None:
+    def health(self) -> dict[str, Any] | None:
         try:
             with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=3) as response:
-                return json.load(response)
+                health: dict[str, Any] = json.load(response)
+                return health
         except (urllib.error.URLError, OSError, ValueError):
             return None
 

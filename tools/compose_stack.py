@@ -182,7 +182,8 @@ def stack_env(workdir: Path, images: dict[str, str]) -> dict[str, str]:
     incoming folder; kept in ``workdir``/stack.json so that a later command finds the same stack."""
     saved = workdir / "stack.json"
     if saved.exists():
-        return json.loads(saved.read_text())
+        env: dict[str, str] = json.loads(saved.read_text())
+        return env
     (workdir / "incoming").mkdir(parents=True, exist_ok=True)
     env = {
         **images,

@@ -25,6 +25,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -37,7 +38,7 @@ def flink_home() -> Path:
     return Path(pyflink.__file__).resolve().parent
 
 
-def _merge(base: dict, extra: dict) -> dict:
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     for key, value in extra.items():
         base[key] = _merge(base.get(key, {}), value) if isinstance(value, dict) else value
     return base
@@ -61,7 +62,7 @@ class SessionCluster:
         slots: int = 2,
         taskmanager_memory: str = DEFAULT_TASKMANAGER_MEMORY,
         jobmanager_memory: str = DEFAULT_JOBMANAGER_MEMORY,
-        configuration: dict | None = None,
+        configuration: dict[str, Any] | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.rest_port = rest_port
@@ -165,14 +166,15 @@ class SessionCluster:
         except OSError:
             return set()
 
-    def overview(self) -> dict | None:
+    def overview(self) -> dict[str, Any] | None:
         try:
             with urllib.request.urlopen(f"{self.rest_url}/overview", timeout=2) as response:
-                return json.load(response)
+                overview: dict[str, Any] = json.load(response)
+                return overview
         except OSError:
             return None
 
-    def jobs(self) -> list[dict]:
+    def jobs(self) -> list[dict[str, Any]]:
         return flink_jobs(self.rest_url)
 
     def pids(self) -> list[int]:
@@ -194,7 +196,7 @@ class SessionCluster:
         return cls(workdir, rest_port=state["rest_port"])
 
 
-def flink_jobs(rest_url: str) -> list[dict]:
+def flink_jobs(rest_url: str) -> list[dict[str, Any]]:
     """The jobs a Flink cluster's REST API lists (``/jobs/overview``): id, name, state, tasks."""
     with urllib.request.urlopen(f"{rest_url}/jobs/overview", timeout=10) as response:
         return list(json.load(response)["jobs"])
