@@ -20,16 +20,17 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tools.processes import alive, free_port
+from tools.processes import free_port, wait_gone
+from tools.waiting import wait_for
 
 
 def flink_home() -> Path:
@@ -121,18 +122,16 @@ class SessionCluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.write_configuration()
         subprocess.run(self._script("start-cluster.sh"), env=self._env(), check=True, capture_output=True)
-        if not self._wait_for_free_slots(timeout):
-            self.stop()
-            raise RuntimeError(f"Flink session cluster did not get ready in {timeout:.0f} s; logs in {self.log_dir}")
 
-    def _wait_for_free_slots(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def slots_free() -> bool:
             overview = self.overview()
-            if overview and overview.get("slots-available", 0) >= self.slots:
-                return True
-            time.sleep(0.5)
-        return False
+            return overview is not None and overview.get("slots-available", 0) >= self.slots
+
+        try:
+            wait_for(slots_free, f"{self.slots} free slots (logs in {self.log_dir})", timeout, every=0.5)
+        except AssertionError:
+            self.stop()
+            raise
 
     def taskmanager_pids(self) -> list[int]:
         return [pid for pid_file in self.workdir.glob("flink-*-taskexecutor.pid") for pid in _pids_in(pid_file)]
@@ -143,21 +142,15 @@ class SessionCluster:
         are counted until the JobManager notices it is gone."""
         before = self._taskmanager_ids()
         subprocess.run(self._script("taskmanager.sh") + ["start"], env=self._env(), check=True, capture_output=True)
-        deadline = time.monotonic() + timeout
-        while not self._taskmanager_ids() - before:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"No TaskManager registered in {timeout:.0f} s; logs in {self.log_dir}")
-            time.sleep(0.5)
+        registered = f"a TaskManager to register (logs in {self.log_dir})"
+        wait_for(lambda: self._taskmanager_ids() - before, registered, timeout, every=0.5)
 
     def stop_taskmanagers(self, timeout: float = 60) -> None:
         """Stop every TaskManager with Flink's script (gracefully: the JobManager forgets them at once) and wait
         until the JobManager has none."""
         subprocess.run(self._script("taskmanager.sh") + ["stop-all"], env=self._env(), check=True, capture_output=True)
-        deadline = time.monotonic() + timeout
-        while self._taskmanager_ids():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"TaskManagers still registered after {timeout:.0f} s; logs in {self.log_dir}")
-            time.sleep(0.5)
+        gone = f"the JobManager to have no TaskManager (logs in {self.log_dir})"
+        wait_for(lambda: not self._taskmanager_ids(), gone, timeout, every=0.5)
 
     def _taskmanager_ids(self) -> set[str]:
         try:
@@ -184,11 +177,8 @@ class SessionCluster:
         """Stop both daemons with Flink's script, then make sure their processes are gone."""
         pids = self.pids()
         subprocess.run(self._script("stop-cluster.sh"), env=self._env(), check=False, capture_output=True)
-        deadline = time.monotonic() + 30
-        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        for pid in filter(alive, pids):
-            os.kill(pid, 9)
+        for pid in wait_gone(pids, 30):
+            os.kill(pid, signal.SIGKILL)
 
     @classmethod
     def from_workdir(cls, workdir: Path) -> SessionCluster:
