@@ -1,58 +1,23 @@
 """airflow standalone's environment, health, pid file and way down, without starting Airflow: its process group is
-played by real `sleep` processes, its health endpoint by a real HTTP server."""
+played by real `sleep` processes, its health endpoint by a local HTTP server (tests/support/local_http.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.support.local_http import json_server, refusing_port
 from tools.airflow_local import AirflowStandalone, main
 from tools.processes import alive, group_members
 from tools.waiting import wait_for
 
 HEALTHY = {"metadatabase": {"status": "healthy"}, "scheduler": {"status": "healthy", "latest_heartbeat": None}}
-
-
-class HealthHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        found = self.path == "/api/v2/monitor/health"
-        body = json.dumps(HEALTHY if found else {"detail": "Not Found"}).encode()
-        self.send_response(200 if found else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
-
-
-@pytest.fixture
-def health_endpoint() -> Iterator[int]:
-    """A local HTTP server answering Airflow's health endpoint; its port."""
-    server = ThreadingHTTPServer(("localhost", 0), HealthHandler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    thread.join()
-
-
-@pytest.fixture
-def refused_port() -> Iterator[int]:
-    """A local port bound but not listened on: a connection to it is refused."""
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -79,12 +44,14 @@ def test_its_environment_points_airflow_at_its_home_port_and_this_interpreter(tm
     assert airflow.pid_file.parent == airflow.log_file.parent == (tmp_path / "home").resolve()
 
 
-def test_health_is_what_the_health_endpoint_answers(tmp_path: Path, health_endpoint: int) -> None:
-    assert AirflowStandalone(tmp_path, port=health_endpoint).health() == HEALTHY
+def test_health_is_what_the_health_endpoint_answers(tmp_path: Path) -> None:
+    with json_server({"/api/v2/monitor/health": HEALTHY}) as url:
+        assert AirflowStandalone(tmp_path, port=int(url.rsplit(":", 1)[1])).health() == HEALTHY
 
 
-def test_health_is_none_while_nothing_answers(tmp_path: Path, refused_port: int) -> None:
-    assert AirflowStandalone(tmp_path, port=refused_port).health() is None
+def test_health_is_none_while_nothing_answers(tmp_path: Path) -> None:
+    with refusing_port() as port:
+        assert AirflowStandalone(tmp_path, port=port).health() is None
 
 
 def test_the_admin_password_is_the_one_airflow_generated(tmp_path: Path) -> None:
