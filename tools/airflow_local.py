@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dag_ids", nargs="*", help="unpause: the DAGs to turn on")
     parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW__API__PORT", 8080)))
     args = parser.parse_args(argv)
+    if args.command == "unpause" and not args.dag_ids:
+        parser.error("unpause: name the DAGs to turn on")
     airflow = AirflowStandalone(Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser(), port=args.port)
     if args.command == "start":
         airflow.start()

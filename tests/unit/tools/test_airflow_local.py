@@ -101,3 +101,10 @@ def test_an_unknown_command_is_refused(capsys: pytest.CaptureFixture[str]) -> No
         main(["restart"])
     assert exited.value.code == 2
     assert "invalid choice: 'restart'" in capsys.readouterr().err
+
+
+def test_unpause_needs_the_dags_to_turn_on(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["unpause"])
+    assert exited.value.code == 2
+    assert "unpause: name the DAGs to turn on" in capsys.readouterr().err
