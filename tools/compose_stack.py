@@ -186,8 +186,8 @@ def stack_env(workdir: Path, images: dict[str, str]) -> dict[str, str]:
     incoming folder; kept in ``workdir``/stack.json so that a later command finds the same stack."""
     saved = workdir / "stack.json"
     if saved.exists():
-        env: dict[str, str] = json.loads(saved.read_text())
-        return env
+        kept: dict[str, str] = json.loads(saved.read_text())
+        return kept
     (workdir / "incoming").mkdir(parents=True, exist_ok=True)
     env = {
         **images,

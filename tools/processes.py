@@ -1,4 +1,4 @@
-"""Local processes and ports: find exactly what we started, so we stop only that (psutil)."""
+"""Local processes and ports: find exactly what we started, so we stop only that, and see it gone (psutil)."""
 
 from __future__ import annotations
 
