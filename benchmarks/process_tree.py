@@ -7,6 +7,7 @@ is sampled every ``interval`` seconds instead, summing the RSS of every live pro
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -16,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import psutil
+
+from tools.processes import group_members, wait_gone
+from tools.waiting import wait_for
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,9 @@ def run_measured(
     stdout_chunks: list[str] = []
     stderr_chunks: list[str] = []
     reader = _PipeDrainer(process, stdout_chunks, stderr_chunks)
-    while process.poll() is None:
+
+    def ended_after_a_sample() -> bool:
+        nonlocal peak_rss
         rss = 0
         members = _tree(root)
         for member in members:
@@ -64,7 +70,9 @@ def run_measured(
         peak_rss = max(peak_rss, rss)
         if on_sample:
             on_sample(members)
-        time.sleep(interval)
+        return process.poll() is not None
+
+    wait_for(ended_after_a_sample, f"{command[0]} to end", math.inf, every=interval)
     wall = time.perf_counter() - started
     _stop_group(process.pid)  # before joining: a leftover JVM would hold the pipes open
     reader.join()
@@ -86,11 +94,13 @@ def _tree(root: psutil.Process) -> list[psutil.Process]:
 
 
 def _stop_group(pgid: int) -> None:
-    """A JVM that outlives its Python parent would skew the next engine's figures."""
+    """A JVM that outlives its Python parent would skew the next engine's figures: killed, and gone before the
+    next engine starts."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
-        pass
+        return
+    wait_gone(group_members(pgid), 10)
 
 
 class _PipeDrainer:

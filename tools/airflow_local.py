@@ -17,12 +17,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
-from tools.processes import alive, group_members
+from tools.processes import alive, group_members, wait_gone
+from tools.waiting import wait_for
 
 
 class AirflowStandalone:
@@ -52,10 +53,11 @@ class AirflowStandalone:
     def log_file(self) -> Path:
         return self.home / "standalone.log"
 
-    def health(self) -> dict | None:
+    def health(self) -> dict[str, Any] | None:
         try:
             with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=3) as response:
-                return json.load(response)
+                health: dict[str, Any] = json.load(response)
+                return health
         except (urllib.error.URLError, OSError, ValueError):
             return None
 
@@ -72,17 +74,19 @@ class AirflowStandalone:
                 start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def healthy() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"airflow standalone exited with {process.returncode}; see {self.log_file}")
             health = self.health()
             components = ("metadatabase", "scheduler", "dag_processor", "triggerer")
-            if health and all(health.get(c, {}).get("status") == "healthy" for c in components):
-                return
-            time.sleep(1)
-        self.stop()
-        raise RuntimeError(f"Airflow did not become healthy in {timeout:.0f} s; see {self.log_file}")
+            return health is not None and all(health.get(c, {}).get("status") == "healthy" for c in components)
+
+        try:
+            wait_for(healthy, f"Airflow to become healthy (see {self.log_file})", timeout)
+        except AssertionError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """TERM reaches every component at once (they share the group) and each shuts down cleanly; then KILL."""
@@ -94,10 +98,7 @@ class AirflowStandalone:
                 os.killpg(pid, sig)
             except ProcessLookupError:
                 break
-            deadline = time.monotonic() + grace
-            while group_members(pid) and time.monotonic() < deadline:
-                time.sleep(0.3)
-            if not group_members(pid):
+            if not wait_gone(group_members(pid), grace):
                 break
         self.pid_file.unlink(missing_ok=True)
 
@@ -114,14 +115,18 @@ class AirflowStandalone:
     def unpause(self, *dag_ids: str, timeout: float = 300) -> None:
         """Unpause ``dag_ids`` once the dag-processor has parsed them: `airflow dags unpause` of a DAG it has not
         parsed yet changes nothing and exits 0 ("No paused DAGs were found"), so the DAG would stay paused."""
-        deadline = time.monotonic() + timeout
-        while missing := [dag_id for dag_id in dag_ids if dag_id not in (listed := self.listed_dags())]:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{', '.join(missing)} not parsed after {timeout:.0f} s: see `airflow dags list-import-errors` "
-                    f"and the dag-processor's lines in {self.log_file}"
-                )
-            time.sleep(2)
+
+        def parsed() -> dict[str, bool] | None:
+            listed = self.listed_dags()
+            return listed if set(dag_ids) <= listed.keys() else None
+
+        listed = wait_for(
+            parsed,
+            f"the dag-processor to parse {', '.join(dag_ids)} (see `airflow dags list-import-errors` and the "
+            f"dag-processor's lines in {self.log_file})",
+            timeout,
+            every=2,
+        )
         for dag_id in dag_ids:
             if listed[dag_id]:
                 subprocess.run(
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dag_ids", nargs="*", help="unpause: the DAGs to turn on")
     parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW__API__PORT", 8080)))
     args = parser.parse_args(argv)
+    if args.command == "unpause" and not args.dag_ids:
+        parser.error("unpause: name the DAGs to turn on")
     airflow = AirflowStandalone(Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser(), port=args.port)
     if args.command == "start":
         airflow.start()

@@ -20,8 +20,9 @@ import threading
 import time
 from pathlib import Path
 
-from tools.processes import alive, free_port
+from tools.processes import alive, free_port, wait_gone
 from tools.standin_images import digest, image_exists, remove_older, tree_bytes
+from tools.waiting import wait_for
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
@@ -51,17 +52,20 @@ class ComposeStack:
         if self.service_pid_file.exists() and alive(int(self.service_pid_file.read_text())):
             return
         self.socket.unlink(missing_ok=True)
-        with (self.workdir / "podman-service.log").open("ab") as log:
+        service_log = self.workdir / "podman-service.log"
+        with service_log.open("ab") as log:
             process = subprocess.Popen(
                 ["podman", "system", "service", "--time=0", f"unix://{self.socket}"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         self.service_pid_file.write_text(str(process.pid))
-        deadline = time.monotonic() + timeout
-        while not self.socket.exists():
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"podman's Docker API did not start: see {self.workdir / 'podman-service.log'}")
-            time.sleep(0.2)
+
+        def serving() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"podman's Docker API exited with {process.returncode}: see {service_log}")
+            return self.socket.exists()
+
+        wait_for(serving, f"podman's Docker API on {self.socket} (see {service_log})", timeout, every=0.2)
 
     def stop_engine(self) -> None:
         if not self.service_pid_file.exists():
@@ -69,9 +73,7 @@ class ComposeStack:
         pid = int(self.service_pid_file.read_text())
         if alive(pid):
             os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 30
-            while alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.2)
+            wait_gone([pid], 30)
         self.service_pid_file.unlink()
 
     # -- compose -----------------------------------------------------------------------------------------------
@@ -125,11 +127,13 @@ class ComposeStack:
         return result.stdout.strip()
 
     def wait_healthy(self, timeout: float = 600) -> None:
-        deadline = time.monotonic() + timeout
-        while (unhealthy := [s for s in HEALTHCHECKED if self.health(s) != "healthy"]) and time.monotonic() < deadline:
-            time.sleep(1)
-        if unhealthy:
-            raise RuntimeError(f"not healthy after {timeout:.0f} s: {', '.join(unhealthy)}")
+        def unhealthy() -> list[str]:
+            return [service for service in HEALTHCHECKED if self.health(service) != "healthy"]
+
+        try:
+            wait_for(lambda: not unhealthy(), f"the healthchecks of {', '.join(HEALTHCHECKED)} to pass", timeout)
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}; not healthy: {', '.join(unhealthy())}") from None
 
     def read_file(self, service: str, path: str) -> bytes:
         """A file of a service's container. Copied out (``podman cp``), not read by ``exec``: an exec session
@@ -182,7 +186,8 @@ def stack_env(workdir: Path, images: dict[str, str]) -> dict[str, str]:
     incoming folder; kept in ``workdir``/stack.json so that a later command finds the same stack."""
     saved = workdir / "stack.json"
     if saved.exists():
-        return json.loads(saved.read_text())
+        kept: dict[str, str] = json.loads(saved.read_text())
+        return kept
     (workdir / "incoming").mkdir(parents=True, exist_ok=True)
     env = {
         **images,

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import IO, Any
+
+from tools.waiting import wait_for
 
 # States in which a try has ended; up_for_retry is shown too, the retry's end follows it.
 ENDED = ("success", "failed", "skipped", "upstream_failed", "up_for_retry", "removed")
@@ -79,10 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     command = [sys.executable, "-m", "airflow", "dags", "test", args.dag_id, args.date, "--conf", args.conf]
     shown: set[tuple[str, int, int, str]] = set()
     with args.log.open("w") as log, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT) as run:
+
+        def ended() -> bool:
+            show_ends(args.dag_id, since, shown, sys.stdout)
+            return run.poll() is not None
+
         try:
-            while run.poll() is None:
-                show_ends(args.dag_id, since, shown, sys.stdout)
-                time.sleep(1)
+            wait_for(ended, f"`airflow dags test` of {args.dag_id} to end", math.inf)
         except KeyboardInterrupt:
             # Ctrl-C reached Airflow too (one process group): let it end the run before we go.
             run.wait(timeout=60)

@@ -20,15 +20,17 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from tools.processes import alive, free_port
+from tools.processes import free_port, wait_gone
+from tools.waiting import wait_for
 
 
 def flink_home() -> Path:
@@ -37,7 +39,7 @@ def flink_home() -> Path:
     return Path(pyflink.__file__).resolve().parent
 
 
-def _merge(base: dict, extra: dict) -> dict:
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     for key, value in extra.items():
         base[key] = _merge(base.get(key, {}), value) if isinstance(value, dict) else value
     return base
@@ -61,7 +63,7 @@ class SessionCluster:
         slots: int = 2,
         taskmanager_memory: str = DEFAULT_TASKMANAGER_MEMORY,
         jobmanager_memory: str = DEFAULT_JOBMANAGER_MEMORY,
-        configuration: dict | None = None,
+        configuration: dict[str, Any] | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.rest_port = rest_port
@@ -120,18 +122,16 @@ class SessionCluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.write_configuration()
         subprocess.run(self._script("start-cluster.sh"), env=self._env(), check=True, capture_output=True)
-        if not self._wait_for_free_slots(timeout):
-            self.stop()
-            raise RuntimeError(f"Flink session cluster did not get ready in {timeout:.0f} s; logs in {self.log_dir}")
 
-    def _wait_for_free_slots(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def slots_free() -> bool:
             overview = self.overview()
-            if overview and overview.get("slots-available", 0) >= self.slots:
-                return True
-            time.sleep(0.5)
-        return False
+            return overview is not None and overview.get("slots-available", 0) >= self.slots
+
+        try:
+            wait_for(slots_free, f"{self.slots} free slots (logs in {self.log_dir})", timeout, every=0.5)
+        except AssertionError:
+            self.stop()
+            raise
 
     def taskmanager_pids(self) -> list[int]:
         return [pid for pid_file in self.workdir.glob("flink-*-taskexecutor.pid") for pid in _pids_in(pid_file)]
@@ -142,21 +142,15 @@ class SessionCluster:
         are counted until the JobManager notices it is gone."""
         before = self._taskmanager_ids()
         subprocess.run(self._script("taskmanager.sh") + ["start"], env=self._env(), check=True, capture_output=True)
-        deadline = time.monotonic() + timeout
-        while not self._taskmanager_ids() - before:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"No TaskManager registered in {timeout:.0f} s; logs in {self.log_dir}")
-            time.sleep(0.5)
+        registered = f"a TaskManager to register (logs in {self.log_dir})"
+        wait_for(lambda: self._taskmanager_ids() - before, registered, timeout, every=0.5)
 
     def stop_taskmanagers(self, timeout: float = 60) -> None:
         """Stop every TaskManager with Flink's script (gracefully: the JobManager forgets them at once) and wait
         until the JobManager has none."""
         subprocess.run(self._script("taskmanager.sh") + ["stop-all"], env=self._env(), check=True, capture_output=True)
-        deadline = time.monotonic() + timeout
-        while self._taskmanager_ids():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"TaskManagers still registered after {timeout:.0f} s; logs in {self.log_dir}")
-            time.sleep(0.5)
+        gone = f"the JobManager to have no TaskManager (logs in {self.log_dir})"
+        wait_for(lambda: not self._taskmanager_ids(), gone, timeout, every=0.5)
 
     def _taskmanager_ids(self) -> set[str]:
         try:
@@ -165,14 +159,15 @@ class SessionCluster:
         except OSError:
             return set()
 
-    def overview(self) -> dict | None:
+    def overview(self) -> dict[str, Any] | None:
         try:
             with urllib.request.urlopen(f"{self.rest_url}/overview", timeout=2) as response:
-                return json.load(response)
+                overview: dict[str, Any] = json.load(response)
+                return overview
         except OSError:
             return None
 
-    def jobs(self) -> list[dict]:
+    def jobs(self) -> list[dict[str, Any]]:
         return flink_jobs(self.rest_url)
 
     def pids(self) -> list[int]:
@@ -182,11 +177,8 @@ class SessionCluster:
         """Stop both daemons with Flink's script, then make sure their processes are gone."""
         pids = self.pids()
         subprocess.run(self._script("stop-cluster.sh"), env=self._env(), check=False, capture_output=True)
-        deadline = time.monotonic() + 30
-        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        for pid in filter(alive, pids):
-            os.kill(pid, 9)
+        for pid in wait_gone(pids, 30):
+            os.kill(pid, signal.SIGKILL)
 
     @classmethod
     def from_workdir(cls, workdir: Path) -> SessionCluster:
@@ -194,7 +186,7 @@ class SessionCluster:
         return cls(workdir, rest_port=state["rest_port"])
 
 
-def flink_jobs(rest_url: str) -> list[dict]:
+def flink_jobs(rest_url: str) -> list[dict[str, Any]]:
     """The jobs a Flink cluster's REST API lists (``/jobs/overview``): id, name, state, tasks."""
     with urllib.request.urlopen(f"{rest_url}/jobs/overview", timeout=10) as response:
         return list(json.load(response)["jobs"])

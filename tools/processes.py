@@ -1,11 +1,14 @@
-"""Local processes and ports: find exactly what we started, so we stop only that (psutil)."""
+"""Local processes and ports: find exactly what we started, so we stop only that, and see it gone (psutil)."""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Collection
 
 import psutil
+
+from tools.waiting import wait_for
 
 
 def free_port() -> int:
@@ -20,6 +23,15 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def wait_gone(pids: Collection[int], timeout: float, *, every: float = 0.2) -> list[int]:
+    """Wait up to ``timeout`` seconds until none of ``pids`` runs; those still running then (none once all ended)."""
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in pids), f"processes {sorted(pids)} to end", timeout, every=every)
+    except AssertionError:
+        pass  # the caller decides what the survivors get: a harder signal, or nothing
+    return [pid for pid in pids if alive(pid)]
 
 
 def group_members(pgid: int) -> list[int]:

@@ -1,32 +1,5 @@
-"""Waiting for a named condition, with a deadline: the one way the tests wait."""
+"""The tests wait the tools' way (tools/waiting.py): one polling helper for the project, imported from here."""
 
-from __future__ import annotations
+from tools.waiting import PATIENCE_SECONDS, wait_for
 
-import time
-from collections.abc import Callable
-from typing import TypeVar
-
-T = TypeVar("T")
-# How long a condition may take before a test gives up: far beyond what any takes here.
-PATIENCE_SECONDS = 600
-
-
-def wait_for(
-    condition: Callable[[], T],
-    what: str,
-    timeout: float = PATIENCE_SECONDS,
-    *,
-    every: float = 1,
-    not_yet: tuple[type[BaseException], ...] = (),
-) -> T:
-    """The first truthy value of ``condition()``, asked every ``every`` seconds until ``timeout``; an exception of
-    ``not_yet`` counts as "not yet". Fails naming ``what`` it waited for."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if found := condition():
-                return found
-        except not_yet:
-            pass
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+__all__ = ["PATIENCE_SECONDS", "wait_for"]

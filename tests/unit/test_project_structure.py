@@ -15,6 +15,7 @@ TIERS = ("unit", "integration", "system")
 MIRRORS = {
     PROJECT_ROOT / "include" / "sector_report": [PROJECT_ROOT / "tests" / tier / "sector_report" for tier in TIERS],
     PROJECT_ROOT / "dags": [PROJECT_ROOT / "tests" / tier / "dags" for tier in TIERS],
+    PROJECT_ROOT / "tools": [PROJECT_ROOT / "tests" / tier / "tools" for tier in TIERS],
     **{
         source: [distribution / "tests" / tier for tier in TIERS]
         for distribution in sorted((PROJECT_ROOT / "plugins").iterdir())
@@ -40,6 +41,8 @@ COVERED_ELSEWHERE = {
     "dags/nightly_sector_report.py": "tests/unit/dags/test_dag_integrity.py",
     "dags/nightly_sector_report_deadline.py": "tests/unit/dags/test_dag_integrity.py",
     "dags/sector_report_restatement.py": "tests/unit/dags/test_dag_integrity.py",
+    # make run's lines as each task ends, read from the metadata database of a whole run.
+    "tools/dags_test.py": "tests/integration/test_end_to_end.py",
     "plugins/flink-sql/src/airflow_flink_sql/job/__main__.py": "plugins/flink-sql/tests/integration/test_operators.py",
     "plugins/flink-sql/src/airflow_flink_sql/job/errors.py": "plugins/flink-sql/tests/unit/job/test_statements.py",
     "plugins/flink-sql/src/airflow_flink_sql/job/jvm.py": "plugins/flink-sql/tests/unit/job/test_statements.py",
