@@ -321,7 +321,8 @@ def report_chain(
     prepare_input calls ``prepare(context, *upstream)`` (the upstream XComArgs resolved), which lands or generates
     the night's input in the folder it returns. A night (``restatement`` False) is withdrawn before each task that
     rewrites its files, and by a publish that failed for good; a restatement works beside the published night and
-    takes its place in one step. ``flink_job``: the aggregate task's arguments other than :data:`FLINK_JOB`'s."""
+    takes its place in one step. ``flink_job``: the aggregate task's arguments beyond, or instead of,
+    :data:`FLINK_JOB`."""
     # Only a night's own tasks withdraw it: a restatement's run is of the date its corrected file names.
     rewriting: dict[str, Any] = {} if restatement else {"pre_execute": withdraw_before_rewriting}
     failed_publish = [withdraw_failed_publication, *NIGHT_FAILURE_CALLBACKS]
