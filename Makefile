@@ -22,23 +22,11 @@ export RUN_LOGICAL_DATE := $(LOGICAL_DATE)
 MONTH ?= $(shell date +%Y-%m)
 export RUN_MONTH := $(MONTH)
 
-# The project root is on PYTHONPATH so DAGs import include.<package>, the Astronomer way. The Airflow
-# extensions in plugins/ are installed distributions (editable here), found through their entry points.
-export PYTHONPATH := $(CURDIR)
-export AIRFLOW_HOME ?= $(CURDIR)/.airflow
-export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
-# plugins/ as Airflow's plugins folder, as Airflow's docker-compose and Astro projects have it: its
-# .airflowignore keeps the distributions' sources out (they are found through their entry points).
-export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
-export AIRFLOW__CORE__LOAD_EXAMPLES := False
-# LocalExecutor starts core.parallelism workers; the default 32 is far too many for a laptop.
-export AIRFLOW__CORE__PARALLELISM := 4
-export SECTOR_REPORT_DATA_DIR ?= $(CURDIR)/data
-export SECTOR_REPORT_FLINK_TARGET ?= local
-# The demo nights generate their data; a deployment lands the day's file (the default, see docs/deployment.md).
-export SECTOR_REPORT_SOURCE ?= generate
-# The report viewer plugin serves the HTML reports under the data folder in the Airflow UI.
-export AIRFLOW__REPORT_VIEWER__ROOT ?= $(SECTOR_REPORT_DATA_DIR)
+AIRFLOW_HOME ?= $(CURDIR)/.airflow
+# Airflow's environment for local runs (tools/local_env.py, as the tests and benchmarks have it): the commands that
+# run Airflow or the package run under it. SECTOR_REPORT_DATA_DIR, SECTOR_REPORT_FLINK_TARGET and
+# SECTOR_REPORT_SOURCE from the environment (or make's command line) are kept.
+LOCAL_ENV := $(BIN)/python -m tools.local_env --home "$(AIRFLOW_HOME)" --
 
 FLINK_REST_PORT ?= 8081
 FLINK_WORKDIR := $(CURDIR)/.flink-cluster
@@ -53,22 +41,22 @@ FLINK_TM_MEMORY ?= 2g
 # non-zero if no report was published.
 export RUN_LOG = $(AIRFLOW_HOME)/logs/make-run/nightly_sector_report-$(DATE).log
 run: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	@$(BIN)/python -m tools.dags_test nightly_sector_report "$$RUN_DATE" --conf "$$RUN_CONF" --log "$$RUN_LOG"
-	@$(BIN)/python -m include.sector_report show --date "$$RUN_DATE" --conf "$$RUN_CONF" --log "$$RUN_LOG"
+	@$(LOCAL_ENV) $(BIN)/python -m tools.dags_test nightly_sector_report "$$RUN_DATE" --conf "$$RUN_CONF" --log "$$RUN_LOG"
+	@$(LOCAL_ENV) $(BIN)/python -m include.sector_report show --date "$$RUN_DATE" --conf "$$RUN_CONF" --log "$$RUN_LOG"
 
 # The month-to-date rollup of the published days of MONTH, printed like make run's table.
 export RUN_MONTH_LOG = $(AIRFLOW_HOME)/logs/make-run/monthly_sector_report-$(MONTH).log
 run-month: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	@$(BIN)/python -m tools.dags_test monthly_sector_report "$$RUN_DATE" --conf "{\"month\": \"$$RUN_MONTH\"}" \
+	@$(LOCAL_ENV) $(BIN)/python -m tools.dags_test monthly_sector_report "$$RUN_DATE" --conf "{\"month\": \"$$RUN_MONTH\"}" \
 	  --log "$$RUN_MONTH_LOG"
-	@$(BIN)/python -m include.sector_report show-month --month "$$RUN_MONTH" --log "$$RUN_MONTH_LOG"
+	@$(LOCAL_ENV) $(BIN)/python -m include.sector_report show-month --month "$$RUN_MONTH" --log "$$RUN_MONTH_LOG"
 
 # The tiers (docs/development.md "Tests by tier"): the folders of each, in the project and its distributions.
 UNIT_TESTS := $(wildcard tests/unit plugins/*/tests/unit)
 INTEGRATION_TESTS := $(wildcard tests/integration plugins/*/tests/integration)
 SYSTEM_TESTS := $(wildcard tests/system plugins/*/tests/system)
 # JUNIT=<file>: the tier's JUnit XML report (make test's table reads it).
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider $(if $(JUNIT),--junitxml=$(JUNIT))
+PYTEST := $(LOCAL_ENV) $(BIN)/python -m pytest -p no:cacheprovider $(if $(JUNIT),--junitxml=$(JUNIT))
 
 # Lint, then each tier in turn, cheapest first, stopping at the first that fails; then one table of each tier's
 # count and time (tools/suite.py).
@@ -102,46 +90,46 @@ screenshots: check-java test-system-deps $(VENV)/.installed-test
 # Local Airflow with the UI (api-server, scheduler, dag-processor, triggerer) on the embedded defaults
 # (SQLite: fine for one person; concurrent CLI writes beside it, e.g. `airflow backfill create`, want PostgreSQL).
 airflow: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/python -m tools.airflow_local start
+	$(LOCAL_ENV) $(BIN)/python -m tools.airflow_local start
 
 stop:
-	$(BIN)/python -m tools.airflow_local stop
+	$(LOCAL_ENV) $(BIN)/python -m tools.airflow_local stop
 
 # Against the running `make airflow`: turn the package on (the nights, their deadline, the month rollup that
 # their Asset triggers, the restatements corrected files start: Airflow creates every DAG paused), or trigger a run now.
 PACKAGE_DAGS := nightly_sector_report nightly_sector_report_deadline monthly_sector_report sector_report_restatement
 # Waits for the dag-processor to have parsed them: `airflow dags unpause` of a DAG not parsed yet does nothing.
 unpause:
-	$(BIN)/python -m tools.airflow_local unpause $(PACKAGE_DAGS)
+	$(LOCAL_ENV) $(BIN)/python -m tools.airflow_local unpause $(PACKAGE_DAGS)
 
 trigger:
-	$(BIN)/airflow dags trigger nightly_sector_report --conf "$$RUN_CONF" $(if $(LOGICAL_DATE),--logical-date "$$RUN_LOGICAL_DATE")
+	$(LOCAL_ENV) $(BIN)/airflow dags trigger nightly_sector_report --conf "$$RUN_CONF" $(if $(LOGICAL_DATE),--logical-date "$$RUN_LOGICAL_DATE")
 
 # A real Flink session cluster from the PyFlink wheel, registered as flink_default for target=remote.
 flink-cluster: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/python -m tools.flink_session_cluster start --workdir $(FLINK_WORKDIR) --rest-port $(FLINK_REST_PORT) \
+	$(LOCAL_ENV) $(BIN)/python -m tools.flink_session_cluster start --workdir $(FLINK_WORKDIR) --rest-port $(FLINK_REST_PORT) \
 	  --taskmanager-memory $(FLINK_TM_MEMORY)
-	-$(BIN)/airflow connections delete flink_default >/dev/null 2>&1
-	$(BIN)/airflow connections add flink_default --conn-type flink --conn-host localhost --conn-port $(FLINK_REST_PORT)
+	-$(LOCAL_ENV) $(BIN)/airflow connections delete flink_default >/dev/null 2>&1
+	$(LOCAL_ENV) $(BIN)/airflow connections add flink_default --conn-type flink --conn-host localhost --conn-port $(FLINK_REST_PORT)
 	@echo "Run on it with SECTOR_REPORT_FLINK_TARGET=remote (make run / make airflow)."
 
 flink-stop:
-	$(BIN)/python -m tools.flink_session_cluster stop --workdir $(FLINK_WORKDIR)
+	$(LOCAL_ENV) $(BIN)/python -m tools.flink_session_cluster stop --workdir $(FLINK_WORKDIR)
 
 # Benchmarks (see benchmarks/): results go to benchmarks/results/.
 ROWS ?= 1e3,1e6,1e7
 REPEATS ?= 3
 bench: check-java $(VENV)/.installed-bench
-	$(BIN)/python -m benchmarks.engines --rows $(ROWS) --repeats $(REPEATS)
+	$(LOCAL_ENV) $(BIN)/python -m benchmarks.engines --rows $(ROWS) --repeats $(REPEATS)
 
 bench-flink: check-java $(VENV)/.installed-bench
-	$(BIN)/python -m benchmarks.flink_tuning --repeats $(REPEATS)
+	$(LOCAL_ENV) $(BIN)/python -m benchmarks.flink_tuning --repeats $(REPEATS)
 
 bench-dag: check-java $(VENV)/.installed-bench
-	$(BIN)/python -m benchmarks.dag_run
+	$(LOCAL_ENV) $(BIN)/python -m benchmarks.dag_run
 
 profile-flink: check-java $(VENV)/.installed-bench
-	$(BIN)/python -m benchmarks.profile_flink
+	$(LOCAL_ENV) $(BIN)/python -m benchmarks.profile_flink
 
 $(VENV)/.installed-bench: benchmarks/requirements.txt $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt -c constraints.txt
@@ -189,7 +177,7 @@ test-system-deps:
 # Local stand-ins for the images docker-compose.yaml names, where no image registry is reachable (as root):
 # `docker-compose --env-file .standins.env up -d` then uses them (docs/deployment.md).
 standin-images: test-system-deps $(VENV)/.installed
-	$(BIN)/python -m tools.standin_images --env-file .standins.env
+	$(LOCAL_ENV) $(BIN)/python -m tools.standin_images --env-file .standins.env
 
 # The Airflow extensions are installed editable: a change to plugins/ is live without reinstalling.
 DISTRIBUTIONS := plugins/flink-sql plugins/report-kit
@@ -209,7 +197,7 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
 	@mkdir -p $(AIRFLOW_HOME)
 	@echo "Creating Airflow's metadata database in $(AIRFLOW_HOME) (log: $(AIRFLOW_HOME)/db-migrate.log)"
-	@$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+	@$(LOCAL_ENV) $(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
 
 # Back to a fresh clone: the virtualenv, Airflow's home (metadata DB, logs), the session cluster's folder and the
 # data folder, so every night's and month's report, revision and quarantine made here is deleted too.

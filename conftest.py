@@ -25,19 +25,17 @@ import pytest
 # Plain paths: nothing here imports Airflow before its environment is set below.
 from tests.support import PROJECT_ROOT
 from tests.support.flink_sql_jobs import TEST_DAGS_FOLDER
+from tools.local_env import local_airflow_env
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="sector-report-tests-"))
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 # Airflow reads its configuration when first imported, and the DAG reads its data folder
-# when parsed, so both must be pointed away from the developer's own folders right now.
+# when parsed, so both must be pointed away from the developer's own folders right now:
+# a local run's environment (as `make` has it) in a throwaway home and data folder.
 os.environ.update(
     {
-        "AIRFLOW_HOME": str(_SCRATCH / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        # plugins/ as the plugins folder, as the Makefile and docker-compose.yaml have it.
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **local_airflow_env(PROJECT_ROOT, _SCRATCH / "airflow", _SCRATCH / "data", os.environ),
         # A second bundle holds test-only DAGs, so dag.test() can run them through Airflow's task runner.
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
             [
@@ -53,11 +51,8 @@ os.environ.update(
                 },
             ]
         ),
-        "SECTOR_REPORT_DATA_DIR": str(_SCRATCH / "data"),
-        # The tests' nights generate their data unless they say otherwise, as `make run` does.
+        # The tests' nights generate their data unless they say otherwise, whatever the developer's shell says.
         "SECTOR_REPORT_SOURCE": "generate",
-        "AIRFLOW__REPORT_VIEWER__ROOT": str(_SCRATCH / "data"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
     }
 )
 

@@ -18,10 +18,12 @@ import jinja2
 from airflow_flink_sql.sql_script import is_insert, split_statements, sql_string_literal
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = PROJECT_ROOT / "include" / "sql" / "nightly_sector_report" / "sector_summary.sql"
+# The DAGs' template search path, and the night's script on it (its tables come from sql/tables.sql there).
+TEMPLATE_SEARCHPATH = PROJECT_ROOT / "include"
+SCRIPT = "sql/nightly_sector_report/sector_summary.sql"
 
 _TABLE = re.compile(r"CREATE\s+TEMPORARY\s+TABLE\s+(\w+)\s*\((.*)\)\s*WITH\s*\((.*)\)", re.I | re.S)
-_PATH_PARAM = re.compile(r"'path'\s*=\s*\{\{\s*sql_params\.(\w+)")
+_PATH_PARAM = re.compile(r"'path'\s*=\s*'<(\w+)>'")
 _INSERT = re.compile(r"INSERT\s+(?:OVERWRITE|INTO)\s+(\w+)\s+(SELECT\b.*)", re.I | re.S)
 _VIEW = re.compile(r"CREATE\s+TEMPORARY\s+VIEW\b", re.I)
 
@@ -45,9 +47,16 @@ class AggregationSql:
         return ", ".join(f"{name} {sql_type}" for name, sql_type in self.columns[table])
 
 
+class _ParamNames(dict[str, str]):
+    """sql_params that render as their own names, ``<name>``: a table's 'path' says which one it is."""
+
+    def __missing__(self, name: str) -> str:
+        return f"<{name}>"
+
+
 @functools.cache
-def load(script_path: Path = SCRIPT) -> AggregationSql:
-    statements = [_without_comment_lines(s) for s in split_statements(script_path.read_text(encoding="utf-8"))]
+def load(script: str = SCRIPT) -> AggregationSql:
+    statements = [_without_comment_lines(s) for s in split_statements(render(_ParamNames(), script))]
     tables = {m.group(1): (m.group(2), m.group(3)) for s in statements if (m := _TABLE.match(s))}
     return AggregationSql(
         columns={name: _columns(body) for name, (body, _) in tables.items()},
@@ -57,11 +66,14 @@ def load(script_path: Path = SCRIPT) -> AggregationSql:
     )
 
 
-def render(sql_params: dict[str, str], script_path: Path = SCRIPT) -> str:
-    """The script as the operator renders it: ``sql_params`` placed as quoted literals."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 - SQL, not HTML
+def render(sql_params: dict[str, str], script: str = SCRIPT) -> str:
+    """The script as the operator renders it: found on the DAGs' template search path, ``sql_params`` placed as
+    quoted literals."""
+    env = jinja2.Environment(  # noqa: S701 - SQL, not HTML
+        loader=jinja2.FileSystemLoader(TEMPLATE_SEARCHPATH), undefined=jinja2.StrictUndefined, autoescape=False
+    )
     env.filters["sql_string"] = sql_string_literal
-    return env.from_string(script_path.read_text(encoding="utf-8")).render(sql_params=sql_params)
+    return env.get_template(script).render(sql_params=sql_params)
 
 
 def _without_comment_lines(statement: str) -> str:

@@ -43,6 +43,7 @@ from benchmarks.process_tree import run_measured
 from include.sector_report.landing.generate import generate_batches, write_seed_csv
 from include.sector_report.layout import RunFolder
 from include.sector_report.universe import load_universe
+from tools.local_env import local_airflow_env
 
 LOGICAL_DATE = "2024-03-08T14:00:00+00:00"  # 23:00 in Seoul: the report date is 2024-03-08
 REPORT_DATE = "2024-03-08"
@@ -77,16 +78,8 @@ class Workspace:
     def __init__(self, root: Path):
         self.root = root
         self.data = root / "data"
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "AIRFLOW_HOME": str(root / "airflow"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "SECTOR_REPORT_DATA_DIR": str(self.data),
-            "SECTOR_REPORT_FLINK_TARGET": "local",
-            "SECTOR_REPORT_SOURCE": "generate",
-        }
+        # A local run's environment, on the local target with generated data unless a run says otherwise.
+        self.env = {**os.environ, **local_airflow_env(PROJECT_ROOT, root / "airflow", self.data)}
         subprocess.run(
             [sys.executable, "-m", "airflow", "db", "migrate"], env=self.env, check=True, capture_output=True
         )

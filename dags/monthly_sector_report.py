@@ -20,13 +20,20 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-import pendulum
-from airflow.sdk import DAG, Asset, Param, task
+from airflow.sdk import DAG, Param, task
 from airflow_flink_sql.operators import PyFlinkSqlOperator
 from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from include.sector_report import settings
-from include.sector_report.dag_support import DATA, DEFAULT_ARGS, alert_to_param, fail_without_retry, locale_param
+from include.sector_report.dag_support import (
+    DAILY_REPORT,
+    DATA,
+    FLINK_JOB,
+    alert_to_param,
+    dag_args,
+    fail_without_retry,
+    locale_param,
+)
 from include.sector_report.report_dates import report_date_of
 
 
@@ -91,13 +98,8 @@ with DAG(
     dag_id="monthly_sector_report",
     description="Month-to-date per-sector totals and daily trends, aggregated by PyFlink from the published days",
     doc_md=__doc__,
-    schedule=[Asset(settings.DAILY_REPORT_ASSET)],
-    start_date=pendulum.datetime(2020, 1, 1, tz=settings.TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    template_searchpath=[str(settings.INCLUDE_DIR)],
-    default_args=DEFAULT_ARGS,
-    tags=["reporting", "flink"],
+    schedule=[DAILY_REPORT],
+    **dag_args(),
     params={
         "month": Param(
             None,
@@ -115,9 +117,7 @@ with DAG(
         task_id="aggregate",
         sql="sql/monthly_sector_report/month_summary.sql",
         sql_params=plan["sql_params"],
-        target=settings.FLINK_TARGET,
-        slot_wait_timeout=settings.FLINK_SLOT_WAIT_SECONDS,
-        execution_timeout=settings.FLINK_JOB_TIMEOUT,
+        **FLINK_JOB,
     )
     published: Any = publish_months(plan)
     # TaskFlow takes no operator_extra_links argument; the link is the month report's.

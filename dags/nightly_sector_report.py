@@ -36,38 +36,27 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, Param, task
+from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowSkipException
-from airflow_flink_sql.operators import PyFlinkSqlOperator
 from airflow_report_kit.sensors.file_arrival import FileArrivalSensor
 from airflow_report_kit.sensors.run_order import PreviousRunSensor
 from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimetable
-from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from include.sector_report import settings
 from include.sector_report.dag_support import (
     DATA,
-    DEFAULT_ARGS,
     NIGHT_FAILURE_CALLBACKS,
-    SECTOR_SUMMARY_SQL,
+    Context,
     alert_to_param,
-    daily_report_event,
+    dag_args,
     email_list_param,
-    fail_without_retry,
-    flink_paths,
     locale_param,
+    report_chain,
     report_date,
-    revision_audit,
-    run_facts,
-    sector_summary_params,
     send_with_report,
-    withdraw_before_rewriting,
-    withdraw_failed_publication,
 )
 from include.sector_report.layout import RunFolder
 from include.sector_report.transactions import SOURCES
-
-DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)
 
 
 @task
@@ -83,70 +72,27 @@ def plan_input_wait(**context: Any) -> dict[str, Any]:
     return {"folder": str(DATA.incoming), "patterns": incoming_patterns(day), "until": deadline.isoformat()}
 
 
-@task(trigger_rule="none_failed", pre_execute=withdraw_before_rewriting)
-def prepare_input(**context: Any) -> dict[str, Any]:
-    from include.sector_report.inputs import prepare_input as prepare
+def prepare_night(context: Context) -> RunFolder:
+    """prepare_input's work: land the day's file (the one given, or the one that arrived) or generate the day."""
+    from include.sector_report.inputs import prepare_input
 
     params = context["params"]
-    day = report_date()
-    run = DATA.run(day.isoformat())
-    arrived = context["ti"].xcom_pull(task_ids="wait_for_input")
-    with fail_without_retry():
-        manifest = prepare(
-            run,
-            source=params["source"],
-            logical_date=day,
-            rows=params["rows"],
-            seed=params["seed"],
-            input_path=params["input_path"] or arrived,
-            data_root=settings.DATA_ROOT,
-            allowed_input_dirs=settings.ALLOWED_INPUT_DIRS,
-            allow_empty=params["allow_empty"],
-            max_reject_ratio=params["max_reject_ratio"],
-        )
-    print(f"Prepared {run.transactions_csv}: {manifest}")
-    return flink_paths(run)
-
-
-@task(pre_execute=withdraw_before_rewriting)
-def validate(prepared: dict[str, str]) -> None:
-    from include.sector_report.validate import validate_run
-
-    with fail_without_retry():
-        validate_run(RunFolder(Path(prepared["run_dir"])), logical_date=report_date().isoformat())
-
-
-@task(pre_execute=withdraw_before_rewriting)
-def render_report(prepared: dict[str, str], flink_job: dict[str, Any], **context: Any) -> str:
-    from include.sector_report.reporting.render import format_summary_table
-    from include.sector_report.reporting.render import render_report as render
-    from include.sector_report.summary import NightSummary
-
-    locale = context["params"]["locale"]
-    run = RunFolder(Path(prepared["run_dir"]))
-    staged = render(run, locale=locale, run_facts=run_facts(context, flink_job))
-    print(format_summary_table(NightSummary.read(run).sectors, locale))
-    print(f"Rendered {staged}; the publish task publishes it.")
-    return str(run.root)
-
-
-@task(outlets=[DAILY_REPORT], on_failure_callback=[withdraw_failed_publication, *NIGHT_FAILURE_CALLBACKS])
-def publish(run_dir: str, **context: Any) -> str:
-    """The night becomes published here, and only here: its report, the index and latest, the run's
-    "Report" tab, and the daily report Asset's event (which runs the monthly rollup). All or nothing,
-    and again from the rendered report on a retry or when cleared alone."""
-    from include.sector_report.reporting.publish import publishing
-
-    run = RunFolder(Path(run_dir))
-    with (
-        fail_without_retry(),
-        publishing(
-            run, locale=context["params"]["locale"], exchange=settings.EXCHANGE, audit=revision_audit(context)
-        ) as (report, *index_pages),
-    ):
-        context["outlet_events"][DAILY_REPORT].extra = daily_report_event(run)
-        print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *index_pages)})")
-    return str(report)
+    day = report_date(context)
+    night = DATA.run(day.isoformat())
+    manifest = prepare_input(
+        night,
+        source=params["source"],
+        logical_date=day,
+        rows=params["rows"],
+        seed=params["seed"],
+        input_path=params["input_path"] or context["ti"].xcom_pull(task_ids="wait_for_input"),
+        data_root=settings.DATA_ROOT,
+        allowed_input_dirs=settings.ALLOWED_INPUT_DIRS,
+        allow_empty=params["allow_empty"],
+        max_reject_ratio=params["max_reject_ratio"],
+    )
+    print(f"Prepared {night.transactions_csv}: {manifest}")
+    return night
 
 
 @task
@@ -168,12 +114,7 @@ with DAG(
     description="Per-sector totals of the day's stock transactions, aggregated by PyFlink, as an HTML report",
     doc_md=__doc__,
     schedule=ExchangeSessionTimetable(settings.EXCHANGE, at=settings.NIGHTLY_AT, timezone=settings.TIMEZONE),
-    start_date=pendulum.datetime(2020, 1, 1, tz=settings.TIMEZONE),  # earliest reportable date
-    catchup=False,
-    max_active_runs=1,
-    template_searchpath=[str(settings.INCLUDE_DIR)],
-    default_args={**DEFAULT_ARGS, "on_failure_callback": NIGHT_FAILURE_CALLBACKS},
-    tags=["reporting", "flink"],
+    **dag_args(on_failure_callback=NIGHT_FAILURE_CALLBACKS),
     params={
         "source": Param(
             settings.DEFAULT_SOURCE,
@@ -226,23 +167,13 @@ with DAG(
         patterns=input_wait["patterns"],
         wait_until=input_wait["until"],
     )
-    prepared: Any = prepare_input()
-    earlier_runs >> input_wait
-    arrived >> prepared
-    aggregate = PyFlinkSqlOperator(
-        task_id="aggregate",
-        sql=SECTOR_SUMMARY_SQL,
-        sql_params=sector_summary_params(prepared),
+    # prepare_input runs when the wait was skipped (the input is generated, or given as input_path).
+    night = report_chain(
+        prepare_night,
+        prepare_trigger_rule="none_failed",
         parallelism="{{ params.parallelism }}",
-        target=settings.FLINK_TARGET,
         slot_wait_timeout="{{ params.flink_slot_wait }}",
-        execution_timeout=settings.FLINK_JOB_TIMEOUT,
-        pre_execute=withdraw_before_rewriting,
     )
-    flink_job: Any = aggregate.output
-    rendered: Any = render_report(prepared, flink_job)
-    aggregate >> validate(prepared) >> rendered
-    published: Any = publish(rendered)
-    # TaskFlow takes no operator_extra_links argument; the link is the published report's.
-    published.operator.operator_extra_links = (ReportLink(),)
-    deliver_report(published)
+    earlier_runs >> input_wait
+    arrived >> night.prepared
+    deliver_report(night.published)

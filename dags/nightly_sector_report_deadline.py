@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pendulum
 from airflow.sdk import DAG, task
 from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimetable
 
 from include.sector_report import settings
-from include.sector_report.dag_support import DATA, DEFAULT_ARGS, alert_late_night, alert_to_param, locale_param
+from include.sector_report.dag_support import DATA, alert_late_night, alert_to_param, dag_args, locale_param
 from include.sector_report.report_dates import report_date_of
 
 NIGHTLY_DAG_ID = "nightly_sector_report"
@@ -62,11 +61,7 @@ with DAG(
     schedule=ExchangeSessionTimetable(
         settings.EXCHANGE, at=settings.NIGHTLY_AT, timezone=settings.TIMEZONE, delay=settings.PUBLISH_DEADLINE
     ),
-    start_date=pendulum.datetime(2020, 1, 1, tz=settings.TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["reporting"],
+    **dag_args(runs_flink=False),
     params={
         "alert_to": alert_to_param("Addresses told when a night is late."),
         "locale": locale_param(of="the alert"),

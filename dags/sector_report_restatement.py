@@ -28,32 +28,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, task
 from airflow.sdk.exceptions import AirflowSkipException
-from airflow_flink_sql.operators import PyFlinkSqlOperator
 from airflow_report_kit.triggers.pending_work import PendingWorkTrigger
-from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from include.sector_report import settings
 from include.sector_report.dag_support import (
     CLAIM_TASK,
     DATA,
-    DEFAULT_ARGS,
-    SECTOR_SUMMARY_SQL,
+    Context,
     alert_failed_restatement,
     alert_to_param,
-    daily_report_event,
+    dag_args,
     fail_without_retry,
-    flink_paths,
     locale_param,
-    revision_audit,
-    run_facts,
-    sector_summary_params,
+    report_chain,
     send_with_report,
 )
+from include.sector_report.layout import RunFolder
 
-DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)
 CORRECTIONS = Asset(
     settings.CORRECTIONS_ASSET,
     watchers=[
@@ -85,74 +78,36 @@ def take_up_correction(**context: Any) -> dict[str, Any]:
     return correction.to_json()
 
 
-@task
-def prepare_input(correction: dict[str, Any], **context: Any) -> dict[str, str]:
+def prepare_restatement(context: Context, correction: dict[str, Any]) -> RunFolder:
+    """prepare_input's work: land the corrected file in the date's restatement folder, and check it is the file
+    taken up."""
     import datetime as dt
 
-    from include.sector_report.inputs import prepare_input as prepare
+    from include.sector_report.inputs import prepare_input
     from include.sector_report.revisions import check_landed_as_taken_up
 
     params = context["params"]
     work = DATA.restatement(correction["date"])
-    with fail_without_retry():
-        manifest = prepare(
-            work,
-            source="file",
-            logical_date=dt.date.fromisoformat(correction["date"]),
-            rows=0,
-            seed=0,
-            input_path=correction["path"],
-            data_root=settings.DATA_ROOT,
-            allowed_input_dirs=settings.ALLOWED_INPUT_DIRS,
-            allow_empty=params["allow_empty"],
-            max_reject_ratio=params["max_reject_ratio"],
-        )
-        check_landed_as_taken_up(work, correction["sha256"])
+    manifest = prepare_input(
+        work,
+        source="file",
+        logical_date=dt.date.fromisoformat(correction["date"]),
+        rows=0,
+        seed=0,
+        input_path=correction["path"],
+        data_root=settings.DATA_ROOT,
+        allowed_input_dirs=settings.ALLOWED_INPUT_DIRS,
+        allow_empty=params["allow_empty"],
+        max_reject_ratio=params["max_reject_ratio"],
+    )
+    check_landed_as_taken_up(work, correction["sha256"])
     print(f"Prepared {work.transactions_csv}: {manifest}")
-    return flink_paths(work)
-
-
-@task
-def validate(prepared: dict[str, str], correction: dict[str, Any]) -> None:
-    from include.sector_report.layout import RunFolder
-    from include.sector_report.validate import validate_run
-
-    with fail_without_retry():
-        validate_run(RunFolder(Path(prepared["run_dir"])), logical_date=correction["date"])
-
-
-@task
-def render_report(prepared: dict[str, str], flink_job: dict[str, Any], **context: Any) -> str:
-    from include.sector_report.layout import RunFolder
-    from include.sector_report.reporting.render import render_report as render
-
-    work = RunFolder(Path(prepared["run_dir"]))
-    staged = render(work, locale=context["params"]["locale"], run_facts=run_facts(context, flink_job))
-    print(f"Rendered {staged}; the publish task publishes it.")
-    return str(work.root)
-
-
-@task(outlets=[DAILY_REPORT])
-def publish(work_dir: str, **context: Any) -> str:
-    """The restated night replaces the published one in one step, as its date's next revision."""
-    from include.sector_report.layout import RunFolder
-    from include.sector_report.reporting.publish import publish_restatement
-
-    work = RunFolder(Path(work_dir))
-    with fail_without_retry():
-        pages = publish_restatement(
-            work, locale=context["params"]["locale"], exchange=settings.EXCHANGE, audit=revision_audit(context)
-        )
-    report, *other_pages = pages
-    context["outlet_events"][DAILY_REPORT].extra = daily_report_event(RunFolder(report.parent))
-    print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *other_pages)})")
-    return str(report)
+    return work
 
 
 @task
 def deliver_correction(report: str, **context: Any) -> None:
     """Mail the differences to the night's recipients (every earlier revision's), the revised report attached."""
-    from include.sector_report.layout import RunFolder
     from include.sector_report.reporting.mail import correction_mail
     from include.sector_report.revisions import night_recipients, revision_of
 
@@ -170,12 +125,7 @@ with DAG(
     description="Reissue a published night from a corrected file in incoming/, as its next revision",
     doc_md=__doc__,
     schedule=[CORRECTIONS],
-    start_date=pendulum.datetime(2020, 1, 1, tz=settings.TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    template_searchpath=[str(settings.INCLUDE_DIR)],
-    default_args={**DEFAULT_ARGS, "on_failure_callback": alert_failed_restatement},
-    tags=["reporting", "flink"],
+    **dag_args(on_failure_callback=alert_failed_restatement),
     params={
         "date": Param(
             None,
@@ -192,21 +142,6 @@ with DAG(
         "locale": locale_param(),
     },
 ):
-    # TaskFlow passes XComArgs where the tasks take their values, and indexes them: the wiring's names are Any.
-    correction: Any = take_up_correction()
-    prepared: Any = prepare_input(correction)
-    aggregate = PyFlinkSqlOperator(
-        task_id="aggregate",
-        sql=SECTOR_SUMMARY_SQL,
-        sql_params=sector_summary_params(prepared),
-        target=settings.FLINK_TARGET,
-        slot_wait_timeout=settings.FLINK_SLOT_WAIT_SECONDS,
-        execution_timeout=settings.FLINK_JOB_TIMEOUT,
-    )
-    flink_job: Any = aggregate.output
-    rendered: Any = render_report(prepared, flink_job)
-    aggregate >> validate(prepared, correction) >> rendered
-    published: Any = publish(rendered)
-    # TaskFlow takes no operator_extra_links argument; the link is the published report's.
-    published.operator.operator_extra_links = (ReportLink(),)
-    deliver_correction(published)
+    correction = take_up_correction()
+    restated = report_chain(prepare_restatement, correction, restatement=True)
+    deliver_correction(restated.published)

@@ -5,7 +5,7 @@
     python -m tools.airflow_local unpause DAG_ID...
 
 Runs in the background in its own process group, with its log and pid file in
-$AIRFLOW_HOME; configuration comes from the environment (the Makefile exports it).
+$AIRFLOW_HOME; configuration comes from the environment (the Makefile runs it under tools/local_env.py).
 Used by `make airflow` / `make stop` and by the deployment tests.
 """
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from .failure_record import last_failure
 from .layout import DataFolder
 from .published_nights import is_published
 from .reporting.render import format_summary_table
-from .settings import LOCALE
+from .settings import DATA_ROOT, LOCALE
 from .summary import NightSummary, SectorSummary
 
 
@@ -28,11 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     show = commands.add_parser("show", help="print the summary table and report path of a date")
     show.add_argument("--date", required=True, help="report date, YYYY-MM-DD")
     show.add_argument("--conf", default="{}", help="the run's conf JSON; its locale picks the table's language")
-    show.add_argument("--data-dir", default=os.environ.get("SECTOR_REPORT_DATA_DIR", "data"))
+    show.add_argument("--data-dir", default=DATA_ROOT)
     show_month = commands.add_parser("show-month", help="print the month-to-date table and report path of a month")
     show_month.add_argument("--month", required=True, help="YYYY-MM")
     show_month.add_argument("--conf", default="{}", help="the run's conf JSON; its locale picks the table's language")
-    show_month.add_argument("--data-dir", default=os.environ.get("SECTOR_REPORT_DATA_DIR", "data"))
+    show_month.add_argument("--data-dir", default=DATA_ROOT)
     for command in (show, show_month):
         command.add_argument("--log", default="the Airflow log above", help="where the run's Airflow log is")
     args = parser.parse_args(argv)

@@ -1,7 +1,8 @@
-"""What the DAGs share, and the package's one seam with Airflow: the data folder, default args and the Params the
-DAGs have in common, the night a task works on, failing without a retry, the callbacks that keep a night published
-or withdrawn as a whole, record why it failed and alert on-call, and sending the mails of :mod:`.reporting.mail`
-through Airflow's SMTP notifier (the ``smtp_default`` connection).
+"""What the DAGs share, and the package's one seam with Airflow: the data folder, the DAGs' defaults and the Params
+they have in common, the chain of tasks that makes and publishes a night (:func:`report_chain`), the night a task
+works on, failing without a retry, the callbacks that keep a night published or withdrawn as a whole, record why it
+failed and alert on-call, and sending the mails of :mod:`.reporting.mail` through Airflow's SMTP notifier (the
+``smtp_default`` connection).
 
 The only module of this package that imports Airflow (ruff's TID251 keeps it so): the domain modules stay plain
 Python, tested without Airflow. The mail templates and the publication are imported inside the callbacks, so
@@ -13,11 +14,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import quote
 
-from airflow.sdk import Param, get_current_context
+import pendulum
+from airflow.sdk import Asset, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
+from airflow_flink_sql.operators import PyFlinkSqlOperator
+from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from . import settings
 from .errors import ReportError
@@ -188,7 +193,6 @@ def send_with_report(context: Context, to: list[str], mail: Mail, night: RunFold
     """Send ``mail`` with the night's published report attached, named for its readers: it says which day it is."""
     import shutil
     import tempfile
-    from pathlib import Path
 
     with tempfile.TemporaryDirectory() as folder:
         attachment = shutil.copy(night.report_html, Path(folder) / f"sector-report-{night.date}.html")
@@ -269,3 +273,126 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 # The nightly DAG's tasks also record why the night failed, for the deadline's late alert.
 NIGHT_FAILURE_CALLBACKS: list[Callable[[Context], None]] = [record_night_failure, alert_failed_task]
+
+
+def dag_args(
+    *,
+    on_failure_callback: Callable[[Context], None] | list[Callable[[Context], None]] = alert_failed_task,
+    runs_flink: bool = True,
+) -> dict[str, Any]:
+    """What every DAG of the package is alike in, as ``DAG(**dag_args(...))`` takes it: ``on_failure_callback`` is
+    its tasks' callback when one fails for good; ``runs_flink`` tags the DAGs that run Flink jobs."""
+    return {
+        "start_date": pendulum.datetime(2020, 1, 1, tz=settings.TIMEZONE),  # the earliest reportable date
+        "catchup": False,  # a new deployment must not replay history
+        "max_active_runs": 1,
+        "template_searchpath": [str(settings.INCLUDE_DIR)],  # the Flink jobs' SQL, under include/sql/
+        "default_args": {**DEFAULT_ARGS, "on_failure_callback": on_failure_callback},
+        "tags": ["reporting", "flink"] if runs_flink else ["reporting"],
+    }
+
+
+# A Flink job of the package's (the PyFlinkSqlOperator's arguments): where it runs, and how long it may take.
+FLINK_JOB: dict[str, Any] = {
+    "target": settings.FLINK_TARGET,
+    "slot_wait_timeout": settings.FLINK_SLOT_WAIT_SECONDS,
+    "execution_timeout": settings.FLINK_JOB_TIMEOUT,
+}
+DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)
+
+
+class ReportChain(NamedTuple):
+    """The XComArgs of a report chain that the DAG wires on: the prepared night's, and the published report's."""
+
+    prepared: Any
+    published: Any
+
+
+def report_chain(
+    prepare: Callable[..., RunFolder],
+    *upstream: Any,
+    restatement: bool = False,
+    prepare_trigger_rule: str = "all_success",
+    **flink_job: Any,
+) -> ReportChain:
+    """The chain that makes and publishes a night, the same in the nightly and the restatement DAG: prepare_input,
+    aggregate (the night's Flink job), validate, render_report, publish (the one moment the night is published:
+    its report, the index and latest, the run's "Report" tab and the ``sector_report_daily`` Asset event).
+
+    prepare_input calls ``prepare(context, *upstream)`` (the upstream XComArgs resolved), which lands or generates
+    the night's input in the folder it returns. A night (``restatement`` False) is withdrawn before each task that
+    rewrites its files, and by a publish that failed for good; a restatement works beside the published night and
+    takes its place in one step. ``flink_job``: the aggregate task's arguments beyond, or instead of,
+    :data:`FLINK_JOB`."""
+    # Only a night's own tasks withdraw it: a restatement's run is of the date its corrected file names.
+    rewriting: dict[str, Any] = {} if restatement else {"pre_execute": withdraw_before_rewriting}
+    failed_publish = [withdraw_failed_publication, *NIGHT_FAILURE_CALLBACKS]
+    publish_callbacks: dict[str, Any] = {} if restatement else {"on_failure_callback": failed_publish}
+
+    @task(task_id="prepare_input", trigger_rule=prepare_trigger_rule, **rewriting)
+    def prepare_input(*values: Any, **context: Any) -> dict[str, str]:
+        with fail_without_retry():
+            night = prepare(context, *values)
+        return flink_paths(night)
+
+    @task(task_id="validate", **rewriting)
+    def validate(prepared: dict[str, str]) -> None:
+        from .validate import validate_run
+
+        night = RunFolder(Path(prepared["run_dir"]))
+        with fail_without_retry():
+            validate_run(night, logical_date=night.date)
+
+    @task(task_id="render_report", **rewriting)
+    def render_report(prepared: dict[str, str], flink_job: dict[str, Any], **context: Any) -> str:
+        from .reporting.render import format_summary_table, render_report
+        from .summary import NightSummary
+
+        locale = context["params"]["locale"]
+        night = RunFolder(Path(prepared["run_dir"]))
+        staged = render_report(night, locale=locale, run_facts=run_facts(context, flink_job))
+        print(format_summary_table(NightSummary.read(night).sectors, locale))
+        print(f"Rendered {staged}; the publish task publishes it.")
+        return str(night.root)
+
+    @task(task_id="publish", outlets=[DAILY_REPORT], **publish_callbacks)
+    def publish(run_dir: str, **context: Any) -> str:
+        """The night becomes published here, and only here: all or nothing, and again from the rendered report on
+        a retry or when cleared alone."""
+        audit = revision_audit(context)
+        with (
+            fail_without_retry(),
+            _publication(RunFolder(Path(run_dir)), context["params"]["locale"], audit, restatement) as pages,
+        ):
+            report, *other_pages = pages
+            context["outlet_events"][DAILY_REPORT].extra = daily_report_event(RunFolder(report.parent))
+            print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *other_pages)})")
+        return str(report)
+
+    prepared: Any = prepare_input(*upstream)
+    aggregate = PyFlinkSqlOperator(
+        task_id="aggregate",
+        sql=SECTOR_SUMMARY_SQL,
+        sql_params=sector_summary_params(prepared),
+        **{**FLINK_JOB, **rewriting, **flink_job},
+    )
+    flink_job_facts: Any = aggregate.output
+    rendered: Any = render_report(prepared, flink_job_facts)
+    aggregate >> validate(prepared) >> rendered
+    published: Any = publish(rendered)
+    # TaskFlow takes no operator_extra_links argument; the link is the published report's.
+    published.operator.operator_extra_links = (ReportLink(),)
+    return ReportChain(prepared, published)
+
+
+@contextmanager
+def _publication(run: RunFolder, locale: str, audit: Audit, restatement: bool) -> Iterator[list[Path]]:
+    """Publish ``run`` for the block (its pages: the report first): a night's publication is withdrawn if the block
+    fails; a restatement's stands, and a retry completes it."""
+    from .reporting.publish import publish_restatement, publishing
+
+    if restatement:
+        yield publish_restatement(run, locale=locale, exchange=settings.EXCHANGE, audit=audit)
+        return
+    with publishing(run, locale=locale, exchange=settings.EXCHANGE, audit=audit) as pages:
+        yield pages

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from airflow_report_kit.calendars import is_exchange
 
+from .report_dates import SEOUL
 from .trading_days import unknown_exchange
 from .transactions import SOURCES
 
@@ -57,8 +58,9 @@ FLINK_JOB_TIMEOUT = dt.timedelta(seconds=seconds_from_env("SECTOR_REPORT_FLINK_J
 # How long a night's job on the session cluster may wait for slots (no TaskManager, every slot taken) before it is
 # cancelled; unset: 300 s, Flink's own slot.request.timeout. The nightly DAG's flink_slot_wait param overrides it.
 FLINK_SLOT_WAIT_SECONDS = seconds_from_env("SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS") or 300
-# The reports' time zone: a night's report date is its logical date here, and the nights run at 23:00 here.
-TIMEZONE = "Asia/Seoul"
+# The reports' time zone, by name (the timetables and start dates take one): a night's report date is its logical
+# date there (report_dates.SEOUL), and the nights run at 23:00 there.
+TIMEZONE = SEOUL.key
 NIGHTLY_AT = dt.time(23, 0)
 # A session's night not published this long after its 23:00 run time alerts alert_to (480: by 07:00 Seoul time).
 PUBLISH_DEADLINE = dt.timedelta(minutes=float(os.environ.get("SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES", 480)))

@@ -2,64 +2,19 @@
 -- One job rolls up every month asked for (a batch of nights may span a month's end).
 -- Rendered by Airflow: sql_params are placed as quoted string literals.
 
--- Every published day's landed input (include/sector_report/landing/landed_input.py), read as one source: the
--- run folders, filtered by a pattern naming the published days. The date is the run folder's, taken
--- from each file's path by a pattern the layout gives (include/sector_report/layout.py).
-CREATE TEMPORARY TABLE transactions (
-    stock_id INT,
-    price_cents BIGINT,
-    volume INT,
-    transaction_date DATE,
-    file_path STRING NOT NULL METADATA FROM 'file.path' VIRTUAL
-) WITH (
-    'connector' = 'filesystem',
-    'path' = {{ sql_params.runs_path | sql_string }},
-    'source.path.regex-pattern' = {{ sql_params.transactions_pattern | sql_string }},
-    'format' = 'csv',
-    'source.report-statistics' = 'NONE'
-);
+{% from "sql/tables.sql" import sector_summary_table, stocks_table, transactions_table -%}
 
--- Each day's stock ids are that day's own: the lookup is joined on (date, stock_id).
-CREATE TEMPORARY TABLE stocks (
-    stock_id INT,
-    stock_code STRING,
-    sector STRING,
-    file_path STRING NOT NULL METADATA FROM 'file.path' VIRTUAL
-) WITH (
-    'connector' = 'filesystem',
-    'path' = {{ sql_params.runs_path | sql_string }},
-    'source.path.regex-pattern' = {{ sql_params.stocks_pattern | sql_string }},
-    'format' = 'csv',
-    'source.report-statistics' = 'NONE'
-);
+-- Every published day's landed input (include/sql/tables.sql), read as one source: the run folders, filtered by a
+-- pattern naming the published days. The date is the run folder's, taken from each file's path by a pattern the
+-- layout gives (include/sector_report/layout.py). Each day's stock ids are that day's own: the lookup is joined on
+-- (date, stock_id).
+{{ transactions_table(sql_params.runs_path, pattern=sql_params.transactions_pattern) }};
 
-CREATE TEMPORARY TABLE day_sector_summary (
-    report_date STRING,
-    sector STRING,
-    total_value DECIMAL(38, 2),
-    avg_price DECIMAL(38, 6),
-    total_volume BIGINT,
-    transaction_count BIGINT
-) WITH (
-    'connector' = 'filesystem',
-    'path' = {{ sql_params.day_sink_path | sql_string }},
-    'format' = 'csv',
-    'csv.write-bigdecimal-in-scientific-notation' = 'false'
-);
+{{ stocks_table(sql_params.runs_path, pattern=sql_params.stocks_pattern) }};
 
-CREATE TEMPORARY TABLE month_sector_summary (
-    report_month STRING,
-    sector STRING,
-    total_value DECIMAL(38, 2),
-    avg_price DECIMAL(38, 6),
-    total_volume BIGINT,
-    transaction_count BIGINT
-) WITH (
-    'connector' = 'filesystem',
-    'path' = {{ sql_params.month_sink_path | sql_string }},
-    'format' = 'csv',
-    'csv.write-bigdecimal-in-scientific-notation' = 'false'
-);
+{{ sector_summary_table("day_sector_summary", sql_params.day_sink_path, period="report_date") }};
+
+{{ sector_summary_table("month_sector_summary", sql_params.month_sink_path, period="report_month") }};
 
 -- One pass over the month's transactions, grouped by day and stock. Within a day money is summed
 -- as BIGINT cents, exactly as in the daily job (landing refused any day whose total would not fit);

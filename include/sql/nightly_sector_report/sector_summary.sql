@@ -1,47 +1,14 @@
 -- Per-sector and per-stock totals of one day's transactions (Flink SQL, batch mode).
 -- Rendered by Airflow: sql_params are placed as quoted string literals.
 
--- The landed input (include/sector_report/landing/landed_input.py): every row already checked, headerless,
--- and only numbers, which Flink parses far faster than decimal prices and repeated names.
--- The source is strict (no 'csv.ignore-parse-errors'): a bad row fails the job instead of
--- turning into NULLs that still count.
-CREATE TEMPORARY TABLE transactions (
-    stock_id INT,
-    price_cents BIGINT,
-    volume INT,
-    transaction_date DATE
-) WITH (
-    'connector' = 'filesystem',
-    'path' = {{ sql_params.transactions_path | sql_string }},
-    'format' = 'csv',
-    -- Statistics would only cost planning time: the plan is the same for every day.
-    'source.report-statistics' = 'NONE'
-);
+{% from "sql/tables.sql" import csv_sink, sector_summary_table, stocks_table, transactions_table -%}
 
--- The stock code and sector behind each stock_id.
-CREATE TEMPORARY TABLE stocks (
-    stock_id INT,
-    stock_code STRING,
-    sector STRING
-) WITH (
-    'connector' = 'filesystem',
-    'path' = {{ sql_params.stocks_path | sql_string }},
-    'format' = 'csv',
-    'source.report-statistics' = 'NONE'
-);
+-- The day's landed input (include/sql/tables.sql).
+{{ transactions_table(sql_params.transactions_path) }};
 
-CREATE TEMPORARY TABLE sector_summary (
-    sector STRING,
-    total_value DECIMAL(38, 2),
-    avg_price DECIMAL(38, 6),
-    total_volume BIGINT,
-    transaction_count BIGINT
-) WITH (
-    'connector' = 'filesystem',
-    'path' = {{ sql_params.sector_sink_path | sql_string }},
-    'format' = 'csv',
-    'csv.write-bigdecimal-in-scientific-notation' = 'false'
-);
+{{ stocks_table(sql_params.stocks_path) }};
+
+{{ sector_summary_table("sector_summary", sql_params.sector_sink_path) }};
 
 CREATE TEMPORARY TABLE stock_summary (
     sector STRING,
@@ -49,11 +16,7 @@ CREATE TEMPORARY TABLE stock_summary (
     total_value DECIMAL(38, 2),
     total_volume BIGINT,
     transaction_count BIGINT
-) WITH (
-    'connector' = 'filesystem',
-    'path' = {{ sql_params.stock_sink_path | sql_string }},
-    'format' = 'csv',
-    'csv.write-bigdecimal-in-scientific-notation' = 'false'
+) WITH ({{ csv_sink(sql_params.stock_sink_path) }}
 );
 
 -- One pass over the transactions, grouped by stock; both sinks read its few rows.

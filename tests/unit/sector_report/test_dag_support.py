@@ -1,4 +1,5 @@
-"""What the DAGs share: the night a task works on, failing without retry, withdrawing before rewriting."""
+"""What the DAGs share: the night a task works on, failing without retry, withdrawing before rewriting, the chain that
+makes and publishes a night, the DAGs' defaults."""
 
 from __future__ import annotations
 
@@ -7,15 +8,25 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
 from airflow.sdk.exceptions import AirflowFailException
+from airflow_flink_sql.operators import PyFlinkSqlOperator
+from airflow_report_kit.viewer.links import ReportLink
 
 from include.sector_report.dag_support import (
     CLAIM_TASK,
+    NIGHT_FAILURE_CALLBACKS,
+    SECTOR_SUMMARY_SQL,
+    alert_failed_restatement,
+    alert_failed_task,
+    dag_args,
     daily_report_event,
     fail_without_retry,
     flink_paths,
     night_of,
     record_night_failure,
+    report_chain,
     restated_date,
     revision_audit,
     sector_summary_params,
@@ -26,6 +37,7 @@ from include.sector_report.errors import ReportError
 from include.sector_report.failure_record import last_failure
 from include.sector_report.layout import RunFolder
 from include.sector_report.published_nights import is_published
+from include.sector_report.settings import INCLUDE_DIR
 from tests.support.nights import published_night, sector
 
 # A task's context as the DAGs' callbacks read it: the night's logical date (23:00 in Seoul), its params.
@@ -117,3 +129,68 @@ def test_the_flink_jobs_paths_are_the_nights_files() -> None:
 def test_a_published_nights_asset_event_carries_its_date_totals_and_revision(tmp_path: Path) -> None:
     night = published_night(tmp_path, "2024-03-08", [sector("semiconductor", "100.50", count=3)])
     assert daily_report_event(night) == {"report_date": "2024-03-08", "rows": 3, "total_value": "100.50", "revision": 1}
+
+
+def chain_dag(restatement: bool, prepare=lambda context, *values: RunFolder(Path("/data/runs/2024-03-08"))) -> DAG:
+    """A DAG holding just a report chain, built as the nightly (after an upstream task) or restatement DAG builds it."""
+    with DAG(dag_id=f"chain_{restatement}", schedule=None, **dag_args()) as dag:
+        upstream = EmptyOperator(task_id="upstream")
+        if restatement:
+            report_chain(prepare, upstream.output, restatement=True)
+        else:
+            chain = report_chain(prepare, prepare_trigger_rule="none_failed", parallelism="{{ params.parallelism }}")
+            upstream >> chain.prepared
+    return dag
+
+
+@pytest.mark.parametrize("restatement", [False, True])
+def test_the_report_chain_is_the_same_five_tasks_in_the_same_order(restatement: bool) -> None:
+    dag = chain_dag(restatement)
+    order = ["upstream", "prepare_input", "aggregate", "validate", "render_report", "publish"]
+    assert sorted(dag.task_ids) == sorted(order)
+    for before, after in zip(order, order[1:], strict=False):
+        assert before in dag.get_task(after).upstream_task_ids
+    aggregate = dag.get_task("aggregate")
+    assert isinstance(aggregate, PyFlinkSqlOperator)
+    assert aggregate.sql.serialize() == SECTOR_SUMMARY_SQL
+    assert (INCLUDE_DIR / SECTOR_SUMMARY_SQL).is_file(), "the SQL renders from the DAGs' template_searchpath"
+    assert [type(link) for link in dag.get_task("publish").operator_extra_links] == [ReportLink]
+    assert [asset.name for asset in dag.get_task("publish").outlets] == ["sector_report_daily"]
+
+
+def test_a_nights_tasks_withdraw_it_before_rewriting_and_a_restatements_do_not() -> None:
+    night, restatement = chain_dag(False), chain_dag(True)
+    for task_id in ("prepare_input", "aggregate", "validate", "render_report"):
+        # Airflow keeps a task's pre_execute hook, which its task runner calls, under this name alone.
+        assert night.get_task(task_id)._pre_execute_hook is withdraw_before_rewriting
+        assert restatement.get_task(task_id)._pre_execute_hook is None
+    assert night.get_task("publish")._pre_execute_hook is None
+
+
+def test_a_night_and_a_restatement_differ_in_their_publish_callbacks_trigger_rule_and_flink_job() -> None:
+    night, restatement = chain_dag(False), chain_dag(True)
+    assert night.get_task("publish").on_failure_callback == [withdraw_failed_publication, *NIGHT_FAILURE_CALLBACKS]
+    assert restatement.get_task("publish").on_failure_callback == [alert_failed_task]  # the DAG's default
+    assert night.get_task("prepare_input").trigger_rule == "none_failed"
+    assert restatement.get_task("prepare_input").trigger_rule == "all_success"
+    assert night.get_task("aggregate").parallelism == "{{ params.parallelism }}"
+    assert restatement.get_task("aggregate").parallelism is None
+
+
+def test_prepare_input_hands_on_the_prepared_folders_paths_and_fails_bad_input_without_retry() -> None:
+    prepared = chain_dag(True).get_task("prepare_input")
+    assert prepared.python_callable({"date": "2024-03-08"}) == flink_paths(RunFolder(Path("/data/runs/2024-03-08")))
+
+    def bad_file(context, correction) -> RunFolder:
+        raise ReportError("the file is empty")
+
+    with pytest.raises(AirflowFailException, match="the file is empty"):
+        chain_dag(True, bad_file).get_task("prepare_input").python_callable({"date": "2024-03-08"})
+
+
+def test_every_dag_is_alike_in_its_defaults() -> None:
+    args = dag_args(on_failure_callback=alert_failed_restatement, runs_flink=False)
+    assert (args["catchup"], args["max_active_runs"], args["tags"]) == (False, 1, ["reporting"])
+    assert args["default_args"]["on_failure_callback"] is alert_failed_restatement
+    assert args["default_args"]["owner"] == "data-eng"
+    assert dag_args()["tags"] == ["reporting", "flink"]

@@ -62,3 +62,11 @@ def test_addresses_are_comma_separated_ignoring_blanks_and_spaces(
 def test_no_addresses_when_the_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ADDRESSES, raising=False)
     assert addresses_from_env(ADDRESSES) == []
+
+
+def test_the_nights_run_in_the_time_zone_their_report_dates_are_taken_in() -> None:
+    from include.sector_report import settings
+    from include.sector_report.report_dates import SEOUL, report_date_of
+
+    assert settings.TIMEZONE == SEOUL.key == "Asia/Seoul"
+    assert report_date_of("2024-03-08T15:00:00+00:00").isoformat() == "2024-03-09"  # midnight in Seoul

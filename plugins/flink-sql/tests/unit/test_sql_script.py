@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from airflow_flink_sql.sql_script import describe, is_insert, split_statements, sql_string_literal
 
-from tests.support import PROJECT_ROOT
+from tests.support.package_sql import NIGHTLY_SQL, rendered_script
 
-SQL_FILE = PROJECT_ROOT / "include" / "sql" / "nightly_sector_report" / "sector_summary.sql"
+NIGHT = {key: f"/data/{key}" for key in ("transactions_path", "stocks_path", "sector_sink_path", "stock_sink_path")}
 
 
 def test_semicolons_inside_literals_and_comments_do_not_split() -> None:
@@ -17,7 +17,7 @@ def test_semicolons_inside_literals_and_comments_do_not_split() -> None:
 
 
 def test_inserts_are_told_apart_from_other_statements() -> None:
-    statements = split_statements(SQL_FILE.read_text())
+    statements = split_statements(rendered_script(NIGHTLY_SQL, NIGHT))
     assert [is_insert(s) for s in statements] == [False] * 5 + [True, True]
     assert describe(statements[5]) == "INSERT OVERWRITE sector_summary"
 
