@@ -22,7 +22,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Asset, Param, task
-from airflow_flink_sql.operators import PyFlinkSqlOperator
+from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
 from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from include.sector_report import settings

@@ -38,7 +38,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Asset, Param, task
 from airflow.sdk.exceptions import AirflowSkipException
-from airflow_flink_sql.operators import PyFlinkSqlOperator
+from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
 from airflow_report_kit.sensors.file_arrival import FileArrivalSensor
 from airflow_report_kit.sensors.run_order import PreviousRunSensor
 from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimetable

@@ -31,7 +31,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, task
 from airflow.sdk.exceptions import AirflowSkipException
-from airflow_flink_sql.operators import PyFlinkSqlOperator
+from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
 from airflow_report_kit.triggers.pending_work import PendingWorkTrigger
 from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
