@@ -1,5 +1,6 @@
 """Test-wide setup for the project's and its distributions' tests: a throwaway Airflow home and data folder, set
-before anything imports Airflow; the fixtures that start real servers; and the tiers.
+before anything imports Airflow; the fixtures that start real servers; and the tiers. (Each distribution's
+conftest.py sets up what its tests need when they run alone, in its folder.)
 
 Tests live in three tiers by what they need: ``unit`` (no JVM, server, browser or container: `make test-fast`),
 ``integration`` (a JVM: Flink) and ``system`` (Airflow's servers, PostgreSQL, a browser or containers). A test's
@@ -24,7 +25,6 @@ import pytest
 
 # Plain paths: nothing here imports Airflow before its environment is set below.
 from tests.support import PROJECT_ROOT
-from tests.support.flink_sql_jobs import TEST_DAGS_FOLDER
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="sector-report-tests-"))
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
@@ -38,20 +38,10 @@ os.environ.update(
         # plugins/ as the plugins folder, as the Makefile and docker-compose.yaml have it.
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # A second bundle holds test-only DAGs, so dag.test() can run them through Airflow's task runner.
+        # A distribution's tests may add a bundle of test-only DAGs (plugins/flink-sql/conftest.py), so
+        # dag.test() can run them through Airflow's task runner.
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
-            [
-                {
-                    "name": "dags-folder",
-                    "classpath": _LOCAL_BUNDLE,
-                    "kwargs": {},
-                },
-                {
-                    "name": "test-dags",
-                    "classpath": _LOCAL_BUNDLE,
-                    "kwargs": {"path": str(TEST_DAGS_FOLDER)},
-                },
-            ]
+            [{"name": "dags-folder", "classpath": _LOCAL_BUNDLE, "kwargs": {}}]
         ),
         "SECTOR_REPORT_DATA_DIR": str(_SCRATCH / "data"),
         # The tests' nights generate their data unless they say otherwise, as `make run` does.

@@ -50,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def cluster() -> Iterator[StandInCluster]:
     server = StandInCluster()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
     server.shutdown()
