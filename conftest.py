@@ -25,6 +25,7 @@ import pytest
 
 # Plain paths: nothing here imports Airflow before its environment is set below.
 from tests.support import PROJECT_ROOT
+from tests.support.distributions import UnitRuns
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="sector-report-tests-"))
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
@@ -107,12 +108,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError("Tests in the wrong tier:\n" + "\n".join(mismatches))
     if any("airflow_db" in getattr(item, "fixturenames", ()) for item in items):
         _migration.append(migrate_airflow_db())
+    if any("distribution_unit_runs" in getattr(item, "fixturenames", ()) for item in items):
+        _distribution_unit_runs.append(start_distribution_unit_runs())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     for migration in _migration:  # started for tests that were then deselected or not reached
         migration.kill()
         migration.communicate()
+    for runs in _distribution_unit_runs:
+        runs.stop()
     shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
@@ -137,6 +142,22 @@ def airflow_db() -> None:
     migration = _migration.pop() if _migration else migrate_airflow_db()
     output, _ = migration.communicate()
     assert migration.returncode == 0, output[-3000:]
+
+
+def start_distribution_unit_runs() -> UnitRuns:
+    return UnitRuns(Path(tempfile.mkdtemp(prefix="distributions-", dir=_SCRATCH)))
+
+
+# Each distribution's unit tests alone, in a copy of its folder (tests/support/distributions.py): started as soon as
+# a collected test is seen to need them, they run (tens of seconds) beside the other tests.
+_distribution_unit_runs: list[UnitRuns] = []
+
+
+@pytest.fixture(scope="session")
+def distribution_unit_runs() -> UnitRuns:
+    if not _distribution_unit_runs:  # not seen at collection (the hook above runs after pytest's own)
+        _distribution_unit_runs.append(start_distribution_unit_runs())
+    return _distribution_unit_runs[-1]
 
 
 @pytest.fixture(scope="session")
