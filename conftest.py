@@ -155,7 +155,7 @@ _distribution_unit_runs: list[UnitRuns] = []
 
 @pytest.fixture(scope="session")
 def distribution_unit_runs() -> UnitRuns:
-    if not _distribution_unit_runs:  # not seen at collection (the hook above runs after pytest's own)
+    if not _distribution_unit_runs:  # as airflow_db: started here if the collection hook did not
         _distribution_unit_runs.append(start_distribution_unit_runs())
     return _distribution_unit_runs[-1]
 
