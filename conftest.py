@@ -24,6 +24,7 @@ import hypothesis
 import pytest
 
 # Plain paths: nothing here imports Airflow before its environment is set below.
+from flink_sql_jobs import TEST_DAGS_FOLDER, TESTS_FOLDER
 from tests.support import PROJECT_ROOT
 from tests.support.distributions import UnitRuns
 
@@ -39,16 +40,22 @@ os.environ.update(
         # plugins/ as the plugins folder, as the Makefile and docker-compose.yaml have it.
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # A distribution's tests may add a bundle of test-only DAGs (plugins/flink-sql/conftest.py), so
-        # dag.test() can run them through Airflow's task runner.
+        # A second bundle holds flink-sql's test-only DAGs, so dag.test() can run them through Airflow's task runner
+        # (as plugins/flink-sql/conftest.py has it when its tests run alone).
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
-            [{"name": "dags-folder", "classpath": _LOCAL_BUNDLE, "kwargs": {}}]
+            [
+                {"name": "dags-folder", "classpath": _LOCAL_BUNDLE, "kwargs": {}},
+                {"name": "test-dags", "classpath": _LOCAL_BUNDLE, "kwargs": {"path": str(TEST_DAGS_FOLDER)}},
+            ]
         ),
         "SECTOR_REPORT_DATA_DIR": str(_SCRATCH / "data"),
         # The tests' nights generate their data unless they say otherwise, as `make run` does.
         "SECTOR_REPORT_SOURCE": "generate",
         "AIRFLOW__REPORT_VIEWER__ROOT": str(_SCRATCH / "data"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+        # The test DAGs import flink_sql_jobs from flink-sql's tests/, in the processes that parse them too.
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(PROJECT_ROOT), str(TESTS_FOLDER), os.environ.get("PYTHONPATH")])
+        ),
     }
 )
 

@@ -2,10 +2,9 @@
 Here, not in tests/: each distribution's test folder is a package named ``tests``, so two tests/conftest.py would
 be imported as one module.
 
-Run alone (pytest's rootdir is this distribution, whose pyproject.toml configures it): a throwaway Airflow home.
-Run with the project's tests, the project's conftest.py has set one. Either way: the integration tests' DAGs as a
-DAG bundle, and tests/ on the ``PYTHONPATH`` of child processes, which parse them (they import
-``flink_sql_jobs``).
+Run alone (pytest's rootdir is this distribution, whose pyproject.toml configures it): a throwaway Airflow home,
+the integration tests' DAGs as a DAG bundle, and tests/ on the ``PYTHONPATH`` of child processes, which parse them
+(they import ``flink_sql_jobs``). Run with the project's tests, the project's conftest.py sets up the same.
 
 The integration tests run inside the project: its conftest.py starts their Flink session cluster and migrates
 their database, and they use its process helpers (tools/) and ``wait_for``.
@@ -21,11 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from flink_sql_jobs import TEST_DAGS_FOLDER
+from flink_sql_jobs import TEST_DAGS_FOLDER, TESTS_FOLDER
 
 DISTRIBUTION = Path(__file__).resolve().parent
-TESTS = DISTRIBUTION / "tests"
-BUNDLES = "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
@@ -34,11 +31,16 @@ class Alone:
 
     def __init__(self) -> None:
         self.scratch = Path(tempfile.mkdtemp(prefix="airflow-flink-sql-tests-"))
+        bundles = [
+            {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}},
+            {"name": "test-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(TEST_DAGS_FOLDER)}},
+        ]
         os.environ.update(
             {
                 "AIRFLOW_HOME": str(self.scratch / "airflow"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                BUNDLES: json.dumps([{"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}}]),
+                "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_FOLDER), os.environ.get("PYTHONPATH")])),
             }
         )
 
@@ -50,7 +52,3 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "flink: starts a JVM: a Flink MiniCluster in a job's process, or a cluster")
     if config.rootpath.resolve() == DISTRIBUTION:
         config.pluginmanager.register(Alone(), "airflow-flink-sql-alone")
-    bundles = json.loads(os.environ[BUNDLES])
-    bundles.append({"name": "test-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(TEST_DAGS_FOLDER)}})
-    os.environ[BUNDLES] = json.dumps(bundles)
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
