@@ -189,8 +189,10 @@ $(VENV)/.installed: requirements.txt constraints.txt $(foreach d,$(DISTRIBUTIONS
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt $(foreach d,$(DISTRIBUTIONS),-e $(d))
 	touch $@
 
-$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -r requirements-test.txt -c constraints.txt
+# With each distribution's own test extra: what its tests need, run here or alone in its folder.
+$(VENV)/.installed-test: requirements-test.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml) $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt -c constraints.txt \
+	  $(foreach d,$(DISTRIBUTIONS),-e '$(d)[test]')
 	touch $@
 
 # Quiet unless it fails: its log is kept beside the database.

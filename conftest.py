@@ -1,5 +1,6 @@
 """Test-wide setup for the project's and its distributions' tests: a throwaway Airflow home and data folder, set
-before anything imports Airflow; the fixtures that start real servers; and the tiers.
+before anything imports Airflow; the fixtures that start real servers; and the tiers. (Each distribution's
+conftest.py sets up what its tests need when they run alone, in its folder.)
 
 Tests live in three tiers by what they need: ``unit`` (no JVM, server, browser or container: `make test-fast`),
 ``integration`` (a JVM: Flink) and ``system`` (Airflow's servers, PostgreSQL, a browser or containers). A test's
@@ -23,8 +24,9 @@ import hypothesis
 import pytest
 
 # Plain paths: nothing here imports Airflow before its environment is set below.
+from flink_sql_jobs import TEST_DAGS_FOLDER, TESTS_FOLDER
 from tests.support import PROJECT_ROOT
-from tests.support.flink_sql_jobs import TEST_DAGS_FOLDER
+from tests.support.distributions import UnitRuns
 from tools.local_env import local_airflow_env
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="sector-report-tests-"))
@@ -36,25 +38,20 @@ _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 os.environ.update(
     {
         **local_airflow_env(PROJECT_ROOT, _SCRATCH / "airflow", _SCRATCH / "data", os.environ),
-        # A second bundle holds test-only DAGs, so dag.test() can run them through Airflow's task runner.
+        # A second bundle holds flink-sql's test-only DAGs, so dag.test() can run them through Airflow's task runner
+        # (as plugins/flink-sql/conftest.py has it when its tests run alone).
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
             [
-                {
-                    "name": "dags-folder",
-                    "classpath": _LOCAL_BUNDLE,
-                    "kwargs": {},
-                },
-                {
-                    "name": "test-dags",
-                    "classpath": _LOCAL_BUNDLE,
-                    "kwargs": {"path": str(TEST_DAGS_FOLDER)},
-                },
+                {"name": "dags-folder", "classpath": _LOCAL_BUNDLE, "kwargs": {}},
+                {"name": "test-dags", "classpath": _LOCAL_BUNDLE, "kwargs": {"path": str(TEST_DAGS_FOLDER)}},
             ]
         ),
         # The tests' nights generate their data unless they say otherwise, whatever the developer's shell says.
         "SECTOR_REPORT_SOURCE": "generate",
     }
 )
+# The test DAGs import flink_sql_jobs from flink-sql's tests/, in the processes that parse them too.
+os.environ["PYTHONPATH"] = os.pathsep.join([os.environ["PYTHONPATH"], str(TESTS_FOLDER)])
 
 
 # The property tests' examples: "thorough" in `make test`; `make test-fast` passes --hypothesis-profile=quick.
@@ -112,12 +109,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError("Tests in the wrong tier:\n" + "\n".join(mismatches))
     if any("airflow_db" in getattr(item, "fixturenames", ()) for item in items):
         _migration.append(migrate_airflow_db())
+    if any("distribution_unit_runs" in getattr(item, "fixturenames", ()) for item in items):
+        _distribution_unit_runs.append(start_distribution_unit_runs())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     for migration in _migration:  # started for tests that were then deselected or not reached
         migration.kill()
         migration.communicate()
+    for runs in _distribution_unit_runs:
+        runs.stop()
     shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
@@ -142,6 +143,22 @@ def airflow_db() -> None:
     migration = _migration.pop() if _migration else migrate_airflow_db()
     output, _ = migration.communicate()
     assert migration.returncode == 0, output[-3000:]
+
+
+def start_distribution_unit_runs() -> UnitRuns:
+    return UnitRuns(Path(tempfile.mkdtemp(prefix="distributions-", dir=_SCRATCH)))
+
+
+# Each distribution's unit tests alone, in a copy of its folder (tests/support/distributions.py): started as soon as
+# a collected test is seen to need them, they run (tens of seconds) beside the other tests.
+_distribution_unit_runs: list[UnitRuns] = []
+
+
+@pytest.fixture(scope="session")
+def distribution_unit_runs() -> UnitRuns:
+    if not _distribution_unit_runs:  # as airflow_db: started here if the collection hook did not
+        _distribution_unit_runs.append(start_distribution_unit_runs())
+    return _distribution_unit_runs[-1]
 
 
 @pytest.fixture(scope="session")

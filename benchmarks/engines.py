@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from airflow_flink_sql.hooks import PyFlinkSqlHook
+from airflow_flink_sql.hooks.flink_sql import PyFlinkSqlHook
 
 from benchmarks import aggregation_sql
 from benchmarks.process_tree import Measurement, run_measured
@@ -67,7 +67,7 @@ def flink_engine(name: str = "flink", env_overrides: dict[str, str] | None = Non
     def command(sql_params: dict[str, str], workdir: Path) -> list[str]:
         script = workdir / f"{name}.sql"
         script.write_text(aggregation_sql.render(sql_params), encoding="utf-8")
-        return hook.build_command(str(script), str(workdir), hook.flink_configuration(), detach=False)
+        return hook.job_process.command(str(script), str(workdir), hook.flink_configuration(), detach=False)
 
     return Engine(name, command, {**os.environ, **(env_overrides or {})})
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 import tempfile
 
-from airflow_flink_sql.hooks import LATE_C2
+from airflow_flink_sql.hooks.flink_sql import LATE_C2
 
 from benchmarks.engines import OutputMismatch, flink_engine, main
 

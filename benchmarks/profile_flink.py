@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 import psutil
-from airflow_flink_sql.hooks import DEFAULT_JVM_OPTIONS
+from airflow_flink_sql.hooks.flink_sql import DEFAULT_JVM_OPTIONS
 
 from benchmarks.engines import flink_engine, landed_input, parse_sizes, sql_params
 from benchmarks.process_tree import run_measured

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
-from airflow_flink_sql.operators import PyFlinkSqlOperator
+from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
 from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from include.sector_report import settings

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pendulum
 from airflow.sdk import Asset, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
-from airflow_flink_sql.operators import PyFlinkSqlOperator
+from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
 from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from . import settings

@@ -12,7 +12,7 @@ def rendered_script(script: str, sql_params: Mapping[str, str]) -> str:
     """``script`` as a task of the package's DAGs renders it: found on their template search path (where its
     ``{% from %}`` imports are found too), ``sql_params`` placed as quoted literals."""
     from airflow.sdk import DAG
-    from airflow_flink_sql.operators import PyFlinkSqlOperator
+    from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
 
     from include.sector_report.dag_support import dag_args
 

@@ -43,10 +43,12 @@ COVERED_ELSEWHERE = {
     "dags/sector_report_restatement.py": "tests/unit/dags/test_dag_integrity.py",
     # make run's lines as each task ends, read from the metadata database of a whole run.
     "tools/dags_test.py": "tests/integration/test_end_to_end.py",
-    "plugins/flink-sql/src/airflow_flink_sql/job/__main__.py": "plugins/flink-sql/tests/integration/test_operators.py",
+    "plugins/flink-sql/src/airflow_flink_sql/job/__main__.py": (
+        "plugins/flink-sql/tests/integration/operators/test_flink_sql.py"
+    ),
     "plugins/flink-sql/src/airflow_flink_sql/job/errors.py": "plugins/flink-sql/tests/unit/job/test_statements.py",
     "plugins/flink-sql/src/airflow_flink_sql/job/jvm.py": "plugins/flink-sql/tests/unit/job/test_statements.py",
-    "plugins/flink-sql/src/airflow_flink_sql/protocol.py": "plugins/flink-sql/tests/unit/test_hooks.py",
+    "plugins/flink-sql/src/airflow_flink_sql/protocol.py": "plugins/flink-sql/tests/unit/hooks/test_flink_sql.py",
     "plugins/report-kit/src/airflow_report_kit/plugin.py": "tests/unit/test_plugins_folder.py",
     "plugins/report-kit/src/airflow_report_kit/sensors/file_arrival.py": "tests/integration/test_end_to_end.py",
     "plugins/report-kit/src/airflow_report_kit/triggers/file_arrival.py": "tests/integration/test_end_to_end.py",

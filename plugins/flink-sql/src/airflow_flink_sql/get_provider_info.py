@@ -17,11 +17,13 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["apache"],
             }
         ],
-        "operators": [{"integration-name": "Apache Flink", "python-modules": ["airflow_flink_sql.operators"]}],
-        "hooks": [{"integration-name": "Apache Flink", "python-modules": ["airflow_flink_sql.hooks"]}],
+        "operators": [
+            {"integration-name": "Apache Flink", "python-modules": ["airflow_flink_sql.operators.flink_sql"]}
+        ],
+        "hooks": [{"integration-name": "Apache Flink", "python-modules": ["airflow_flink_sql.hooks.flink_sql"]}],
         "connection-types": [
             {
-                "hook-class-name": "airflow_flink_sql.hooks.PyFlinkSqlHook",
+                "hook-class-name": "airflow_flink_sql.hooks.flink_sql.PyFlinkSqlHook",
                 "hook-name": "Apache Flink",
                 "connection-type": "flink",
                 # The connection form: the REST endpoint of a Flink session cluster; extra holds more Flink options.
@@ -37,5 +39,5 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         ],
-        "extra-links": ["airflow_flink_sql.operators.FlinkJobLink"],
+        "extra-links": ["airflow_flink_sql.operators.flink_sql.FlinkJobLink"],
     }

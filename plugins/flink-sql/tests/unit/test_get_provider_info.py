@@ -97,10 +97,10 @@ def test_the_connection_forms_behaviour_is_valid_and_names_real_fields(flink_con
 def test_the_hooks_and_operators_modules_are_importable(info: dict[str, Any]) -> None:
     [hooks] = info["hooks"]
     [operators] = info["operators"]
-    assert hooks["python-modules"] == ["airflow_flink_sql.hooks"]
-    assert operators["python-modules"] == ["airflow_flink_sql.operators"]
-    assert issubclass(importlib.import_module("airflow_flink_sql.operators").PyFlinkSqlOperator, BaseOperator)
-    assert importlib.import_module("airflow_flink_sql.hooks").PyFlinkSqlHook.conn_type == "flink"
+    assert hooks["python-modules"] == ["airflow_flink_sql.hooks.flink_sql"]
+    assert operators["python-modules"] == ["airflow_flink_sql.operators.flink_sql"]
+    assert issubclass(importlib.import_module(operators["python-modules"][0]).PyFlinkSqlOperator, BaseOperator)
+    assert importlib.import_module(hooks["python-modules"][0]).PyFlinkSqlHook.conn_type == "flink"
 
 
 def test_every_integration_named_is_declared_and_the_extra_link_is_an_operator_link(info: dict[str, Any]) -> None:

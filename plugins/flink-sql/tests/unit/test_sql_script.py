@@ -3,9 +3,21 @@ from __future__ import annotations
 import pytest
 from airflow_flink_sql.sql_script import describe, is_insert, split_statements, sql_string_literal
 
-from tests.support.package_sql import NIGHTLY_SQL, rendered_script
-
-NIGHT = {key: f"/data/{key}" for key in ("transactions_path", "stocks_path", "sector_sink_path", "stock_sink_path")}
+# A script as a DAG writes one: commented tables, a view, then the INSERTs that make the one job.
+SCRIPT = """
+-- The input.
+CREATE TEMPORARY TABLE trades (sector STRING, price_cents BIGINT)
+WITH ('connector' = 'filesystem', 'path' = '/in/trades.csv', 'format' = 'csv');
+CREATE TEMPORARY TABLE per_sector (sector STRING, n BIGINT)
+WITH ('connector' = 'filesystem', 'path' = '/out/per_sector', 'format' = 'csv');
+CREATE TEMPORARY TABLE overall (total BIGINT)
+WITH ('connector' = 'filesystem', 'path' = '/out/overall', 'format' = 'csv');
+CREATE TEMPORARY VIEW priced AS SELECT sector, price_cents FROM trades WHERE price_cents > 0;
+-- Both INSERTs run as one job.
+INSERT OVERWRITE per_sector
+SELECT sector, COUNT(*) FROM priced GROUP BY sector;
+insert into overall SELECT SUM(price_cents) FROM priced;
+"""
 
 
 def test_semicolons_inside_literals_and_comments_do_not_split() -> None:
@@ -17,9 +29,9 @@ def test_semicolons_inside_literals_and_comments_do_not_split() -> None:
 
 
 def test_inserts_are_told_apart_from_other_statements() -> None:
-    statements = split_statements(rendered_script(NIGHTLY_SQL, NIGHT))
-    assert [is_insert(s) for s in statements] == [False] * 5 + [True, True]
-    assert describe(statements[5]) == "INSERT OVERWRITE sector_summary"
+    statements = split_statements(SCRIPT)
+    assert [is_insert(s) for s in statements] == [False] * 4 + [True, True]
+    assert describe(statements[4]) == "INSERT OVERWRITE per_sector"
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ import datetime as dt
 from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
-from airflow_flink_sql.operators import PyFlinkSqlOperator
+from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
 
-from tests.support.flink_sql_jobs import ROWS, TWO_SINKS_SQL, sql_params_of, write_input
+from flink_sql_jobs import ROWS, TWO_SINKS_SQL, sql_params_of, write_input
 
 
 @task

@@ -4,9 +4,9 @@ cluster it may wait for slots at most ``slot_wait`` seconds."""
 import datetime as dt
 
 from airflow.sdk import DAG, Param
-from airflow_flink_sql.operators import PyFlinkSqlOperator
+from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
 
-from tests.support.flink_sql_jobs import SLOW_SQL
+from flink_sql_jobs import SLOW_SQL
 
 with DAG(
     "pyflink_sql_timeout",

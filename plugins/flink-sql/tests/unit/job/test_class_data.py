@@ -1,7 +1,7 @@
 """The class-data archive's files: named per installation, published whole, stale ones removed.
 
 The JVM side (written by a first run, used by the next) runs for real in
-plugins/flink-sql/tests/integration/test_operators.py; these check the file handling around it, without a JVM.
+tests/integration/operators/test_flink_sql.py; these check the file handling around it, without a JVM.
 """
 
 from __future__ import annotations

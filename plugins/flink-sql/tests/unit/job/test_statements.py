@@ -2,7 +2,7 @@
 
 A recording stand-in takes the place of PyFlink's TableEnvironment: these tests are about the
 order and grouping of the script's statements and what the job reports, which do not depend on
-Flink. The same code runs against real Flink in plugins/flink-sql/tests/integration/test_operators.py.
+Flink. The same code runs against real Flink in tests/integration/operators/test_flink_sql.py.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import AirflowFailException
-from airflow_flink_sql.operators import FlinkJobLink, PyFlinkSqlOperator
+from airflow_flink_sql.operators.flink_sql import FlinkJobLink, PyFlinkSqlOperator
 
-from tests.support.flink_sql_jobs import ROWS, SLOW_SQL, TEST_DAGS_FOLDER, TWO_SINKS_SQL, sql_params_of, write_input
+from flink_sql_jobs import ROWS, SLOW_SQL, TEST_DAGS_FOLDER, TWO_SINKS_SQL, sql_params_of, write_input
 from tests.support.waiting import wait_for
 from tools.processes import group_members, java_pids
 
@@ -146,8 +146,8 @@ def test_on_kill_stops_the_child_and_its_jvm() -> None:
     worker.start()
 
     def job_group() -> int | None:
-        process = operator.hook._process
-        return process.pid if process and set(group_members(process.pid)) & java_pids() else None
+        pid = operator.hook.job_process.pid
+        return pid if pid and set(group_members(pid)) & java_pids() else None
 
     pgid = wait_for(job_group, "the Flink JVM to start", 60, every=0.5)
     time.sleep(5)  # let the job get going

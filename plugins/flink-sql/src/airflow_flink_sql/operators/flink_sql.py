@@ -13,14 +13,13 @@ from airflow.providers.common.compat.sdk import XCom
 from airflow.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin
 from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 
-from airflow_flink_sql.hooks import (
-    ACTIVE_STATES,
+from airflow_flink_sql.hooks.flink_sql import (
     DEFAULT_CLASS_DATA_DIR,
     DEFAULT_FINAL_FAILURES,
     DEFAULT_JVM_OPTIONS,
-    DEFAULT_SLOT_WAIT_SECONDS,
     PyFlinkSqlHook,
 )
+from airflow_flink_sql.hooks.rest_client import ACTIVE_STATES, DEFAULT_SLOT_WAIT_SECONDS
 from airflow_flink_sql.sql_script import sql_string_literal
 
 if TYPE_CHECKING:
@@ -184,7 +183,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
             return self.execute_resumable(context)
         except AirflowTaskTimeout:
             if self._job_id:
-                self.hook.cancel_job(self._job_id)
+                self.hook.cluster.cancel_job(self._job_id)
             raise
         except Exception:
             if self.hook.interrupted and self._job_id:
@@ -207,9 +206,9 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         if state == "running":
             raise AirflowException(
                 f"The worker is stopping (SIGTERM) while Flink job {job_id} runs: the job runs on at "
-                f"{self.hook.job_url(job_id)}, and the task's next try reconnects to it."
+                f"{self.hook.cluster.job_url(job_id)}, and the task's next try reconnects to it."
             )
-        self.hook.cancel_job(job_id)
+        self.hook.cluster.cancel_job(job_id)
         raise AirflowException(f"The task was stopped (it is {state} now): Flink job {job_id} was cancelled.")
 
     # -- ResumableJobMixin: the remote target ----------------------------------------------------
@@ -227,7 +226,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         return {"job_id": job_id, **_report_facts(report)}
 
     def get_job_status(self, external_id: JsonValue, context: Context) -> str:
-        return self.hook.job_state(_job_id(external_id))
+        return self.hook.cluster.job_state(_job_id(external_id))
 
     def is_job_active(self, status: str) -> bool:
         return status in ACTIVE_STATES
@@ -245,10 +244,10 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
     def get_job_result(self, external_id: JsonValue, context: Context) -> dict[str, Any]:
         job = dict(external_id) if isinstance(external_id, dict) else {}
         job_id = _job_id(external_id)
-        return {**job, "job_id": job_id, **self.hook.job_facts(job_id)}
+        return {**job, "job_id": job_id, **self.hook.cluster.job_facts(job_id)}
 
     def _link(self, context: Context, job_id: str) -> None:
-        context["ti"].xcom_push(key=FlinkJobLink().xcom_key, value=self.hook.job_url(job_id))
+        context["ti"].xcom_push(key=FlinkJobLink().xcom_key, value=self.hook.cluster.job_url(job_id))
 
     def on_kill(self) -> None:
         """Stop the child (and its JVM: the local job dies with it) and the wait for a remote job. Called in a

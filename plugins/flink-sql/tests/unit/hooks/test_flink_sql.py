@@ -2,21 +2,29 @@
 
 The job's child process is this package's own program; here a stand-in interpreter plays it, writing
 the answer file the way the job does, to check what the hook makes of it. The real job runs in
-plugins/flink-sql/tests/integration/test_operators.py.
+tests/integration/operators/test_flink_sql.py.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from airflow_flink_sql.hooks import DEFAULT_FINAL_FAILURES, FIXED_JOB_ID_OPTION, PyFlinkSqlHook
+from airflow_flink_sql.hooks.flink_sql import DEFAULT_FINAL_FAILURES, FIXED_JOB_ID_OPTION, PyFlinkSqlHook
 from airflow_flink_sql.protocol import JobFailure, JobReport
 
-from tools.processes import free_port
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A local port held, and not listened on, for the test's duration: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -45,8 +53,8 @@ def test_configuration_precedence_defaults_endpoint_extra_parallelism_options_jo
         "taskmanager.memory.process.size": "3g",  # flink_options over the extra
         "pipeline.name": "night",
     }
-    assert hook.rest_url == "https://flink-jm:18081"
-    assert hook.job_url("abc") == "https://flink-jm:18081/#/job/completed/abc/overview"
+    assert hook.cluster.rest_url == "https://flink-jm:18081"
+    assert hook.cluster.job_url("abc") == "https://flink-jm:18081/#/job/completed/abc/overview"
 
 
 def test_a_local_hook_needs_no_connection() -> None:
@@ -135,8 +143,8 @@ def test_a_submission_fixes_the_jobs_id_and_name(tmp_path: Path, monkeypatch) ->
     assert configuration["pipeline.name"] == "dag.task run"
 
 
-def test_an_unreachable_cluster_is_a_retryable_error_and_a_failed_connection_test(monkeypatch) -> None:
-    port = free_port()
+def test_an_unreachable_cluster_is_a_retryable_error_and_a_failed_connection_test(closed_port, monkeypatch) -> None:
+    port = closed_port
     monkeypatch.setenv(
         "AIRFLOW_CONN_FLINK_NOWHERE", json.dumps({"conn_type": "flink", "host": "localhost", "port": port})
     )

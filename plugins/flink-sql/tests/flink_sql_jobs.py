@@ -1,14 +1,17 @@
-"""The Flink SQL jobs of the operator's integration tests: what their test-only DAGs run and the tests check."""
+"""The Flink SQL jobs of the operator's integration tests: what their test-only DAGs run and the tests check.
+
+A top-level module of this folder (pytest's ``pythonpath``; the conftest.py that sets up the run puts it on the
+``PYTHONPATH`` of child processes too): the DAG files, loaded by path, import it as ``flink_sql_jobs``."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-from tests.support import PROJECT_ROOT
-
-# The test-only DAGs that run these jobs through Airflow's task runner; a DAG bundle of the tests (conftest.py).
-TEST_DAGS_FOLDER = PROJECT_ROOT / "plugins" / "flink-sql" / "tests" / "integration" / "dags"
+# Where this module is: what a child process that parses the test DAGs needs on its PYTHONPATH.
+TESTS_FOLDER = Path(__file__).resolve().parent
+# The test-only DAGs that run these jobs through Airflow's task runner: a DAG bundle of the tests (conftest.py).
+TEST_DAGS_FOLDER = TESTS_FOLDER / "integration" / "dags"
 
 # Two INSERTs into two sinks: they must run as one Flink job.
 TWO_SINKS_SQL = """
