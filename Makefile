@@ -107,14 +107,14 @@ trigger:
 
 # A real Flink session cluster from the PyFlink wheel, registered as flink_default for target=remote.
 flink-cluster: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
-	$(LOCAL_ENV) $(BIN)/python -m tools.flink_session_cluster start --workdir $(FLINK_WORKDIR) --rest-port $(FLINK_REST_PORT) \
+	$(LOCAL_ENV) $(BIN)/python -m airflow_flink_sql.session_cluster start --workdir $(FLINK_WORKDIR) --rest-port $(FLINK_REST_PORT) \
 	  --taskmanager-memory $(FLINK_TM_MEMORY)
 	-$(LOCAL_ENV) $(BIN)/airflow connections delete flink_default >/dev/null 2>&1
 	$(LOCAL_ENV) $(BIN)/airflow connections add flink_default --conn-type flink --conn-host localhost --conn-port $(FLINK_REST_PORT)
 	@echo "Run on it with SECTOR_REPORT_FLINK_TARGET=remote (make run / make airflow)."
 
 flink-stop:
-	$(LOCAL_ENV) $(BIN)/python -m tools.flink_session_cluster stop --workdir $(FLINK_WORKDIR)
+	$(LOCAL_ENV) $(BIN)/python -m airflow_flink_sql.session_cluster stop --workdir $(FLINK_WORKDIR)
 
 # Benchmarks (see benchmarks/): results go to benchmarks/results/.
 ROWS ?= 1e3,1e6,1e7

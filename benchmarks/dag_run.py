@@ -14,7 +14,7 @@ JVM): wall time, CPU, peak RSS. In one sitting, with the order rotated each roun
 - ``duckdb``: ``benchmarks.duckdb_whole_job`` on the same export (strict typed read keeping
   rejects, both aggregations to CSV, control totals);
 - ``remote`` (unless ``--no-remote``): the same DAG run on a session cluster from
-  ``tools/flink_session_cluster.py``, started for that run and warmed by one untimed run; the
+  ``airflow_flink_sql.session_cluster`` (plugins/flink-sql), started for that run and warmed by one untimed run; the
   cluster's JVMs run apart from the measured tree.
 
 Then ``small`` (unless ``--no-small``): a 1,000-row generated run, ``make run``'s shape. Every DAG
@@ -150,7 +150,7 @@ def check_equal(dag: dict, duckdb: dict) -> None:
 def remote_run(space: Workspace, conf: dict, root: Path) -> dict:
     """One run on a warm session cluster, started for this run alone and warmed by one untimed run.
     (Left up, idle, beside the local runs, the local Flink job took about 2 s longer in one sitting.)"""
-    from tools.flink_session_cluster import SessionCluster
+    from airflow_flink_sql.session_cluster import SessionCluster
 
     cluster = SessionCluster(root / "flink-cluster")
     cluster.start()

@@ -17,12 +17,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from airflow_flink_sql.session_cluster import flink_jobs
 
 from tests.support.airflow_api import DAG_ID, Api, seoul_date
 from tests.support.landing import drop_days_file
 from tests.support.report_html import sector_rows
 from tools.compose_stack import ComposeStack, stack_env
-from tools.flink_session_cluster import flink_jobs
 from tools.standin_images import standin_images
 
 pytestmark = pytest.mark.compose

@@ -82,7 +82,11 @@ def test_the_host_reaches_the_stack_only_on_127_0_0_1(compose) -> None:
 
 
 def test_flink_services_are_sized_like_the_local_session_cluster(compose) -> None:
-    from tools.flink_session_cluster import DEFAULT_JOBMANAGER_MEMORY, DEFAULT_TASKMANAGER_MEMORY, TASKMANAGER_JAVA_OPTS
+    from airflow_flink_sql.session_cluster import (
+        DEFAULT_JOBMANAGER_MEMORY,
+        DEFAULT_TASKMANAGER_MEMORY,
+        TASKMANAGER_JAVA_OPTS,
+    )
 
     def properties(name: str) -> dict:
         return yaml.safe_load(compose["services"][name]["environment"]["FLINK_PROPERTIES"])

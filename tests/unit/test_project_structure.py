@@ -43,6 +43,9 @@ COVERED_ELSEWHERE = {
     "dags/sector_report_restatement.py": "tests/unit/dags/test_dag_integrity.py",
     # make run's lines as each task ends, read from the metadata database of a whole run.
     "tools/dags_test.py": "tests/integration/test_end_to_end.py",
+    # The flink-sql distribution's helpers, imported under the project's name: tested in the distribution.
+    "tools/processes.py": "plugins/flink-sql/tests/unit/test_processes.py",
+    "tools/waiting.py": "plugins/flink-sql/tests/unit/test_waiting.py",
     "plugins/flink-sql/src/airflow_flink_sql/job/__main__.py": (
         "plugins/flink-sql/tests/integration/operators/test_flink_sql.py"
     ),

@@ -1,60 +1,21 @@
-"""The REST client against a stand-in of a session cluster's REST API: a local HTTP server answering as Flink does.
-The real cluster answers in tests/integration/operators/test_flink_sql.py."""
+"""The REST client against a stand-in of a session cluster's REST API (flink_rest_stand_in.py): a local HTTP server
+answering as Flink does. The real cluster answers in tests/integration/operators/test_flink_sql.py."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
 from airflow_flink_sql.hooks.rest_client import NOT_FOUND, FlinkRestClient, JobWaitInterrupted
-
-
-class StandInCluster(ThreadingHTTPServer):
-    """Answers GET paths from ``answers`` (404 for others) and records each request's method and path."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.answers: dict[str, Any] = {}
-        self.requests: list[tuple[str, str]] = []
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: StandInCluster
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self.server.requests.append(("GET", self.path))
-        answer = self.server.answers.get(self.path)
-        body = json.dumps(answer).encode() if answer is not None else b""
-        self.send_response(200 if answer is not None else 404)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_PATCH(self) -> None:  # noqa: N802 - http.server's name
-        self.server.requests.append(("PATCH", self.path))
-        self.send_response(202)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-        pass
+from flink_rest_stand_in import StandInCluster, stand_in_cluster
 
 
 @pytest.fixture
 def cluster() -> Iterator[StandInCluster]:
-    server = StandInCluster()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with stand_in_cluster() as server:
+        yield server
 
 
 def test_a_job_the_cluster_does_not_know_is_not_found_and_says_why(cluster: StandInCluster) -> None:

@@ -1,15 +1,16 @@
 """The session cluster's configuration, state and REST reading, without starting Flink: its configuration is
-written from the PyFlink wheel's own, its REST API played by a local HTTP server (tests/support/local_http.py)."""
+written from the PyFlink wheel's own, its REST API played by a local HTTP server (flink_rest_stand_in.py). The
+integration tests start it for real (conftest.py's ``flink_cluster``)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
 import yaml
-
-from tests.support.local_http import json_server, refusing_port
-from tools.flink_session_cluster import TASKMANAGER_JAVA_OPTS, SessionCluster, flink_home, flink_jobs
+from airflow_flink_sql.session_cluster import TASKMANAGER_JAVA_OPTS, SessionCluster, flink_home, flink_jobs
+from flink_rest_stand_in import stand_in_cluster
 
 JOBS = [{"jid": "8c1f", "name": "insert-into_sector_report", "state": "FINISHED"}]
 OVERVIEW = {"taskmanagers": 1, "slots-total": 2, "slots-available": 2}
@@ -62,12 +63,14 @@ def test_its_processes_are_the_ones_its_pid_files_name(tmp_path: Path) -> None:
 
 
 def test_overview_and_jobs_are_what_the_rest_api_answers(tmp_path: Path) -> None:
-    with json_server({"/jobs/overview": {"jobs": JOBS}, "/overview": OVERVIEW}) as rest_url:
-        cluster = SessionCluster(tmp_path, rest_port=int(rest_url.rsplit(":", 1)[1]))
+    with stand_in_cluster() as stand_in:
+        stand_in.answers.update({"/jobs/overview": {"jobs": JOBS}, "/overview": OVERVIEW})
+        cluster = SessionCluster(tmp_path, rest_port=stand_in.rest_port)
         assert cluster.overview() == OVERVIEW
-        assert cluster.jobs() == flink_jobs(rest_url) == JOBS
+        assert cluster.jobs() == flink_jobs(stand_in.rest_url) == JOBS
 
 
 def test_overview_is_none_while_nothing_answers(tmp_path: Path) -> None:
-    with refusing_port() as port:
-        assert SessionCluster(tmp_path, rest_port=port).overview() is None
+    with socket.socket() as bound_not_listening:  # a connection to it is refused; nothing else takes it meanwhile
+        bound_not_listening.bind(("localhost", 0))
+        assert SessionCluster(tmp_path, rest_port=bound_not_listening.getsockname()[1]).overview() is None

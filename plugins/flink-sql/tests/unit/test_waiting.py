@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from tests.support import waiting as tests_waiting
-from tools.waiting import wait_for
+from airflow_flink_sql.waiting import wait_for
 
 
 class Answers:
@@ -63,7 +61,3 @@ def test_a_timeout_fails_naming_what_it_waited_for() -> None:
         wait_for(condition, "the moon to turn blue", 0.3, every=0.05)
     assert 0.3 <= time.monotonic() - started < 2
     assert condition.calls > 1
-
-
-def test_the_tests_wait_the_tools_way() -> None:
-    assert tests_waiting.wait_for is wait_for

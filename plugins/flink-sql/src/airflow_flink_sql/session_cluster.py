@@ -1,17 +1,18 @@
 """Start and stop a real Flink standalone session cluster from the PyFlink wheel, on free local ports.
 
-    python -m tools.flink_session_cluster start --workdir .flink-cluster [--rest-port 8081] [--taskmanager-memory 2g]
-    python -m tools.flink_session_cluster stop --workdir .flink-cluster
+A cluster on localhost to run ``target="remote"`` jobs on: a developer's own, or a test's or a benchmark's.
+
+    python -m airflow_flink_sql.session_cluster start --workdir .flink-cluster [--rest-port 8081]
+        [--taskmanager-memory 2g] [--jobmanager-memory 1g]
+    python -m airflow_flink_sql.session_cluster stop --workdir .flink-cluster
 
 The wheel ships Flink's own ``bin/start-cluster.sh``; this runs it with a configuration
 folder, log folder and pid folder of its own, so several clusters (a developer's and a
-test's) never share ports or pid files. Used by the tests and by the Makefile.
+test's) never share ports or pid files. It needs PyFlink (the ``pyflink`` extra) and bash.
 
 Memory: the TaskManager gets ``taskmanager.memory.process.size`` (default 2g), the JobManager
 ``jobmanager.memory.process.size`` (default 1g); Flink divides each into heap, managed memory (the batch hash
-aggregates and joins) and network memory itself (docs/extensions.md, "Running on a Flink session cluster").
-The TaskManager's JVM uses the parallel garbage collector. The docker-compose services use the
-same settings.
+aggregates and joins) and network memory itself. The TaskManager's JVM uses the parallel garbage collector.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from typing import Any
 
 import yaml
 
-from tools.processes import free_port, wait_gone
-from tools.waiting import wait_for
+from airflow_flink_sql.processes import free_port, wait_gone
+from airflow_flink_sql.waiting import wait_for
 
 
 def flink_home() -> Path:
@@ -174,11 +175,14 @@ class SessionCluster:
         return [pid for pid_file in self.workdir.glob("flink-*.pid") for pid in _pids_in(pid_file)]
 
     def stop(self) -> None:
-        """Stop both daemons with Flink's script, then make sure their processes are gone."""
+        """Stop both daemons with Flink's script, then make sure their processes are gone: those that outlive it
+        are killed, and one that outlives that fails the stop."""
         pids = self.pids()
         subprocess.run(self._script("stop-cluster.sh"), env=self._env(), check=False, capture_output=True)
         for pid in wait_gone(pids, 30):
             os.kill(pid, signal.SIGKILL)
+        if survivors := wait_gone(pids, 10):
+            raise RuntimeError(f"the session cluster's JVMs {survivors} outlived it (logs in {self.log_dir})")
 
     @classmethod
     def from_workdir(cls, workdir: Path) -> SessionCluster:

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
-
-from tools.processes import alive, free_port, group_members, java_pids, wait_gone
-from tools.waiting import wait_for
+from airflow_flink_sql.processes import alive, free_port, group_members, java_pids, wait_gone
+from airflow_flink_sql.waiting import wait_for
 
 
 @pytest.fixture
