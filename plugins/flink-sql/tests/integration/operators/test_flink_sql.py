@@ -14,10 +14,10 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import AirflowFailException
 from airflow_flink_sql.operators.flink_sql import FlinkJobLink, PyFlinkSqlOperator
+from airflow_flink_sql.processes import group_members, java_pids
+from airflow_flink_sql.waiting import wait_for
 
 from flink_sql_jobs import ROWS, SLOW_SQL, TEST_DAGS_FOLDER, TWO_SINKS_SQL, sql_params_of, write_input
-from tests.support.waiting import wait_for
-from tools.processes import group_members, java_pids
 
 pytestmark = pytest.mark.flink
 
