@@ -1,5 +1,7 @@
 """Each Airflow distribution in plugins/, alone: a copy of its folder, away from the project, running its unit tests
-with nothing of the project's (no tests/, tools/ or include/, no project conftest.py or settings).
+with nothing of the project's (no tests/, tools/ or include/, no project conftest.py or settings). Its other tests
+(flink-sql's integration tests) are collected there too, so each imports and finds its fixtures alone, but
+deselected: they start a JVM, which the unit tier does not.
 
 The copy runs on the project's virtualenv (its Python, Airflow and the distributions' test extras), not on a fresh
 virtualenv with the distribution's wheel installed: building and installing one takes minutes, too long for the
@@ -31,6 +33,15 @@ def alone(copy: Path) -> dict[str, str]:
     return {**basics, "PYTHONPATH": os.pathsep.join([str(copy / "src"), str(copy / "tests")])}
 
 
+def unit_run(copy: Path) -> list[str]:
+    """The command that runs a copy's unit tests and, if it has integration tests (they start a JVM: marked flink,
+    which only a distribution with them registers), collects and deselects those."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+    if (copy / "tests" / "integration").is_dir():
+        return [*command, "-m", "not flink", "tests"]
+    return [*command, "tests/unit"]
+
+
 class UnitRuns:
     """Each distribution copied into ``places`` (as a person would check it out: no caches) and its unit tests
     started there, side by side: a pytest run of its own in each copy."""
@@ -38,13 +49,12 @@ class UnitRuns:
     def __init__(self, places: Path) -> None:
         ignored = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache", "build", "dist")
         self.copies = [shutil.copytree(folder, places / folder.name, ignore=ignored) for folder in DISTRIBUTIONS]
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/unit"]
         # Output to a file: a pipe nobody reads until the run ends could fill up and stall it.
         self.runs = {}
         for copy in self.copies:
             with (places / f"{copy.name}.log").open("w") as log:
                 self.runs[copy.name] = subprocess.Popen(
-                    command, cwd=copy, env=alone(copy), stdout=log, stderr=subprocess.STDOUT
+                    unit_run(copy), cwd=copy, env=alone(copy), stdout=log, stderr=subprocess.STDOUT
                 )
         self.places = places
 

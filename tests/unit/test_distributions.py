@@ -29,3 +29,11 @@ def test_a_copy_passes_its_unit_tests_alone(distribution_unit_runs: UnitRuns) ->
     assert {name: output[-3000:] for name, (returncode, output) in outcomes.items() if returncode != 0} == {}
     for name, (_, output) in outcomes.items():
         assert " passed" in output.strip().splitlines()[-1], f"{name}: {output[-500:]}"
+
+
+def test_a_copy_collects_its_integration_tests_alone(distribution_unit_runs: UnitRuns) -> None:
+    """flink-sql's integration tests import and find their fixtures (flink_cluster, airflow_db) in the copy; they
+    are deselected there, as they start a JVM."""
+    outcomes = distribution_unit_runs.outcomes()
+    _, output = outcomes["flink-sql"]
+    assert " deselected" in output.strip().splitlines()[-1], output[-500:]
