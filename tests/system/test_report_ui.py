@@ -23,10 +23,12 @@ from airflow.dag_processing.dagbag import DagBag
 from playwright.sync_api import sync_playwright
 
 from include.sector_report.layout import RunFolder
+from include.sector_report.revisions import Revisions, revision_of
 from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
 from tests.support.airflow_admin import PASSWORD, admin_env, admin_token
 from tests.support.browser import launch_chromium, signed_in_page
+from tests.support.landing import drop_export, landed_rows
 from tests.support.waiting import wait_for
 from tools.processes import free_port
 
@@ -38,8 +40,9 @@ DAY = "2024-04-01"
 
 @pytest.fixture(scope="module")
 def published_runs(airflow_db, data_root):
-    """Two real nights and their month (Flink included): the DB has the runs and their XComs, the data folder
-    the reports. Returns the latest night's run id and folder, and the month's run id."""
+    """Two real nights, the latest restated from a corrected file, and their month (Flink included): the DB has
+    the runs and their XComs, the data folder the reports. Returns the latest night's run id and folder, its
+    restatement's run id, and the month's run id."""
     bag = DagBag(dag_folder=DAGS_FOLDER)
     for dag in bag.dags.values():
         for task in dag.tasks:
@@ -52,11 +55,30 @@ def published_runs(airflow_db, data_root):
         )
         assert night.state == "success"
         nights[day] = night.run_id
+    # The latest night restated by hand from its corrected file (as test_end_to_end does it): its revision 2,
+    # which the month then rolls up.
+    folder = RunFolder.for_date(data_root, DAY)
+    drop_export(data_root, f"export_{DAY}_corrected.csv", corrected_export(folder))
+    restatement = bag.dags["sector_report_restatement"].test(run_conf={"date": DAY, "locale": "en"})
+    assert restatement.state == "success"
+    assert revision_of(folder) == 2
     month = bag.dags["monthly_sector_report"].test(
         logical_date=dt.datetime(2024, 4, 1, 16, tzinfo=dt.UTC), run_conf={"month": "2024-04", "locale": "en"}
     )
     assert month.state == "success"
-    return {"night": nights[DAY], "folder": RunFolder.for_date(data_root, DAY), "month": month.run_id}
+    return {"night": nights[DAY], "folder": folder, "restatement": restatement.run_id, "month": month.run_id}
+
+
+def corrected_export(night: RunFolder) -> list[str]:
+    """The night's landed rows as a sender's export, corrected: the first trade of each sector but the last at twice
+    its volume. As many rows as the night (its transaction count stays), two sectors changed and one not."""
+    rows = landed_rows(night)
+    sectors = list(dict.fromkeys(sector for _code, sector, *_ in rows))
+    corrected = {next(i for i, row in enumerate(rows) if row[1] == sector) for sector in sectors[:-1]}
+    return [
+        f"{code},{sector},{cents // 100}.{cents % 100:02d},{volume * 2 if i in corrected else volume},{day}"
+        for i, (code, sector, cents, volume, day) in enumerate(rows)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +207,7 @@ def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
         assert page.url == f"{api_server}/plugin/reports/reports/index.html"
         page.screenshot(path=shots / f"reports-index-{device}.png", full_page=True)
 
-        # A night's run: its "Report" tab shows the report it published.
+        # A night's run: its "Report" tab shows its date's report (this one's restated since: its revision 2).
         page.goto(f"{api_server}/dags/nightly_sector_report/runs/{published_runs['night']}/plugin/report")
         page.frame_locator("iframe").first.locator("#sector-table").wait_for(timeout=30_000)
         page.screenshot(path=shots / f"night-run-tab-{device}.png")
@@ -197,21 +219,44 @@ def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
         assert month.locator("#month-status").inner_text() == "final"
         page.screenshot(path=shots / f"month-run-tab-{device}.png")
 
-        # The reports themselves, whole, as the viewer serves them.
-        for name, path in (("night-report", f"runs/{DAY}/report.html"), ("month-report", "months/2024-04/report.html")):
-            page.goto(f"{api_server}/reports/{path}")
-            chart = page.locator("#value-chart, #trend-chart").first
-            box = chart.bounding_box()
-            assert box
-            assert box["width"] >= 0.85 * min(width, 56 * 16) - 32, "the chart spans the content width"
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, "nothing wider than the screen"
-            whole = "[...document.querySelectorAll('.kpi .value')].every(v => v.scrollWidth <= v.clientWidth)"
-            assert page.evaluate(whole), "every key figure shows whole, none cut at its card's edge"
-            if name == "night-report":
-                assert_bars_proportional(page, NightSummary.read(RunFolder.for_date(data_root, DAY)).values_by_sector())
-            page.screenshot(path=shots / f"{name}-{device}.png", full_page=True)
+        # The reports themselves, whole, as the viewer serves them. The night restated: its revision 2 says so,
+        # shows what the correction changed by sector (two sectors of three), and links revision 1.
+        night = RunFolder.for_date(data_root, DAY)
+        page.goto(f"{api_server}/reports/runs/{DAY}/report.html")
+        assert_reads_at_a_glance(page, width)
+        assert_bars_proportional(page, NightSummary.read(night).values_by_sector())
+        assert page.locator("#revision").get_attribute("data-revision") == "2"
+        assert page.locator("#revision-number").inner_text() == "2"
+        assert page.locator("#revision-changes tbody tr").count() == 3
+        assert page.locator("#revision-changes tr.changed").count() == 2
+        earlier = page.locator("#revision a.earlier-revision")
+        assert earlier.all_inner_texts() == ["Revision 1"]
+        page.screenshot(path=shots / f"revised-report-{device}.png", full_page=True)
+
+        # Its link to revision 1: the night's report as first published, kept as it was.
+        earlier.click()
+        page.wait_for_url(f"{api_server}/reports/revisions/{DAY}/r1.html")
+        assert_reads_at_a_glance(page, width)
+        assert_bars_proportional(page, NightSummary.load(Revisions.of(night).summary_json(1)).values_by_sector())
+        assert page.locator("#revision-number").inner_text() == "1"
+        assert page.locator("#revision").count() == 0
+        page.screenshot(path=shots / f"night-report-{device}.png", full_page=True)
+
+        page.goto(f"{api_server}/reports/months/2024-04/report.html")
+        assert_reads_at_a_glance(page, width)
+        page.screenshot(path=shots / f"month-report-{device}.png", full_page=True)
         browser.close()
     print(f"screenshots: {shots}")
+
+
+def assert_reads_at_a_glance(page, width: int) -> None:
+    """The page fits the screen: its chart spans the content width, nothing is wider, every key figure shows whole."""
+    box = page.locator("#value-chart, #trend-chart").first.bounding_box()
+    assert box
+    assert box["width"] >= 0.85 * min(width, 56 * 16) - 32, "the chart spans the content width"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "nothing wider than the screen"
+    whole = "[...document.querySelectorAll('.kpi .value')].every(v => v.scrollWidth <= v.clientWidth)"
+    assert page.evaluate(whole), "every key figure shows whole, none cut at its card's edge"
 
 
 def assert_bars_proportional(page, values: dict) -> None:
@@ -228,8 +273,8 @@ def assert_bars_proportional(page, values: dict) -> None:
 
 
 @pytest.mark.browser
-def test_a_user_logs_in_finds_the_dag_and_opens_its_report(api_server, published_run, tmp_path) -> None:
-    run_id, _ = published_run
+def test_a_user_logs_in_finds_the_dag_and_opens_its_report(api_server, published_runs, tmp_path) -> None:
+    run_id = published_runs["night"]
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = signed_in_page(browser, api_server)
@@ -238,11 +283,12 @@ def test_a_user_logs_in_finds_the_dag_and_opens_its_report(api_server, published
         page.get_by_text("nightly_sector_report").first.wait_for(timeout=30_000)
         page.screenshot(path=tmp_path / "dags.png")
 
-        # The run's "Report" tab points here; the plugin redirects to the report the run published.
+        # The run's "Report" tab points here; the plugin redirects to the report the run published, its date's
+        # page, which now shows the date's latest revision: the restatement's.
         page.goto(f"{api_server}/reports/dags/nightly_sector_report/runs/{run_id}")
         assert page.url == f"{api_server}/reports/runs/{DAY}/report.html"
         assert page.locator("#sector-table tbody tr").count() == 3
-        assert run_id in page.locator("#run-facts").inner_text()
+        assert published_runs["restatement"] in page.locator("#run-facts").inner_text()
         browser.close()
 
 
