@@ -177,7 +177,7 @@ test-system-deps:
 # Local stand-ins for the images docker-compose.yaml names, where no image registry is reachable (as root):
 # `docker-compose --env-file .standins.env up -d` then uses them (docs/deployment.md).
 standin-images: test-system-deps $(VENV)/.installed
-	$(LOCAL_ENV) $(BIN)/python -m tools.standin_images --env-file .standins.env
+	$(BIN)/python -m tools.standin_images --env-file .standins.env
 
 # The Airflow extensions are installed editable: a change to plugins/ is live without reinstalling.
 DISTRIBUTIONS := plugins/flink-sql plugins/report-kit

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.processes import alive, group_members, wait_gone
-from tools.waiting import wait_for
+from tools.waiting import WaitTimedOut, wait_for
 
 
 class AirflowStandalone:
@@ -85,7 +85,7 @@ class AirflowStandalone:
 
         try:
             wait_for(healthy, f"Airflow to become healthy (see {self.log_file})", timeout)
-        except AssertionError:
+        except WaitTimedOut:
             self.stop()
             raise
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tools.processes import alive, free_port, wait_gone
 from tools.standin_images import digest, image_exists, remove_older, tree_bytes
-from tools.waiting import wait_for
+from tools.waiting import WaitTimedOut, wait_for
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
@@ -132,8 +132,8 @@ class ComposeStack:
 
         try:
             wait_for(lambda: not unhealthy(), f"the healthchecks of {', '.join(HEALTHCHECKED)} to pass", timeout)
-        except AssertionError as timed_out:
-            raise AssertionError(f"{timed_out}; not healthy: {', '.join(unhealthy())}") from None
+        except WaitTimedOut as timed_out:
+            raise WaitTimedOut(f"{timed_out}; not healthy: {', '.join(unhealthy())}") from None
 
     def read_file(self, service: str, path: str) -> bytes:
         """A file of a service's container. Copied out (``podman cp``), not read by ``exec``: an exec session

@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--home", required=True, type=Path, help="AIRFLOW_HOME")
     parser.add_argument("command", nargs="+", help="what to run in the environment")
     args = parser.parse_args(argv)
-    # Read where the DAGs read it: SECTOR_REPORT_DATA_DIR, else the package's default.
-    from include.sector_report.settings import DATA_ROOT
+    # Read where the DAGs read it (SECTOR_REPORT_DATA_DIR, else the package's default), and nothing else: a wrong
+    # setting must not stop `make stop` or `make flink-stop`.
+    from include.sector_report.paths import DATA_ROOT
 
     env = {**os.environ, **local_airflow_env(PROJECT_ROOT, args.home.absolute(), DATA_ROOT.absolute(), os.environ)}
     os.execvpe(args.command[0], args.command, env)

@@ -264,12 +264,11 @@ def alert_late_night(
     send(context, params["alert_to"], mail)
 
 
-# Every task: an owner, two retries of transient failures, and on-call alerted of a task that failed for good.
+# Every task: an owner and two retries of transient failures (and, from dag_args, its DAG's failure callback).
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "data-eng",
     "retries": 2,
     "retry_delay": settings.RETRY_DELAY,
-    "on_failure_callback": alert_failed_task,
 }
 # The nightly DAG's tasks also record why the night failed, for the deadline's late alert.
 NIGHT_FAILURE_CALLBACKS: list[Callable[[Context], None]] = [record_night_failure, alert_failed_task]
@@ -313,7 +312,7 @@ def report_chain(
     *upstream: Any,
     restatement: bool = False,
     prepare_trigger_rule: str = "all_success",
-    **flink_job: Any,
+    **aggregate_args: Any,
 ) -> ReportChain:
     """The chain that makes and publishes a night, the same in the nightly and the restatement DAG: prepare_input,
     aggregate (the night's Flink job), validate, render_report, publish (the one moment the night is published:
@@ -322,7 +321,7 @@ def report_chain(
     prepare_input calls ``prepare(context, *upstream)`` (the upstream XComArgs resolved), which lands or generates
     the night's input in the folder it returns. A night (``restatement`` False) is withdrawn before each task that
     rewrites its files, and by a publish that failed for good; a restatement works beside the published night and
-    takes its place in one step. ``flink_job``: the aggregate task's arguments beyond, or instead of,
+    takes its place in one step. ``aggregate_args``: the aggregate task's arguments beyond, or instead of,
     :data:`FLINK_JOB`."""
     # Only a night's own tasks withdraw it: a restatement's run is of the date its corrected file names.
     rewriting: dict[str, Any] = {} if restatement else {"pre_execute": withdraw_before_rewriting}
@@ -345,12 +344,13 @@ def report_chain(
 
     @task(task_id="render_report", **rewriting)
     def render_report(prepared: dict[str, str], flink_job: dict[str, Any], **context: Any) -> str:
-        from .reporting.render import format_summary_table, render_report
+        from .reporting.render import format_summary_table
+        from .reporting.render import render_report as render
         from .summary import NightSummary
 
         locale = context["params"]["locale"]
         night = RunFolder(Path(prepared["run_dir"]))
-        staged = render_report(night, locale=locale, run_facts=run_facts(context, flink_job))
+        staged = render(night, locale=locale, run_facts=run_facts(context, flink_job))
         print(format_summary_table(NightSummary.read(night).sectors, locale))
         print(f"Rendered {staged}; the publish task publishes it.")
         return str(night.root)
@@ -374,7 +374,7 @@ def report_chain(
         task_id="aggregate",
         sql=SECTOR_SUMMARY_SQL,
         sql_params=sector_summary_params(prepared),
-        **{**FLINK_JOB, **rewriting, **flink_job},
+        **{**FLINK_JOB, **rewriting, **aggregate_args},
     )
     flink_job_facts: Any = aggregate.output
     rendered: Any = render_report(prepared, flink_job_facts)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from airflow_report_kit.calendars import is_exchange
 
+from . import paths
 from .report_dates import SEOUL
 from .trading_days import unknown_exchange
 from .transactions import SOURCES
@@ -32,9 +33,8 @@ def seconds_from_env(name: str) -> int | None:
     return int(value)
 
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INCLUDE_DIR = PROJECT_ROOT / "include"
-DATA_ROOT = Path(os.environ.get("SECTOR_REPORT_DATA_DIR", PROJECT_ROOT / "data"))
+# The folders (paths.py: read there without any check, for the tools that only need them).
+PROJECT_ROOT, INCLUDE_DIR, DATA_ROOT = paths.PROJECT_ROOT, paths.INCLUDE_DIR, paths.DATA_ROOT
 # Folders outside DATA_ROOT that input_path may point into (os.pathsep-separated).
 ALLOWED_INPUT_DIRS = [Path(p) for p in os.environ.get("SECTOR_REPORT_ALLOWED_INPUT_DIRS", "").split(os.pathsep) if p]
 # Where the Flink jobs run: "local" (a MiniCluster in the task's child process) or "remote" (flink_default).

@@ -36,6 +36,8 @@ class Alone:
 
         self.migration: subprocess.Popen[str] | None = None
 
+    # Last: after pytest's own deselection (-m, -k), so only a test that will run starts it.
+    @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """The database's migration (seconds), started once a collected test is seen to need it: it runs beside the
         tests that need none."""

@@ -27,8 +27,8 @@ from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
 from tests.support.landing import days_records, drop_export, landed_rows, sector_figures
 from tests.support.report_html import SectorTable, report_rows
-from tests.support.waiting import wait_for
 from tools.processes import group_members, java_pids
+from tools.waiting import wait_for
 
 pytestmark = pytest.mark.flink
 

@@ -9,7 +9,7 @@ import urllib.request
 
 from include.sector_report.report_dates import report_date_of
 from tests.support.airflow_admin import PASSWORD, admin_token
-from tests.support.waiting import PATIENCE_SECONDS, wait_for
+from tools.waiting import PATIENCE_SECONDS, wait_for
 
 DAG_ID = "nightly_sector_report"
 DEADLINE_DAG_ID = "nightly_sector_report_deadline"

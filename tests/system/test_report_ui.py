@@ -29,8 +29,8 @@ from tests.support import PROJECT_ROOT
 from tests.support.airflow_admin import PASSWORD, admin_env, admin_token
 from tests.support.browser import launch_chromium, signed_in_page
 from tests.support.landing import drop_export, landed_rows
-from tests.support.waiting import wait_for
 from tools.processes import free_port
+from tools.waiting import wait_for
 
 pytestmark = [pytest.mark.airflow_server, pytest.mark.flink]
 

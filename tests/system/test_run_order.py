@@ -21,9 +21,9 @@ import sqlalchemy
 from include.sector_report.layout import DataFolder
 from include.sector_report.published_nights import is_published
 from tests.support.landing import drop_days_file
-from tests.support.waiting import wait_for
 from tools.airflow_local import AirflowStandalone
 from tools.processes import free_port, group_members
+from tools.waiting import wait_for
 
 DAG_ID = "nightly_sector_report"
 WAIT_FOR_FILE = {"source": "file", "file_wait_timeout": 600}

@@ -44,3 +44,21 @@ def test_the_make_targets_command_runs_in_that_environment_with_the_data_folder_
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [str(tmp_path / "home"), str(tmp_path / "data")]
+
+
+def test_a_wrong_setting_elsewhere_does_not_stop_a_command_that_only_needs_the_environment(tmp_path: Path) -> None:
+    """`make stop` runs under the local environment: a bad SECTOR_REPORT_EXCHANGE must not keep Airflow running."""
+    environ = {**os.environ, "SECTOR_REPORT_EXCHANGE": "NOWHERE", "SECTOR_REPORT_DATA_DIR": str(tmp_path)}
+    command = [
+        sys.executable,
+        "-m",
+        "tools.local_env",
+        "--home",
+        str(tmp_path / "home"),
+        "--",
+        sys.executable,
+        "-c",
+        "",
+    ]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]

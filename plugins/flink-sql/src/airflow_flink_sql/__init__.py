@@ -4,4 +4,4 @@ Nothing here imports pyflink: only the child (:mod:`airflow_flink_sql.job`) does
 the operator stays cheap at DAG parse time.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

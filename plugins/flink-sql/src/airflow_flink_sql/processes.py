@@ -9,7 +9,7 @@ from collections.abc import Collection
 
 import psutil
 
-from airflow_flink_sql.waiting import wait_for
+from airflow_flink_sql.waiting import WaitTimedOut, wait_for
 
 
 def free_port() -> int:
@@ -30,7 +30,7 @@ def wait_gone(pids: Collection[int], timeout: float, *, every: float = 0.2) -> l
     """Wait up to ``timeout`` seconds until none of ``pids`` runs; those still running then (none once all ended)."""
     try:
         wait_for(lambda: not any(alive(pid) for pid in pids), f"processes {sorted(pids)} to end", timeout, every=every)
-    except AssertionError:
+    except WaitTimedOut:
         pass  # the caller decides what the survivors get: a harder signal, or nothing
     return [pid for pid in pids if alive(pid)]
 

@@ -18,6 +18,7 @@ aggregates and joins) and network memory itself. The TaskManager's JVM uses the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ from typing import Any
 import yaml
 
 from airflow_flink_sql.processes import free_port, wait_gone
-from airflow_flink_sql.waiting import wait_for
+from airflow_flink_sql.waiting import WaitTimedOut, wait_for
 
 
 def flink_home() -> Path:
@@ -130,7 +131,7 @@ class SessionCluster:
 
         try:
             wait_for(slots_free, f"{self.slots} free slots (logs in {self.log_dir})", timeout, every=0.5)
-        except AssertionError:
+        except WaitTimedOut:
             self.stop()
             raise
 
@@ -180,7 +181,8 @@ class SessionCluster:
         pids = self.pids()
         subprocess.run(self._script("stop-cluster.sh"), env=self._env(), check=False, capture_output=True)
         for pid in wait_gone(pids, 30):
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it may end between the look and the kill
+                os.kill(pid, signal.SIGKILL)
         if survivors := wait_gone(pids, 10):
             raise RuntimeError(f"the session cluster's JVMs {survivors} outlived it (logs in {self.log_dir})")
 

@@ -8,6 +8,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+
+
+class WaitTimedOut(AssertionError):
+    """A condition not met in time. An AssertionError, so that a test that waits fails as its other expectations
+    do; a caller that handles a timeout catches this, and no real assertion failure with it."""
+
+
 # How long a condition may take when no timeout is given (a test's): far beyond what any takes here.
 PATIENCE_SECONDS = 600
 
@@ -21,14 +28,16 @@ def wait_for(
     not_yet: tuple[type[BaseException], ...] = (),
 ) -> T:
     """The first truthy value of ``condition()``, asked every ``every`` seconds until ``timeout``; an exception of
-    ``not_yet`` counts as "not yet". Fails naming ``what`` it waited for, with an AssertionError: a test that waits
-    then fails as its other expectations do."""
+    ``not_yet`` counts as "not yet", and asked once more at the deadline. Raises :class:`WaitTimedOut` naming ``what``
+    it waited for."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
+        last_look = time.monotonic() >= deadline
         try:
             if found := condition():
                 return found
         except not_yet:
             pass
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        if last_look:
+            raise WaitTimedOut(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(min(every, max(deadline - time.monotonic(), 0)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from airflow_flink_sql.waiting import wait_for
+from airflow_flink_sql.waiting import WaitTimedOut, wait_for
 
 
 class Answers:
@@ -57,7 +57,24 @@ def test_any_other_exception_ends_the_wait_at_once() -> None:
 def test_a_timeout_fails_naming_what_it_waited_for() -> None:
     condition = Answers(*[None] * 1000)
     started = time.monotonic()
-    with pytest.raises(AssertionError, match=r"^timed out after 0 s waiting for the moon to turn blue$"):
+    with pytest.raises(WaitTimedOut, match=r"^timed out after 0 s waiting for the moon to turn blue$"):
         wait_for(condition, "the moon to turn blue", 0.3, every=0.05)
     assert 0.3 <= time.monotonic() - started < 2
     assert condition.calls > 1
+
+
+def test_a_timeout_is_an_assertion_error_that_no_real_assertion_failure_is_taken_for() -> None:
+    assert issubclass(WaitTimedOut, AssertionError)
+
+    def failing_check() -> bool:
+        raise AssertionError("a real failure")
+
+    with pytest.raises(AssertionError, match="a real failure") as raised:
+        wait_for(failing_check, "a check", 1, every=0.01)
+    assert not isinstance(raised.value, WaitTimedOut)
+
+
+def test_the_condition_is_asked_once_more_at_the_deadline() -> None:
+    condition = Answers(None, "met at the deadline")
+    assert wait_for(condition, "the last look", 0.1, every=10) == "met at the deadline"
+    assert condition.calls == 2

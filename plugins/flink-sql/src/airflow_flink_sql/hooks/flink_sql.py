@@ -50,7 +50,6 @@ DEFAULT_FINAL_FAILURES = (
     "org.apache.flink.table.api.ValidationException",
     "org.apache.flink.formats.*Exception",
 )
-# A job in one of these states may still finish: a retry of the task reconnects to it.
 # Fixes the id of the job a script submits: the id is known, and kept, before the job exists.
 FIXED_JOB_ID_OPTION = "$internal.pipeline.job-id"
 
