@@ -48,6 +48,8 @@ os.environ.update(
         ),
         # The tests' nights generate their data unless they say otherwise, whatever the developer's shell says.
         "SECTOR_REPORT_SOURCE": "generate",
+        # The exchange calendars the tests' processes build are kept for this session alone.
+        "AIRFLOW_REPORT_KIT_CACHE_DIR": str(_SCRATCH / "calendars"),
     }
 )
 # The test DAGs import flink_sql_jobs from flink-sql's tests/, in the processes that parse them too.

@@ -3,8 +3,8 @@
 Which days are trading days decides which nights are expected: the month to date counts only
 sessions as missing, and the trend charts space the sessions evenly (a weekend is no gap, a
 session without a published report is). Building a calendar takes seconds, so each
-process builds one per exchange, on first use, shared with the nightly DAG's timetable
-(:mod:`airflow_report_kit.calendars`).
+process has one per exchange, shared with the nightly DAG's timetable, and built ones are
+kept on disk for the next process (:mod:`airflow_report_kit.calendars`).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ class Alone:
                 "AIRFLOW_HOME": str(self.scratch / "airflow"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__REPORT_VIEWER__ROOT": str(self.scratch / "reports"),
+                "AIRFLOW_REPORT_KIT_CACHE_DIR": str(self.scratch / "calendars"),
             }
         )
 

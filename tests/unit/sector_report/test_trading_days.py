@@ -19,7 +19,7 @@ def test_an_unknown_exchange_names_the_setting_and_how_to_list_the_valid_names()
 
 
 def test_the_sessions_are_the_exchanges_and_the_timetable_reads_the_same_calendar() -> None:
-    """Building XKRX takes about a second: the reports' trading days and the timetable share one per process."""
+    """Building XKRX takes seconds: the reports' trading days and the timetable share one per process."""
     week = sessions_between("XKRX", dt.date(2024, 2, 8), dt.date(2024, 2, 14))
     # 9-12 February 2024: the Lunar New Year holidays and a weekend.
     assert week == [dt.date(2024, 2, 8), dt.date(2024, 2, 13), dt.date(2024, 2, 14)]

@@ -4,4 +4,4 @@ sessions, and deferrable sensors for a file arriving in a folder and for a DAG's
 Generic: none of it knows what the reports say.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -8,11 +8,15 @@ quickest to build. tests/unit/sector_report/test_trading_days.py checks the sess
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import exchange_calendars
 import pytest
-from airflow_report_kit.calendars import FIRST_YEAR, YEARS_AHEAD, exchange_calendar, is_exchange
+from airflow_report_kit.calendars import FIRST_YEAR, YEARS_AHEAD, _built, exchange_calendar, is_exchange
 from exchange_calendars.errors import InvalidCalendarName
 
 # The exchanges' codes, as is_exchange sees them when a DAG is parsed: the names of exchange-calendars' modules.
@@ -66,3 +70,50 @@ def test_an_earlier_since_gives_a_calendar_covering_that_earlier_year() -> None:
     assert calendar.last_session == exchange_calendar("XNYS").last_session
     assert calendar is not exchange_calendar("XNYS")
     assert exchange_calendar("XNYS", since=dt.date(2005, 12, 30)) is calendar, "one calendar per first year"
+
+
+@pytest.fixture
+def calendars_kept_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Calendars kept in a folder of the test's own, built afresh in this process (and again after the test)."""
+    monkeypatch.setenv("AIRFLOW_REPORT_KIT_CACHE_DIR", str(tmp_path / "calendars"))
+    _built.cache_clear()
+    yield tmp_path / "calendars"
+    _built.cache_clear()
+
+
+# In another process, exchange-calendars' own builder made unusable: only a kept calendar can be had there.
+READ_BACK = """
+import exchange_calendars
+from airflow_report_kit.calendars import exchange_calendar
+def refuse(*args, **kwargs):
+    raise RuntimeError("built, not read back")
+exchange_calendars.get_calendar = refuse
+print(exchange_calendar("NYSE").sessions_in_range("2024-12-23", "2024-12-27").strftime("%Y-%m-%d").tolist())
+"""
+
+
+def test_a_built_calendar_is_kept_and_another_process_reads_it_back(calendars_kept_in: Path) -> None:
+    calendar = exchange_calendar("XNYS")
+    [kept] = calendars_kept_in.glob("XNYS-*.pickle")
+    assert kept.name.startswith(f"XNYS-{FIRST_YEAR}-{dt.date.today().year + YEARS_AHEAD}-12-31-")
+    environ = {**os.environ, "AIRFLOW_REPORT_KIT_CACHE_DIR": str(calendars_kept_in)}
+    done = subprocess.run([sys.executable, "-c", READ_BACK], env=environ, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    sessions = calendar.sessions_in_range("2024-12-23", "2024-12-27").strftime("%Y-%m-%d").tolist()
+    assert done.stdout.strip() == str(sessions) == "['2024-12-23', '2024-12-24', '2024-12-26', '2024-12-27']"
+
+
+def test_a_kept_calendar_that_cannot_be_read_back_is_built_anew_and_kept_whole(calendars_kept_in: Path) -> None:
+    exchange_calendar("XNYS")
+    [kept] = calendars_kept_in.glob("XNYS-*.pickle")
+    kept.write_bytes(b"half a pickle")
+    _built.cache_clear()
+    assert exchange_calendar("XNYS").first_session.date() == dt.date(FIRST_YEAR, 1, 4)
+    assert kept.read_bytes() != b"half a pickle"
+    assert [path.name for path in calendars_kept_in.iterdir()] == [kept.name], "no temporary file is left"
+
+
+def test_a_calendar_that_cannot_be_kept_is_only_not_kept(calendars_kept_in: Path) -> None:
+    calendars_kept_in.parent.mkdir(exist_ok=True)
+    calendars_kept_in.write_text("a file where the folder should be")
+    assert exchange_calendar("XNYS").first_session.date() == dt.date(FIRST_YEAR, 1, 4)
