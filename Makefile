@@ -2,7 +2,7 @@
 #   make run  [DATE=YYYY-MM-DD] [CONF='{"rows": 5000}']   one nightly run on generated data
 #   make run-month [MONTH=YYYY-MM]                        the month-to-date rollup of the published days
 #   make test                                             lint, types and every tier of tests (what CI runs)
-#   make test-fast                                        the unit tier: no JVM, server or browser (< 30 s)
+#   make test-fast                                        the unit tier but the distributions' copies: no JVM, server or browser
 #   make test-integration / test-system / test-compose    one heavier tier (docs/development.md "Tests by tier")
 #   make screenshots                                      the browser tests' screenshots into docs/screenshots/
 #   make bench [ROWS=1e3,1e6,1e7] [REPEATS=3]             Flink against PySpark, DuckDB and pandas
@@ -63,9 +63,11 @@ PYTEST := $(LOCAL_ENV) $(BIN)/python -m pytest -p no:cacheprovider $(if $(JUNIT)
 test: check-java test-system-deps $(VENV)/.installed-test
 	@$(BIN)/python -m tools.suite lint unit integration system compose
 
-# The unit tier with few property-test examples: no JVM, server, browser or Debian package.
+# The unit tier with few property-test examples: no JVM, server, browser or Debian package. Without the check that
+# each distribution passes its tests from a copy of its folder (test_distributions.py: two more pytest runs beside
+# the others), which make test-unit and make test run.
 test-fast: $(VENV)/.installed-test
-	$(PYTEST) $(UNIT_TESTS) --hypothesis-profile=quick
+	$(PYTEST) $(UNIT_TESTS) --hypothesis-profile=quick --ignore=tests/unit/test_distributions.py
 
 # The unit tier with the property tests' full examples.
 test-unit: $(VENV)/.installed-test
