@@ -33,20 +33,24 @@ from include.sector_report.dag_support import (
     dag_args,
     fail_without_retry,
     locale_param,
+    take_over_earlier_release,
 )
 from include.sector_report.report_dates import report_date_of
 
 
 def months_to_roll_up(context: Mapping[str, Any]) -> tuple[dt.date, list[str]]:
     """The day the rollup is as of, and its months: the param's, else those of every report date
-    carried by the triggering events (a batch may span a month's end), else today's (in Seoul)."""
+    carried by the triggering events (a batch may span a month's end), else today's.
+
+    The rollup is as of the day it runs (in Seoul), never of the date that triggered it: a correction
+    of a day of a closed month, published later, leaves that month final."""
     dates = [
         event.extra["report_date"]
         for events in (context.get("triggering_asset_events") or {}).values()
         for event in events
         if "report_date" in (event.extra or {})
     ]
-    as_of = dt.date.fromisoformat(max(dates)) if dates else report_date_of(dt.datetime.now(dt.UTC))
+    as_of = report_date_of(context["dag_run"].run_after)
     if context["params"]["month"]:
         return as_of, [context["params"]["month"]]
     return as_of, sorted({date[:7] for date in dates}) or [as_of.strftime("%Y-%m")]
@@ -58,6 +62,7 @@ def plan_months(**context: Any) -> dict[str, Any]:
     from include.sector_report.month import month_inputs, sql_params
 
     as_of, months = months_to_roll_up(context)
+    take_over_earlier_release()
     with fail_without_retry():
         plans = [month_inputs(settings.DATA_ROOT, month, as_of, exchange=settings.EXCHANGE) for month in months]
     for plan in plans:

@@ -20,13 +20,14 @@ its trading days; `SECTOR_REPORT_EXCHANGE` names another), this DAG
    together, the "Report" tab and button, and the `sector_report_daily` Asset event;
 6. **deliver_report**: mails the report to `email_to` (through the `smtp_default` connection).
 
-Every task that rewrites the night's files (prepare_input, aggregate, validate, render_report) first
-withdraws the night if it is published, so clearing a published night from any task never shows a
-report over files being rewritten; clearing `publish` alone publishes the rendered report again.
+The tasks before publish write only the night's work area (`runs/<date>/`); readers read only
+published revisions (`revisions/<date>/r<N>/`, chosen by the pointer `published/<date>.json`). So
+clearing any task, with or without its downstream tasks, changes what readers see only when a
+publish succeeds: then as the date's next revision. `sector_report_withdrawal` takes a night away.
 A scheduled night lands the day's file unless `SECTOR_REPORT_SOURCE=generate`. A task that fails for
 good mails an alert to `alert_to`; `nightly_sector_report_deadline` mails it when a session's night is
-not published in time. A run's files live in `$SECTOR_REPORT_DATA_DIR/runs/<date>/`, where `<date>`
-is the logical date in Asia/Seoul; a rerun of a date replaces them. Bad input and failed validation
+not published in time. A run's work area is `$SECTOR_REPORT_DATA_DIR/runs/<date>/`, where `<date>`
+is the logical date in Asia/Seoul; a rerun of a date replaces it. Bad input and failed validation
 fail the run at once (no retries) and publish nothing.
 """
 
@@ -55,7 +56,7 @@ from include.sector_report.dag_support import (
     report_date,
     send_with_report,
 )
-from include.sector_report.layout import RunFolder
+from include.sector_report.layout import RevisionFolder, RunFolder
 from include.sector_report.transactions import SOURCES
 
 
@@ -103,7 +104,7 @@ def deliver_report(report: str, **context: Any) -> None:
     params = context["params"]
     if not params["email_to"]:
         raise AirflowSkipException("email_to is empty: the report is not mailed.")
-    run = RunFolder(Path(report).parent)
+    run = RevisionFolder(Path(report).parent)
     mail = report_mail(run, locale=params["locale"])
     send_with_report(context, params["email_to"], mail, run)
     print(f"Mailed {mail.subject!r} to {', '.join(params['email_to'])}")

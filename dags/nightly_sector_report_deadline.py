@@ -20,7 +20,14 @@ from airflow.sdk import DAG, task
 from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimetable
 
 from include.sector_report import settings
-from include.sector_report.dag_support import DATA, alert_late_night, alert_to_param, dag_args, locale_param
+from include.sector_report.dag_support import (
+    DATA,
+    alert_late_night,
+    alert_to_param,
+    dag_args,
+    locale_param,
+    take_over_earlier_release,
+)
 from include.sector_report.report_dates import report_date_of
 
 NIGHTLY_DAG_ID = "nightly_sector_report"
@@ -32,12 +39,12 @@ NIGHT_STATES = ("queued", "running", "failed", "success")
 def check_published(**context: Any) -> bool:
     """True if the session's night is published; otherwise alert ``alert_to`` that it is late."""
     from include.sector_report.failure_record import last_failure
-    from include.sector_report.published_nights import is_published
+    from include.sector_report.published_nights import published_revision
 
     day = report_date_of(context["logical_date"]).isoformat()
-    night = DATA.run(day)
-    if is_published(night):
-        print(f"The night of {day} was published in time: {night.report_html}")
+    take_over_earlier_release()
+    if published := published_revision(DATA, day):
+        print(f"The night of {day} was published in time: {published.report_html}")
         return True
     deadline = context["dag_run"].run_after
     ti, session = context["ti"], [context["logical_date"]]
@@ -45,7 +52,7 @@ def check_published(**context: Any) -> bool:
     state = next(
         (s for s in NIGHT_STATES if ti.get_dr_count(dag_id=NIGHTLY_DAG_ID, logical_dates=session, states=[s])), "none"
     )
-    failure = last_failure(night) if state == "failed" else None
+    failure = last_failure(DATA.run(day)) if state == "failed" else None
     why = f"; {failure.task_id} failed" if failure else ""
     print(f"The night of {day} was not published by {deadline} (its run: {state}{why}): alerting alert_to")
     alert_late_night(

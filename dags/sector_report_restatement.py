@@ -10,12 +10,12 @@ date's latest revision was made from, reissues that night as its next **revision
    it, or unchanged for 30 s) and starts this DAG;
 1. **take_up_correction**: takes up the oldest waiting correction for this run (recorded in
    `revisions/<date>/claims.jsonl`: the same file dropped again starts nothing);
-2. **prepare_input**, **aggregate**, **validate**, **render_report**: as the nightly DAG, in
-   `restatements/<date>/`, beside the published night, which readers keep seeing meanwhile; the report
-   says it is revision N, from which file, and what changed by sector since the previous revision;
-3. **publish**: the restated night takes the published one's place in one step; every earlier
-   revision stays readable at `revisions/<date>/r<N>.html`, the audit trail gains a line in
-   `revisions/<date>/history.jsonl`, and the `sector_report_daily` Asset event re-rolls the month;
+2. **prepare_input**, **aggregate**, **validate**, **render_report**: as the nightly DAG, in its own work
+   area `restatements/<date>/`, while readers keep seeing the published revision; the report says it is
+   revision N, from which file, and what changed by sector since the previous revision;
+3. **publish**: as the nightly DAG's: revision N is written to `revisions/<date>/r<N>/`, the date's
+   pointer moves to it in one rename, the audit trail gains its line in `revisions/<date>/history.jsonl`,
+   and the `sector_report_daily` Asset event re-rolls the month; every earlier revision stays readable;
 4. **deliver_correction**: mails the differences to the night's recipients.
 
 A corrected file that fails (bad rows beyond `max_reject_ratio`, validation) leaves the published
@@ -45,7 +45,7 @@ from include.sector_report.dag_support import (
     report_chain,
     send_with_report,
 )
-from include.sector_report.layout import RunFolder
+from include.sector_report.layout import RevisionFolder, RunFolder
 
 CORRECTIONS = Asset(
     settings.CORRECTIONS_ASSET,
@@ -109,10 +109,10 @@ def prepare_restatement(context: Context, correction: dict[str, Any]) -> RunFold
 def deliver_correction(report: str, **context: Any) -> None:
     """Mail the differences to the night's recipients (every earlier revision's), the revised report attached."""
     from include.sector_report.reporting.mail import correction_mail
-    from include.sector_report.revisions import night_recipients, revision_of
+    from include.sector_report.revisions import night_recipients
 
-    night = RunFolder(Path(report).parent)
-    recipients = night_recipients(night, before=revision_of(night))
+    night = RevisionFolder(Path(report).parent)
+    recipients = night_recipients(night, before=night.number)
     if not recipients:
         raise AirflowSkipException(f"No earlier revision of {night.date} was mailed to anyone: nobody to tell.")
     mail = correction_mail(night, locale=context["params"]["locale"])
@@ -143,5 +143,5 @@ with DAG(
     },
 ):
     correction = take_up_correction()
-    restated = report_chain(prepare_restatement, correction, restatement=True)
+    restated = report_chain(prepare_restatement, correction)
     deliver_correction(restated.published)

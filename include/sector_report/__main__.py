@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .failure_record import last_failure
 from .layout import DataFolder
-from .published_nights import is_published
+from .published_nights import published_revision
 from .reporting.render import format_summary_table
 from .settings import DATA_ROOT, LOCALE
 from .summary import NightSummary, SectorSummary
@@ -39,18 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "show-month":
         return _show_month(Path(args.data_dir), args.month, locale, args.log)
 
-    run = DataFolder(Path(args.data_dir)).run(args.date)
-    if not is_published(run):
+    data = DataFolder(Path(args.data_dir))
+    night = published_revision(data, args.date)
+    if night is None:
         from .reporting.mail import first_paragraph
 
-        failure = last_failure(run)
+        failure = last_failure(data.run(args.date))
         why = (
             f"{failure.task_id} failed: {first_paragraph(failure.error)}" if failure else "the run failed or never ran."
         )
         print(f"No report was published for {args.date}; {why}\n\nThe run's log: {args.log}", file=sys.stderr)
         return 1
-    print(format_summary_table(NightSummary.read(run).sectors, locale))
-    print(f"\nReport: {run.report_html}")
+    print(format_summary_table(NightSummary.read(night).sectors, locale))
+    print(f"\nReport: {night.report_html}")
     return 0
 
 

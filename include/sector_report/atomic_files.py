@@ -1,5 +1,5 @@
-"""Files that readers see whole or not at all: writing one beside its place and moving it in, and
-exchanging two folders in one step.
+"""Files that readers see whole or not at all: writing one beside its place and moving it in with
+rename(2), which local disks and NFS both do atomically.
 
 Every file a reader (a report page, the next task, the month job) may open while it is being written
 goes through here, so that a crash or a failed check leaves the old file or none, never a part.
@@ -7,34 +7,12 @@ goes through here, so that a crash or a failed check leaves the old file or none
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal, overload
-
-# renameat2(2)'s flag that swaps two paths in one step (Linux 3.15+, glibc 2.28+).
-RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def exchange_folders(first: Path, second: Path) -> None:
-    """Swap two folders in one step: readers see one or the other at each path, never neither.
-
-    Python has no call for it; renameat2(RENAME_EXCHANGE) through ctypes is Linux's. Where the
-    system or file system lacks it, this raises OSError and nothing has moved.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
-        raise OSError(errno.ENOSYS, "renameat2 is not available: folders cannot be exchanged in one step")
-    result = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
-    if result != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"Could not exchange {first} and {second}: {os.strerror(code)}")
 
 
 def _file_mode() -> int:

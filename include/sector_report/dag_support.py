@@ -1,8 +1,7 @@
 """What the DAGs share, and the package's one seam with Airflow: the data folder, the DAGs' defaults and the Params
 they have in common, the chain of tasks that makes and publishes a night (:func:`report_chain`), the night a task
-works on, failing without a retry, the callbacks that keep a night published or withdrawn as a whole, record why it
-failed and alert on-call, and sending the mails of :mod:`.reporting.mail` through Airflow's SMTP notifier (the
-``smtp_default`` connection).
+works on, failing without a retry, the callbacks that record why a night failed and alert on-call, and sending
+the mails of :mod:`.reporting.mail` through Airflow's SMTP notifier (the ``smtp_default`` connection).
 
 The only module of this package that imports Airflow (ruff's TID251 keeps it so): the domain modules stay plain
 Python, tested without Airflow. The mail templates and the publication are imported inside the callbacks, so
@@ -26,7 +25,7 @@ from airflow_report_kit.viewer.links import ReportLink, publish_pages
 
 from . import settings
 from .errors import ReportError
-from .layout import DataFolder, RunFolder
+from .layout import DataFolder, RevisionFolder, RunFolder
 from .report_dates import report_date_of
 from .reporting.i18n import LOCALES
 
@@ -115,8 +114,8 @@ def revision_audit(context: Context) -> Audit:
     from .revisions import audit_record, night_recipients
 
     ti, params = context["ti"], context["params"]
-    # Asked of the API server now, before the publication: inside it (the index lock held, the commit made) a
-    # call to an API server that does not answer would hold the publication halfway.
+    # Asked of the API server now, before the publication: inside it (the index lock held) a call to an API server
+    # that does not answer would hold every other publication.
     job = ti.xcom_pull(task_ids="aggregate")
 
     def audit(run: RunFolder, number: int) -> dict[str, Any]:
@@ -128,10 +127,22 @@ def revision_audit(context: Context) -> Audit:
     return audit
 
 
-def daily_report_event(night: RunFolder) -> dict[str, Any]:
-    """The facts of the ``sector_report_daily`` Asset event a published night (or revision) sends: the monthly
-    DAG rolls up the months of their report dates."""
-    from .revisions import revision_of
+def take_over_earlier_release() -> None:
+    """Take over the nights an earlier release published in the data folder (:mod:`.upgrade`), each new page served
+    to whoever read its old one. Cheap when there is nothing to take over: every task that publishes or reads what
+    is published calls it first, whether or not the deployment's start did (``airflow-init``, ``make airflow``)."""
+    from airflow_report_kit.viewer.links import serve_like
+
+    from .upgrade import take_over
+
+    for moved in take_over(DATA, locale=settings.LOCALE, exchange=settings.EXCHANGE):
+        serve_like(moved.page, moved.was)
+        print(f"Took over {moved.was} as {moved.page}")
+
+
+def daily_report_event(night: RevisionFolder) -> dict[str, Any]:
+    """The facts of the ``sector_report_daily`` Asset event a published revision sends: the monthly DAG rolls up
+    the months of their report dates."""
     from .summary import NightSummary
 
     summary = NightSummary.read(night)
@@ -139,29 +150,8 @@ def daily_report_event(night: RunFolder) -> dict[str, Any]:
         "report_date": summary.logical_date,
         "rows": summary.totals.rows,
         "total_value": str(summary.totals.total_value),
-        "revision": revision_of(night),
+        "revision": night.number,
     }
-
-
-def withdraw_before_rewriting(context: Context) -> None:
-    """``pre_execute`` of every task that rewrites a night's files: the night is withdrawn first, so that clearing
-    a published night from any task never shows readers a report over files being rewritten."""
-    if night := _withdraw(context):
-        print(f"Withdrew the published night {night.date}: {context['ti'].task_id} rewrites its files")
-
-
-def withdraw_failed_publication(context: Context) -> None:
-    """``on_failure_callback`` of ``publish``: a publish that failed for good (its last try killed after the
-    commit, say) leaves the night published nowhere, as its run is failed."""
-    _withdraw(context)
-
-
-def _withdraw(context: Context) -> RunFolder | None:
-    """Withdraw the task's night; the night, if it was published."""
-    from .reporting.publish import withdraw_night
-
-    night = night_of(context)
-    return night if withdraw_night(night, locale=context["params"]["locale"], exchange=settings.EXCHANGE) else None
 
 
 def task_error(context: Context) -> str:
@@ -189,7 +179,7 @@ def send(context: Context, to: list[str], mail: Mail, files: list[str] | None = 
     notifier(to, mail, files).notify(cast("TaskContext", context))
 
 
-def send_with_report(context: Context, to: list[str], mail: Mail, night: RunFolder) -> None:
+def send_with_report(context: Context, to: list[str], mail: Mail, night: RevisionFolder) -> None:
     """Send ``mail`` with the night's published report attached, named for its readers: it says which day it is."""
     import shutil
     import tempfile
@@ -310,31 +300,25 @@ class ReportChain(NamedTuple):
 def report_chain(
     prepare: Callable[..., RunFolder],
     *upstream: Any,
-    restatement: bool = False,
     prepare_trigger_rule: str = "all_success",
     **aggregate_args: Any,
 ) -> ReportChain:
     """The chain that makes and publishes a night, the same in the nightly and the restatement DAG: prepare_input,
-    aggregate (the night's Flink job), validate, render_report, publish (the one moment the night is published:
-    its report, the index and latest, the run's "Report" tab and the ``sector_report_daily`` Asset event).
+    aggregate (the night's Flink job), validate, render_report, publish (the one moment readers see the night: its
+    revision, the index and latest, the run's "Report" tab and the ``sector_report_daily`` Asset event).
 
     prepare_input calls ``prepare(context, *upstream)`` (the upstream XComArgs resolved), which lands or generates
-    the night's input in the folder it returns. A night (``restatement`` False) is withdrawn before each task that
-    rewrites its files, and by a publish that failed for good; a restatement works beside the published night and
-    takes its place in one step. ``aggregate_args``: the aggregate task's arguments beyond, or instead of,
-    :data:`FLINK_JOB`."""
-    # Only a night's own tasks withdraw it: a restatement's run is of the date its corrected file names.
-    rewriting: dict[str, Any] = {} if restatement else {"pre_execute": withdraw_before_rewriting}
-    failed_publish = [withdraw_failed_publication, *NIGHT_FAILURE_CALLBACKS]
-    publish_callbacks: dict[str, Any] = {} if restatement else {"on_failure_callback": failed_publish}
+    the night's input in the work area it returns. Every task before publish writes only that work area, so
+    clearing any of them leaves what readers see as it was until a publish succeeds. ``aggregate_args``: the
+    aggregate task's arguments beyond, or instead of, :data:`FLINK_JOB`."""
 
-    @task(task_id="prepare_input", trigger_rule=prepare_trigger_rule, **rewriting)
+    @task(task_id="prepare_input", trigger_rule=prepare_trigger_rule)
     def prepare_input(*values: Any, **context: Any) -> dict[str, str]:
         with fail_without_retry():
             night = prepare(context, *values)
         return flink_paths(night)
 
-    @task(task_id="validate", **rewriting)
+    @task(task_id="validate")
     def validate(prepared: dict[str, str]) -> None:
         from .validate import validate_run
 
@@ -342,7 +326,7 @@ def report_chain(
         with fail_without_retry():
             validate_run(night, logical_date=night.date)
 
-    @task(task_id="render_report", **rewriting)
+    @task(task_id="render_report")
     def render_report(prepared: dict[str, str], flink_job: dict[str, Any], **context: Any) -> str:
         from .reporting.render import format_summary_table
         from .reporting.render import render_report as render
@@ -355,26 +339,31 @@ def report_chain(
         print(f"Rendered {staged}; the publish task publishes it.")
         return str(night.root)
 
-    @task(task_id="publish", outlets=[DAILY_REPORT], **publish_callbacks)
+    @task(task_id="publish", outlets=[DAILY_REPORT])
     def publish(run_dir: str, **context: Any) -> str:
-        """The night becomes published here, and only here: all or nothing, and again from the rendered report on
-        a retry or when cleared alone."""
+        """The night's revision becomes what readers see here, and only here: all or nothing, and completed by a
+        retry or by clearing publish alone."""
+        from .reporting.publish import publish as publish_revision
+
         audit = revision_audit(context)
-        with (
-            fail_without_retry(),
-            _publication(RunFolder(Path(run_dir)), context["params"]["locale"], audit, restatement) as pages,
-        ):
-            report, *other_pages = pages
-            context["outlet_events"][DAILY_REPORT].extra = daily_report_event(RunFolder(report.parent))
-            print(f"Published {report} (in the Airflow UI: {publish_pages(context, report, *other_pages)})")
-        return str(report)
+        take_over_earlier_release()
+        with fail_without_retry():
+            revision = publish_revision(
+                RunFolder(Path(run_dir)), locale=context["params"]["locale"], exchange=settings.EXCHANGE, audit=audit
+            )
+        # After the moment of publication: a failure here fails the try, and the next one (or clearing publish)
+        # finds the revision published and does these again.
+        context["outlet_events"][DAILY_REPORT].extra = daily_report_event(revision)
+        pages = publish_pages(context, revision.report_html, DATA.index_html, DATA.latest_html)
+        print(f"Published revision {revision.number} of {revision.date}: {revision.report_html} (in the UI: {pages})")
+        return str(revision.report_html)
 
     prepared: Any = prepare_input(*upstream)
     aggregate = PyFlinkSqlOperator(
         task_id="aggregate",
         sql=SECTOR_SUMMARY_SQL,
         sql_params=sector_summary_params(prepared),
-        **{**FLINK_JOB, **rewriting, **aggregate_args},
+        **{**FLINK_JOB, **aggregate_args},
     )
     flink_job_facts: Any = aggregate.output
     rendered: Any = render_report(prepared, flink_job_facts)
@@ -383,16 +372,3 @@ def report_chain(
     # TaskFlow takes no operator_extra_links argument; the link is the published report's.
     published.operator.operator_extra_links = (ReportLink(),)
     return ReportChain(prepared, published)
-
-
-@contextmanager
-def _publication(run: RunFolder, locale: str, audit: Audit, restatement: bool) -> Iterator[list[Path]]:
-    """Publish ``run`` for the block (its pages: the report first): a night's publication is withdrawn if the block
-    fails; a restatement's stands, and a retry completes it."""
-    from .reporting.publish import publish_restatement, publishing
-
-    if restatement:
-        yield publish_restatement(run, locale=locale, exchange=settings.EXCHANGE, audit=audit)
-        return
-    with publishing(run, locale=locale, exchange=settings.EXCHANGE, audit=audit) as pages:
-        yield pages

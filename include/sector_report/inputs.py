@@ -17,7 +17,6 @@ from .errors import InputFileError, ReportError
 from .landing.generate import generate_transactions
 from .landing.land import QUARANTINE_HEADER, data_files, land_csv, resolve_input
 from .layout import RunFolder
-from .published_nights import is_published
 from .revisions import InputFile
 from .transactions import SOURCES, ControlTotals
 from .universe import load_universe
@@ -38,14 +37,12 @@ def prepare_input(
 ) -> dict[str, Any]:
     """Generate or land the input, write ``control.json`` and return it.
 
-    A rerun of a date clears its folder, so it starts clean; its published report must have been
-    withdrawn first (readers never see a half-replaced night). Then the policies that need no
+    A rerun of a date clears its work area, so it starts clean (readers read the published revisions,
+    which it never touches). Then the policies that need no
     Flink job are decided here: a day without valid transactions (unless ``allow_empty``), and a
     share of rejected rows above ``max_reject_ratio``, fail the night with the quarantine kept.
     """
     started = time.monotonic()
-    if is_published(run):
-        raise ReportError(f"The night of {run.date} is published: withdraw it before preparing its input again.")
     if source not in SOURCES:
         raise ReportError(f"Parameter source={source!r} is not one of {', '.join(SOURCES)}.")
     # The parameters are checked before the folder is cleared: a mistyped one leaves the night's files as they are.

@@ -1,14 +1,16 @@
 """Where everything lives under the data folder: the one definition of its layout.
 
-    <data>/incoming/                 the senders' day files
-    <data>/runs/<YYYY-MM-DD>/          one night: input, Flink's sinks, summary, report (RunFolder); its latest revision
-    <data>/revisions/<YYYY-MM-DD>/     every revision published for the date, and its audit trail (see .revisions)
-    <data>/restatements/<YYYY-MM-DD>/  a corrected file's night being prepared beside the published one (RunFolder)
-    <data>/months/<YYYY-MM>/         the month to date (MonthFolder); months/_rollup/ the month job's sinks
-    <data>/index.html, latest.html   the reports index (nights and months) and the latest night's link
+    <data>/incoming/                   the senders' day files
+    <data>/runs/<YYYY-MM-DD>/            a night's work area: input, Flink's sinks, summary, report (RunFolder)
+    <data>/restatements/<YYYY-MM-DD>/    a restatement's work area, the same files (RunFolder)
+    <data>/revisions/<YYYY-MM-DD>/r<N>/  revision N of the date as published, never changed (RevisionFolder)
+    <data>/revisions/<YYYY-MM-DD>/       and the date's audit trail (see .revisions)
+    <data>/published/<YYYY-MM-DD>.json   which revision of the date readers see (see .published_nights)
+    <data>/months/<YYYY-MM>/           the month to date (MonthFolder); months/_rollup/ the month job's sinks
+    <data>/index.html, latest.html     the reports index (nights and months) and the latest night's link
 
-One folder per date keeps reruns idempotent (a rerun replaces, never appends) and keeps two
-dates from ever touching each other's files.
+Runs write only their work area; readers read only published revisions. So a rerun of any task
+can rewrite its work area freely: what readers see changes only when a publish succeeds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import os
 import re
 import shutil
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +30,11 @@ from .report_dates import parse_month
 
 
 @dataclass(frozen=True)
-class RunFolder:
-    """One night's files. Its report is published when ``report.html`` appears (see :mod:`.published_nights`)."""
+class NightFolder(ABC):
+    """A night's files, where a run makes them (:class:`RunFolder`) or as a revision keeps them
+    (:class:`RevisionFolder`): the same names in both."""
 
     root: Path
-
-    @classmethod
-    def for_date(cls, data_root: Path | str, ds: str) -> RunFolder:
-        return DataFolder(Path(data_root)).run(ds)
 
     @property
     def transactions_csv(self) -> Path:
@@ -77,23 +77,42 @@ class RunFolder:
         return self.root / "summary.json"
 
     @property
+    def revision_json(self) -> Path:
+        """Which revision of the date the report is (see :mod:`.revisions`)."""
+        return self.root / "revision.json"
+
+    @property
+    @abstractmethod
+    def date(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def data_folder(self) -> DataFolder: ...
+
+    def read_manifest(self) -> dict[str, Any]:
+        """What preparing the input recorded: rows, rejects, control totals (``control.json``)."""
+        manifest: dict[str, Any] = json.loads(self.control_json.read_text(encoding="utf-8"))
+        return manifest
+
+
+@dataclass(frozen=True)
+class RunFolder(NightFolder):
+    """A run's work area for one date (``runs/<date>/`` or ``restatements/<date>/``): no reader looks here, so
+    any task of any run may rewrite it. Its rendered report is published by copying it into a revision."""
+
+    @classmethod
+    def for_date(cls, data_root: Path | str, ds: str) -> RunFolder:
+        return DataFolder(Path(data_root)).run(ds)
+
+    @property
     def failure_json(self) -> Path:
         """The night's last failure (see :mod:`.failure_record`)."""
         return self.root / "failure.json"
 
     @property
-    def revision_json(self) -> Path:
-        """Which revision of the date the rendered report is (see :mod:`.revisions`)."""
-        return self.root / "revision.json"
-
-    @property
     def staged_report_html(self) -> Path:
-        """The rendered report before it is published: no reader looks here."""
+        """The rendered report, until a publish copies it into a revision."""
         return self.root / "report.staged.html"
-
-    @property
-    def report_html(self) -> Path:
-        return self.root / "report.html"
 
     @property
     def date(self) -> str:
@@ -103,15 +122,37 @@ class RunFolder:
     def data_folder(self) -> DataFolder:
         return DataFolder(self.root.parent.parent)
 
-    def read_manifest(self) -> dict[str, Any]:
-        """What preparing the input recorded: rows, rejects, control totals (``control.json``)."""
-        manifest: dict[str, Any] = json.loads(self.control_json.read_text(encoding="utf-8"))
-        return manifest
-
     def reset(self) -> None:
         """Start the date afresh: nothing from an earlier run of it survives to be mistaken for this one's."""
         shutil.rmtree(self.root, ignore_errors=True)
         self.transactions_csv.parent.mkdir(parents=True)
+
+
+@dataclass(frozen=True)
+class RevisionFolder(NightFolder):
+    """Revision N of a date as it was published (``revisions/<date>/r<N>/``): its report, summary, and the input
+    it was computed from. Written once, before it is published, and never again once readers may have seen it."""
+
+    @property
+    def number(self) -> int:
+        return int(self.root.name.removeprefix("r"))
+
+    @property
+    def date(self) -> str:
+        return self.root.parent.name
+
+    @property
+    def data_folder(self) -> DataFolder:
+        return DataFolder(self.root.parent.parent.parent)
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def audit_json(self) -> Path:
+        """The revision's line in the date's history, but for the moment it was published (see :mod:`.revisions`)."""
+        return self.root / "audit.json"
 
 
 @dataclass(frozen=True)
@@ -158,6 +199,11 @@ class DataFolder:
         return self.root / "months"
 
     @property
+    def published(self) -> Path:
+        """One pointer per date, naming the revision readers see (see :mod:`.published_nights`)."""
+        return self.root / "published"
+
+    @property
     def index_html(self) -> Path:
         return self.root / "index.html"
 
@@ -175,12 +221,19 @@ class DataFolder:
         return RunFolder(self.runs / dt.date.fromisoformat(ds).isoformat())
 
     def revisions(self, ds: str) -> Path:
-        """The date's published revisions (see :mod:`.revisions`)."""
+        """The date's revisions and audit trail (see :mod:`.revisions`)."""
         return self.root / "revisions" / dt.date.fromisoformat(ds).isoformat()
 
+    def revision(self, ds: str, number: int) -> RevisionFolder:
+        return RevisionFolder(self.revisions(ds) / f"r{number}")
+
+    def pointer(self, ds: str) -> Path:
+        """Which revision of the date readers see: a file replaced in one rename(2) (see :mod:`.published_nights`)."""
+        return self.published / f"{dt.date.fromisoformat(ds).isoformat()}.json"
+
     def restatement(self, ds: str) -> RunFolder:
-        """Where a restatement of the date prepares its night: a run folder beside ``runs/``, whose contents
-        take the published night's place in one step (:func:`.atomic_files.exchange_folders`)."""
+        """Where a restatement of the date prepares its night: a work area beside the nightly one, so that a
+        rerun of the night and a correction of it never write each other's files."""
         return RunFolder(self.root / "restatements" / dt.date.fromisoformat(ds).isoformat())
 
     def month(self, month: str) -> MonthFolder:
@@ -197,15 +250,20 @@ class DataFolder:
             return []
         return [self.month(f.name) for f in sorted(self.months.iterdir()) if re.fullmatch(r"\d{4}-\d{2}", f.name)]
 
-    def input_pattern(self, days: Iterable[str], file_of: Callable[[RunFolder], Path]) -> str:
-        """A regular expression for one of the run folders' files (``file_of(run)``) in the folders of ``days``:
-        how the month job's filesystem source picks its files among the run folders."""
-        return f"{re.escape(self.runs.as_posix())}/({'|'.join(days)})/{re.escape(_in_run_folder(file_of))}"
+    @property
+    def revisions_root(self) -> Path:
+        return self.root / "revisions"
+
+    def input_pattern(self, revisions: Iterable[RevisionFolder], file_of: Callable[[NightFolder], Path]) -> str:
+        """A regular expression for one of a night's files (``file_of(night)``) in the folders of ``revisions``:
+        how the month job's filesystem source picks its files among every date's revisions."""
+        folders = "|".join(f"{r.date}/r{r.number}" for r in revisions)
+        return f"{re.escape(self.revisions_root.as_posix())}/({folders})/{re.escape(_in_night_folder(file_of))}"
 
     @staticmethod
-    def report_date_pattern(file_of: Callable[[RunFolder], Path]) -> str:
-        """A regular expression whose group 1 is the report date in the path of a run folder's file."""
-        return f"/([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})/{re.escape(_in_run_folder(file_of))}$"
+    def report_date_pattern(file_of: Callable[[NightFolder], Path]) -> str:
+        """A regular expression whose group 1 is the report date in the path of a revision's file."""
+        return f"/([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})/r[0-9]+/{re.escape(_in_night_folder(file_of))}$"
 
 
 def relative_link(page: Path, target: Path) -> str:
@@ -213,10 +271,10 @@ def relative_link(page: Path, target: Path) -> str:
     return os.path.relpath(target, page.parent).replace(os.sep, "/")
 
 
-def _in_run_folder(file_of: Callable[[RunFolder], Path]) -> str:
-    """Where ``file_of(run)`` lies inside any run folder."""
-    run = RunFolder(Path("/"))
-    return file_of(run).relative_to(run.root).as_posix()
+def _in_night_folder(file_of: Callable[[NightFolder], Path]) -> str:
+    """Where ``file_of(night)`` lies inside any night's folder."""
+    night = RunFolder(Path("/"))
+    return file_of(night).relative_to(night.root).as_posix()
 
 
 def _is_date(name: str) -> bool:

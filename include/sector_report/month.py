@@ -1,11 +1,11 @@
 """The month-to-date rollup: which daily inputs it reads, and its reconciliation with the dailies.
 
-One Flink job reads the landed input of every published night in the months asked for (the run
-folders' input files, as one source filtered by a path pattern) and writes per day and sector, and
+One Flink job reads the input of every published night in the months asked for (the published
+revisions' input files, as one source filtered by a path pattern) and writes per day and sector, and
 per month and sector. Those figures must equal, to the cent and the row, the published daily
 summaries of the same days. The exchange's trading sessions up to the as-of date without a
 published night are listed as missing, never silently skipped; the month is final once its last
-session has passed.
+session has passed, whatever date's publication triggered the rollup.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 
 from .atomic_files import atomic_writer
 from .errors import ReportError, ValidationFailed
-from .layout import DataFolder, MonthFolder, RunFolder
-from .published_nights import is_published
+from .layout import DataFolder, MonthFolder, NightFolder, RevisionFolder
+from .published_nights import published_revision
 from .report_dates import parse_month
 from .revisions import Revisions
 from .summary import NightSummary, SectorSummary, SinkRow, read_sink
@@ -44,37 +44,43 @@ class DaySectorSummary(SinkRow):
 @dataclass(frozen=True)
 class MonthInputs:
     month: str
-    published: list[str]  # days with a published night, whose landed input the job reads
+    published: list[str]  # days with a published night, whose input the job reads
+    revisions: list[int]  # which revision of each of those days is rolled up
     missing: list[str]  # trading sessions so far without a published night
     final: bool  # the month's last session has passed: no night of the month is still to come
+
+    def nights(self, data: DataFolder) -> list[RevisionFolder]:
+        """The revisions rolled up (the ones published when the rollup was planned, whatever is published now)."""
+        return [data.revision(day, number) for day, number in zip(self.published, self.revisions, strict=True)]
 
 
 def month_inputs(data_root: Path, month: str, as_of: dt.date, *, exchange: str) -> MonthInputs:
     """The month's published nights, and its trading sessions so far without one.
 
-    "So far" runs to ``as_of`` (the report date that triggered the rollup, or the day it runs),
-    or to the latest published night if that is later, and never past the month's end. A night
-    published for a day the exchange was closed (a manual run) counts as published.
+    "So far" runs to ``as_of`` (the day the rollup runs), or to the latest published night if that
+    is later, and never past the month's end; the month is final once ``as_of`` is past its last
+    session. A night published for a day the exchange was closed (a manual run) counts as published.
     """
     data = DataFolder(data_root)
     first = parse_month(month)
     last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-    published = [day for day in days if is_published(data.run(day.isoformat()))]
+    nights = {day: night for day in days if (night := published_revision(data, day.isoformat()))}
+    published = list(nights)
     if not published:
         raise ReportError(
             f"No daily report has been published for {first:%Y-%m} in {data.runs}: "
             "there is nothing to roll up (run the nightly DAG for its days first)."
         )
-    for day in published:
-        run = data.run(day.isoformat())
-        if not (run.transactions_csv.is_file() and run.stocks_csv.is_file()):
-            raise ReportError(f"The published night {day} has no landed input in {run.root / 'input'} to roll up.")
+    for day, night in nights.items():
+        if not (night.transactions_csv.is_file() and night.stocks_csv.is_file()):
+            raise ReportError(f"The published night {day} has no input in {night.root / 'input'} to roll up.")
     sessions = sessions_between(exchange, first, last)
     so_far = min(max(as_of, published[-1]), last)
     missing = [day.isoformat() for day in sessions if day <= so_far and day not in published]
     final = bool(sessions) and as_of >= sessions[-1]
-    return MonthInputs(first.strftime("%Y-%m"), [day.isoformat() for day in published], missing, final)
+    numbers = [night.number for night in nights.values()]
+    return MonthInputs(first.strftime("%Y-%m"), [day.isoformat() for day in published], numbers, missing, final)
 
 
 @dataclass(frozen=True)
@@ -88,20 +94,21 @@ class MonthSectorSummary(SinkRow):
 
 
 def sql_params(data_root: Path, months: list[MonthInputs]) -> dict[str, str]:
-    """The month job's sources (the run folders, filtered to the published nights' input files) and sinks."""
+    """The month job's sources (every date's revisions, filtered to the rolled-up revisions' input files) and
+    sinks."""
     data = DataFolder(data_root)
-    days = [day for inputs in months for day in inputs.published]
+    revisions = [night for inputs in months for night in inputs.nights(data)]
 
-    def transactions(run: RunFolder) -> Path:
-        return run.transactions_csv
+    def transactions(night: NightFolder) -> Path:
+        return night.transactions_csv
 
-    def stocks(run: RunFolder) -> Path:
-        return run.stocks_csv
+    def stocks(night: NightFolder) -> Path:
+        return night.stocks_csv
 
     return {
-        "runs_path": str(data.runs),
-        "transactions_pattern": data.input_pattern(days, transactions),
-        "stocks_pattern": data.input_pattern(days, stocks),
+        "revisions_path": str(data.revisions_root),
+        "transactions_pattern": data.input_pattern(revisions, transactions),
+        "stocks_pattern": data.input_pattern(revisions, stocks),
         "transactions_date_pattern": data.report_date_pattern(transactions),
         "stocks_date_pattern": data.report_date_pattern(stocks),
         "day_sink_path": str(data.rollup / "days"),
@@ -119,7 +126,7 @@ def reconcile_month(data_root: Path, folder: MonthFolder, inputs: MonthInputs) -
         if s.month == inputs.month
     ]
     data = DataFolder(data_root)
-    dailies = {day: {s.sector: s for s in NightSummary.read(data.run(day)).sectors} for day in inputs.published}
+    dailies = {night.date: {s.sector: s for s in NightSummary.read(night).sectors} for night in inputs.nights(data)}
     problems = []
     found = {(d.date, d.sector): d for d in days}
     expected = {(day, sector): s for day, by_sector in dailies.items() for sector, s in by_sector.items()}
@@ -150,7 +157,7 @@ def reconcile_month(data_root: Path, folder: MonthFolder, inputs: MonthInputs) -
         "month": inputs.month,
         "days_published": inputs.published,
         "days_missing": inputs.missing,
-        "days_revised": revised_days(data, inputs.published),
+        "days_revised": revised_days(inputs.nights(data)),
         "final": inputs.final,
         "sectors": [s.to_json() for s in sectors],
         "days": [d.to_json() for d in days],
@@ -160,13 +167,16 @@ def reconcile_month(data_root: Path, folder: MonthFolder, inputs: MonthInputs) -
     return summary
 
 
-def revised_days(data: DataFolder, days: list[str]) -> list[dict[str, Any]]:
-    """The days among ``days`` whose night was reissued: the revision rolled up, and when it was published."""
+def revised_days(nights: list[RevisionFolder]) -> list[dict[str, Any]]:
+    """The nights rolled up that were reissued: the revision rolled up, and when it was published."""
     revised = []
-    for day in days:
-        latest = Revisions.of(data.run(day)).latest()
-        if latest and latest["revision"] > 1:
-            revised.append({"date": day, "revision": latest["revision"], "published_at": latest["published_at"]})
+    for night in nights:
+        if night.number > 1:
+            published_at = next(
+                (line["published_at"] for line in Revisions.of(night).published() if line["revision"] == night.number),
+                None,
+            )
+            revised.append({"date": night.date, "revision": night.number, "published_at": published_at})
     return revised
 
 

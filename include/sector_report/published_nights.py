@@ -1,51 +1,85 @@
-"""What a published night is: the one answer every reader of the data folder asks for.
+"""What readers see: one pointer per date names the revision of it that is published.
 
-A night is published when its ``report.html`` exists. The report is rendered to a staged file
-first; publishing puts a copy of it in place in one atomic step (``os.replace``), and every task
-that rewrites a night's files withdraws it before anything else. So the reports index, ``latest``,
-the trend lines, the "change" column, the month rollup, the report viewer and the daily Asset
-event never see a night whose validation, render or publish failed, nor a half-replaced one.
+    <data>/published/<date>.json   the date's last event: {"event": "published", "revision": N, ...},
+                                   or {"event": "withdrawn", ...} (its history line, see .revisions)
 
-The staged report stays after the commit: a publication that fails after it (and is withdrawn),
-one killed halfway, or a person clearing only ``publish`` can always commit it again.
+Publishing or withdrawing a date is replacing its pointer: a file written beside it and moved in
+with rename(2) within one directory, which local disks and NFS both do atomically (no renameat2).
+Every reader (the reports index, ``latest``, the trends and "change", the month, the report viewer,
+the daily Asset event, the mails) asks here, and reads only the published revisions' folders,
+which never change: a reader sees a date's revision whole, or the one before it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from .atomic_files import staged_writer
-from .layout import DataFolder, RunFolder
-
-
-def is_published(run: RunFolder) -> bool:
-    return run.report_html.is_file()
-
-
-def published_nights(data: DataFolder) -> list[RunFolder]:
-    """Every published night, oldest first."""
-    return [run for run in data.run_folders() if is_published(run)]
+from .atomic_files import atomic_writer
+from .layout import DataFolder, RevisionFolder
 
 
-def published_before(run: RunFolder, count: int) -> list[RunFolder]:
-    """The ``count`` latest nights published before ``run``'s date, oldest first."""
-    earlier = [other for other in published_nights(run.data_folder) if other.date < run.date]
+def pointer_event(data: DataFolder, date: str) -> dict[str, Any] | None:
+    """The date's last publication event, as its pointer holds it; None if it was never published."""
+    try:
+        event: dict[str, Any] = json.loads(data.pointer(date).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return event
+
+
+def published_revision(data: DataFolder, date: str) -> RevisionFolder | None:
+    """The revision of ``date`` readers see; None if the date is not published (never, or withdrawn)."""
+    event = pointer_event(data, date)
+    if event is None or event.get("event", "published") != "published":
+        return None
+    return data.revision(date, event["revision"])
+
+
+def is_published(data: DataFolder, date: str) -> bool:
+    return published_revision(data, date) is not None
+
+
+def published_nights(data: DataFolder) -> list[RevisionFolder]:
+    """Every date's published revision, oldest date first."""
+    if not data.published.is_dir():
+        return []
+    dates = sorted(p.stem for p in data.published.glob("*.json") if not p.name.startswith("."))
+    return [night for date in dates if (night := published_revision(data, date)) is not None]
+
+
+def published_before(data: DataFolder, date: str, count: int) -> list[RevisionFolder]:
+    """The ``count`` latest nights published before ``date``, oldest first."""
+    earlier = [night for night in published_nights(data) if night.date < date]
     return earlier[-count:] if count else []
 
 
-def commit(run: RunFolder) -> None:
-    """The moment of publication: the staged report becomes the night's report. A copy, not a move: the
-    staged report is still there for the next commit (a retry, a person clearing ``publish``)."""
-    with run.staged_report_html.open("rb") as staged, staged_writer(run.report_html, binary=True) as (out, copy):
-        shutil.copyfileobj(staged, out)
-    os.replace(copy, run.report_html)
-
-
-def withdraw(run: RunFolder) -> bool:
-    """Unpublish the night (a rerun of its date starts here); True if it was published."""
+@contextmanager
+def pointing(data: DataFolder, date: str, event: dict[str, Any]) -> Iterator[None]:
+    """Move the date's pointer to ``event`` (the moment readers see it) for the block; if the block fails, the
+    pointer is put back as it was. Call with the index lock held."""
+    pointer = data.pointer(date)
+    before = pointer.with_name(f".{pointer.name}.before")
+    had_one = pointer.is_file()
+    if had_one:  # kept aside by a link (no data to write: it cannot fail for a full disk), a copy where links fail
+        before.unlink(missing_ok=True)
+        try:
+            os.link(pointer, before)
+        except OSError:
+            shutil.copyfile(pointer, before)
     try:
-        run.report_html.unlink()
-    except FileNotFoundError:
-        return False
-    return True
+        with atomic_writer(pointer) as out:
+            json.dump(event, out, ensure_ascii=False, sort_keys=True)
+        yield
+    except BaseException:
+        if had_one:
+            os.replace(before, pointer)
+        else:
+            pointer.unlink(missing_ok=True)
+        raise
+    finally:
+        before.unlink(missing_ok=True)

@@ -1,16 +1,17 @@
 """A date's revisions: every publication of a night is a revision, kept for good, with its audit trail.
 
-    <data>/revisions/<date>/history.jsonl   one line per published revision, append-only: the audit trail
-    <data>/revisions/<date>/r<N>.html       revision N's report as it was published, byte for byte
-    <data>/revisions/<date>/r<N>.json       revision N's summary (what revision N+1 is compared with)
-    <data>/revisions/<date>/claims.jsonl    corrected files taken up for a restatement, append-only
+    <data>/revisions/<date>/r<N>/          revision N as it was published, never changed (layout.RevisionFolder)
+    <data>/revisions/<date>/history.jsonl  one line per event readers saw, append-only: the audit trail
+    <data>/revisions/<date>/claims.jsonl   corrected files taken up for a restatement, append-only
 
-The night's own folder (``runs/<date>/``) always holds the latest revision; these files are what
-stays when a later one replaces it. A revision is published once its line is in the history: a
-revision's report and summary are written before that, and may be written again until then.
+Publishing is writing revision N's folder, then moving the date's pointer to it (the moment readers see it;
+:mod:`.published_nights`), then appending the pointer's event to the history. So the history has a line for
+every revision readers saw and for no other: a publication undone before the pointer moved, or with it put
+back, leaves none; a try killed after the pointer moved leaves its line to the next writer of the date
+(:func:`complete`). A revision number readers may have seen is never used again.
 
 A *correction* is the newest complete file dropped in ``incoming/`` for a published date whose
-content (SHA-256) is neither the latest revision's input nor already taken up: it reissues the night.
+content (SHA-256) is neither the published revision's input nor already taken up: it reissues the night.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import json
 import os
 import re
 import shutil
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -33,8 +36,8 @@ from airflow_report_kit.arrivals import SETTLE_SECONDS, newest_complete
 from .atomic_files import atomic_writer
 from .errors import ReportError
 from .landing.land import CONTROL_SUFFIX, incoming_patterns
-from .layout import DataFolder, RunFolder
-from .published_nights import is_published
+from .layout import DataFolder, NightFolder, RevisionFolder, RunFolder
+from .published_nights import pointer_event, published_revision
 from .summary import NightSummary, SectorSummary
 
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -64,19 +67,35 @@ def _sha256(path: Path, size: int, mtime_ns: int) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+# A history line's kind: a revision published (lines written before withdrawals existed say nothing), or withdrawn.
+PUBLISHED, WITHDRAWN = "published", "withdrawn"
+# The files of a work area a revision keeps, but its report: the input is linked (see Revisions.write), the rest copied.
+_LINKED = ("input/transactions.csv", "input/stocks.csv", "rejected.csv")
+_COPIED = ("control.json", "validation.json", "summary.csv", "summary.json", "revision.json")
+KEPT_FILES = (*_LINKED, *_COPIED)
+
+
+def event_of(line: dict[str, Any]) -> str:
+    return str(line.get("event", PUBLISHED))
+
+
 @dataclass(frozen=True)
 class Revisions:
-    """One date's published revisions, their reports and summaries, and the corrections taken up."""
+    """One date's revisions, its audit trail, and the corrections taken up for it."""
 
     root: Path
 
     @classmethod
-    def of(cls, run: RunFolder) -> Revisions:
-        return cls(run.data_folder.revisions(run.date))
+    def of(cls, night: NightFolder) -> Revisions:
+        return cls(night.data_folder.revisions(night.date))
 
     @property
     def date(self) -> str:
         return self.root.name
+
+    @property
+    def data_folder(self) -> DataFolder:
+        return DataFolder(self.root.parent.parent)
 
     @property
     def history_jsonl(self) -> Path:
@@ -86,46 +105,66 @@ class Revisions:
     def claims_jsonl(self) -> Path:
         return self.root / "claims.jsonl"
 
-    def report_html(self, number: int) -> Path:
-        return self.root / f"r{number}.html"
-
-    def summary_json(self, number: int) -> Path:
-        return self.root / f"r{number}.json"
+    def revision(self, number: int) -> RevisionFolder:
+        return self.data_folder.revision(self.date, number)
 
     def history(self) -> list[dict[str, Any]]:
-        """Every published revision's record, oldest first."""
+        """Every event of the date readers saw, oldest first."""
         return _read_lines(self.history_jsonl)
 
-    def latest(self) -> dict[str, Any] | None:
-        history = self.history()
-        return history[-1] if history else None
+    def published(self) -> list[dict[str, Any]]:
+        """Every published revision's line, oldest first."""
+        return [line for line in self.history() if event_of(line) == PUBLISHED]
+
+    def seen(self) -> set[int]:
+        """The revision numbers readers may have seen: recorded, or pointed at (a line not yet written)."""
+        numbers = {line["revision"] for line in self.published()}
+        pointed = pointer_event(self.data_folder, self.date)
+        if pointed and event_of(pointed) == PUBLISHED:
+            numbers.add(pointed["revision"])
+        return numbers
 
     def next_number(self) -> int:
-        return len(self.history()) + 1
+        return max(self.seen(), default=0) + 1
 
-    def is_recorded(self, number: int) -> bool:
-        return any(record["revision"] == number for record in self.history())
-
-    def keep(self, number: int, staged_report: Path, summary: Path) -> None:
-        """Write revision ``number``'s report and summary, before it is published. A published revision's are
-        never written again: publishing it anew (a retry) finds them as they are, or refuses."""
-        if self.is_recorded(number):
-            if self.report_html(number).read_bytes() != staged_report.read_bytes():
+    def keep(self, number: int, work: RunFolder) -> RevisionFolder:
+        """Write revision ``number`` from the work area, before it is published: its folder appears whole (one
+        rename). One readers may have seen is never written again: publishing it anew (a retry) finds it as it
+        is, or refuses; one no reader saw (an earlier try that failed before publishing) is replaced."""
+        revision = self.revision(number)
+        if revision.root.exists():
+            if number not in self.seen():
+                shutil.rmtree(revision.root)
+            elif revision.report_html.read_bytes() == work.staged_report_html.read_bytes():
+                return revision
+            else:
                 raise ReportError(
-                    f"Revision {number} of {self.date} is already published ({self.report_html(number)}) with "
-                    "another report: render the night again to publish it as the next revision."
+                    f"Revision {number} of {self.date} is already published ({revision.report_html}) with another "
+                    "report: clear render_report (and publish with it) to publish the night as the next revision."
                 )
-            return
-        for source, target in ((staged_report, self.report_html(number)), (summary, self.summary_json(number))):
-            with atomic_writer(target, binary=True) as out, source.open("rb") as handle:
-                shutil.copyfileobj(handle, out)
+        files = {name: work.root / name for name in KEPT_FILES if (work.root / name).is_file()}
+        return self.write(number, {**files, revision.report_html.name: work.staged_report_html})
 
-    def record(self, entry: dict[str, Any]) -> bool:
-        """Append a published revision's record, once; False if it was already there (a retry)."""
-        if self.is_recorded(entry["revision"]):
-            return False
-        _append_line(self.history_jsonl, entry)
-        return True
+    def write(self, number: int, files: Mapping[str, Path]) -> RevisionFolder:
+        """Write revision ``number``'s folder (which must not exist) from ``files``, its names and their sources: it
+        appears whole, in one rename. The input is linked (one volume: it costs nothing), the rest copied."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for leftover in self.root.glob(".r*.staging"):  # a try killed while writing one (the lock is held)
+            shutil.rmtree(leftover, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f".r{number}.", suffix=".staging"))
+        os.chmod(staging, 0o777 & ~_umask())
+        for name, source in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            if name in _LINKED:
+                _link_or_copy(source, staging / name)
+            else:
+                shutil.copyfile(source, staging / name)
+        revision = self.revision(number)
+        os.rename(staging, revision.root)
+        return revision
+
+    def record(self, line: dict[str, Any]) -> None:
+        _append_line(self.history_jsonl, line)
 
     def claim(self, entry: dict[str, Any]) -> None:
         _append_line(self.claims_jsonl, entry)
@@ -133,6 +172,23 @@ class Revisions:
     def claimed(self) -> set[str]:
         """The SHA-256 of every corrected file taken up for this date, whatever came of it."""
         return {claim["sha256"] for claim in _read_lines(self.claims_jsonl)}
+
+
+def complete(data: DataFolder, date: str) -> None:
+    """Record the date's pointer's event if its history lacks it: a try killed after moving the pointer, before
+    its line was written. Readers may have seen it, so it is recorded, never undone. Call with the index lock held."""
+    pointed = pointer_event(data, date)
+    revisions = Revisions(data.revisions(date))
+    if pointed is not None and pointed not in revisions.history()[-1:]:
+        revisions.record(pointed)
+
+
+def published_input_sha256(data: DataFolder, date: str) -> set[str] | None:
+    """The SHA-256 of the files the date's published revision was made from; None if the date is not published."""
+    revision = published_revision(data, date)
+    if revision is None:
+        return None
+    return {f.sha256 for f in input_files(revision)}
 
 
 @dataclass(frozen=True)
@@ -147,18 +203,26 @@ class StatedRevision:
             json.dump({"revision": self.number, "rendered_at": self.rendered_at}, out)
 
     @classmethod
-    def read(cls, run: RunFolder) -> StatedRevision | None:
+    def read(cls, night: NightFolder) -> StatedRevision | None:
         try:
-            stated = json.loads(run.revision_json.read_text(encoding="utf-8"))
+            stated = json.loads(night.revision_json.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         return cls(stated["revision"], stated["rendered_at"])
 
 
-def revision_of(run: RunFolder) -> int:
-    """Which revision of its date the night's report is (1 for a night rendered before revisions were kept)."""
-    stated = StatedRevision.read(run)
-    return stated.number if stated else 1
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the file system has them (one volume), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
@@ -181,21 +245,23 @@ def _append_line(path: Path, entry: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def input_files(run: RunFolder) -> list[InputFile]:
-    """What the night's input was prepared from (``control.json``): the landed files, or the generated one."""
-    return [InputFile(**f) for f in run.read_manifest()["input_files"]]
+def input_files(night: NightFolder) -> list[InputFile]:
+    """What the night's input was prepared from (``control.json``): the landed files, or the generated one (none
+    recorded by releases before revisions)."""
+    return [InputFile(**f) for f in night.read_manifest().get("input_files", [])]
 
 
 def audit_record(
     run: RunFolder, *, revision: int, flink_job_id: str, dag_id: str, run_id: str, recipients: list[str]
 ) -> dict[str, Any]:
-    """Revision ``revision``'s line in the date's history: where its figures came from, and who made them."""
+    """Revision ``revision``'s line in the date's history, but for the moment it is published (``published_at``,
+    which the publication adds): where its figures came from, and who made them."""
     manifest = run.read_manifest()
     summary = NightSummary.read(run)
     return {
+        "event": PUBLISHED,
         "revision": revision,
         "date": run.date,
-        "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "source": manifest["source"],
         "input_files": manifest["input_files"],
         "data_rows": manifest["data_rows"],
@@ -266,8 +332,8 @@ def pending_corrections(data_root: Path | str, *, settle_seconds: float = SETTLE
             dropped_for.setdefault(date, []).append(path)
     pending = []
     for date in sorted(dropped_for):
-        run = data.run(date)
-        if not is_published(run):
+        published_input = published_input_sha256(data, date)
+        if published_input is None:
             continue
         found = newest_complete(dropped_for[date], control_suffix=CONTROL_SUFFIX, settle_seconds=settle_seconds)
         if found is None:
@@ -276,47 +342,20 @@ def pending_corrections(data_root: Path | str, *, settle_seconds: float = SETTLE
             dropped = InputFile.of(found)
         except FileNotFoundError:  # taken away while we looked
             continue
-        revisions = Revisions.of(run)
-        latest = revisions.latest()
-        if latest is None and _dropped_before_publication(found, run):
-            continue  # a night published before revisions were kept: its own file, or one older
-        published_input = {f["sha256"] for f in latest["input_files"]} if latest else set()
-        if dropped.sha256 not in published_input | revisions.claimed():
+        if not published_input and _dropped_before_publication(found, data, date):
+            continue  # a night whose input's digest was never recorded: its own file, or one older
+        if dropped.sha256 not in published_input | Revisions(data.revisions(date)).claimed():
             pending.append(Correction(date, found, dropped))
     return pending
 
 
-def _dropped_before_publication(path: Path, run: RunFolder) -> bool:
+def _dropped_before_publication(path: Path, data: DataFolder, date: str) -> bool:
+    published = Revisions(data.revisions(date)).published()
     try:
-        return path.stat().st_mtime <= run.report_html.stat().st_mtime
+        dropped_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     except FileNotFoundError:
         return True
-
-
-def adopt_unrecorded(run: RunFolder) -> None:
-    """A night published before revisions were kept becomes revision 1 as it is (its report byte for byte, its
-    input as its ``control.json`` says), before a restatement replaces it."""
-    revisions = Revisions.of(run)
-    if revisions.history() or not is_published(run):
-        return
-    revisions.keep(1, run.report_html, run.summary_json)
-    manifest = run.read_manifest()
-    published_at = dt.datetime.fromtimestamp(run.report_html.stat().st_mtime, dt.UTC)
-    revisions.record(
-        {
-            "revision": 1,
-            "date": run.date,
-            "published_at": published_at.isoformat(timespec="seconds"),
-            "source": manifest["source"],
-            "input_files": manifest.get("input_files", []),
-            "data_rows": manifest["data_rows"],
-            "rejected_rows": manifest["rejected_rows"],
-            "control": manifest["control"],
-            "total_value": str(NightSummary.read(run).total_value),
-            "adopted": "published before revisions were kept: no run, job or recipients recorded",
-            "recipients": [],
-        }
-    )
+    return bool(published) and dropped_at <= dt.datetime.fromisoformat(published[0]["published_at"])
 
 
 def _listing(folder: Path) -> list[Path]:
@@ -362,7 +401,6 @@ def take_up(data_root: Path | str, *, run_id: str, date: str | None = None) -> C
             f"before ({Revisions.of(data.run(date)).claims_jsonl})."
         )
     correction = waiting[0]
-    adopt_unrecorded(data.run(correction.date))
     Revisions.of(data.run(correction.date)).claim(
         {**correction.to_json(), "run_id": run_id, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     )
@@ -390,10 +428,11 @@ def check_landed_as_taken_up(run: RunFolder, sha256: str) -> None:
         )
 
 
-def night_recipients(run: RunFolder, before: int) -> list[str]:
-    """Everyone a revision of the night before revision ``before`` was mailed to, in the order first mailed."""
+def night_recipients(night: NightFolder, before: int) -> list[str]:
+    """Everyone a revision of the night before revision ``before`` was mailed to, in the order first mailed (none
+    for a revision published by a release that did not record them: its line says ``recipients`` null)."""
     seen: dict[str, None] = {}
-    for record in Revisions.of(run).history():
+    for record in Revisions.of(night).published():
         if record["revision"] < before:
-            seen.update(dict.fromkeys(record.get("recipients", [])))
+            seen.update(dict.fromkeys(record.get("recipients") or []))
     return list(seen)

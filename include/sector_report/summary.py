@@ -16,7 +16,7 @@ from typing import Any, Self, TypeVar
 
 from .atomic_files import atomic_writer
 from .errors import ValidationFailed
-from .layout import RunFolder
+from .layout import NightFolder, RunFolder
 from .transactions import ControlTotals, from_cents, to_cents
 
 _CONVERTERS = {"str": str, "Decimal": Decimal, "int": int}
@@ -156,7 +156,7 @@ class NightSummary:
             json.dump(summary, out, indent=2, ensure_ascii=False)
 
     @classmethod
-    def read(cls, run: RunFolder) -> NightSummary:
+    def read(cls, run: NightFolder) -> NightSummary:
         return cls.load(run.summary_json)
 
     @classmethod

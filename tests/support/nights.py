@@ -6,8 +6,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from include.sector_report.layout import DataFolder, RunFolder
-from include.sector_report.reporting.publish import publish_night
+from include.sector_report.layout import DataFolder, RevisionFolder, RunFolder
+from include.sector_report.reporting.publish import publish
 from include.sector_report.reporting.render import render_report
 from include.sector_report.revisions import audit_record
 from include.sector_report.summary import NightSummary, SectorSummary, StockSummary
@@ -50,6 +50,9 @@ def validated_night(
         "input_files": [{"name": f"transactions_{day}.csv", "size": 100, "sha256": input_sha256}],
     }
     run.control_json.write_text(json.dumps(manifest), encoding="utf-8")
+    # The input a revision keeps (what the month rolls up is not read here: a placeholder saying whose it is).
+    run.transactions_csv.write_text(f"transactions of {day}\n", encoding="utf-8")
+    run.stocks_csv.write_text(f"stocks of {day}\n", encoding="utf-8")
     return run
 
 
@@ -60,12 +63,11 @@ def audit(run: RunFolder, number: int) -> dict:
     )
 
 
-def published_night(data_root: Path, day: str, sectors: list[dict], locale: str = "en", **kwargs) -> RunFolder:
-    """A night rendered and published as the DAG's tasks do it."""
+def published_night(data_root: Path, day: str, sectors: list[dict], locale: str = "en", **kwargs) -> RevisionFolder:
+    """A night rendered and published as the DAG's tasks do it: the revision readers see."""
     run = validated_night(data_root, day, sectors, **kwargs)
     render_report(run, locale=locale, run_facts=FACTS)
-    publish_night(run, locale=locale, exchange="XKRX", audit=audit)
-    return run
+    return publish(run, locale=locale, exchange="XKRX", audit=audit)
 
 
 def sector(name: str, total_value: str, avg_price: str = "10.00", volume: int = 1, count: int = 1) -> dict:

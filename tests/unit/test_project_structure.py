@@ -41,6 +41,7 @@ COVERED_ELSEWHERE = {
     "dags/nightly_sector_report.py": "tests/unit/dags/test_dag_integrity.py",
     "dags/nightly_sector_report_deadline.py": "tests/unit/dags/test_dag_integrity.py",
     "dags/sector_report_restatement.py": "tests/unit/dags/test_dag_integrity.py",
+    "dags/sector_report_withdrawal.py": "tests/integration/test_end_to_end.py",
     # make run's lines as each task ends, read from the metadata database of a whole run.
     "tools/dags_test.py": "tests/integration/test_end_to_end.py",
     # The flink-sql distribution's helpers, imported under the project's name: tested in the distribution.

@@ -10,8 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..layout import DataFolder, RunFolder, relative_link
-from ..revisions import revision_of
+from ..layout import DataFolder, RevisionFolder, relative_link
 from ..summary import NightSummary
 from ..trading_days import timeline
 from .i18n import messages
@@ -21,18 +20,18 @@ from .trend import trend_chart
 INDEX_TEMPLATE = "index.html.j2"
 
 
-def index_pages(data: DataFolder, nights: list[RunFolder], *, locale: str, exchange: str) -> dict[Path, str]:
-    """The index of ``nights`` (oldest first) and, if there is any, ``latest``: each page's path and HTML."""
+def index_pages(data: DataFolder, nights: list[RevisionFolder], *, locale: str, exchange: str) -> dict[Path, str]:
+    """The index of ``nights`` (each date's published revision, oldest first) and, if there is any, ``latest``: each
+    page's path and HTML."""
     summaries = {run.date: NightSummary.read(run) for run in nights}
     values = {(day, s.sector): s.total_value for day, summary in summaries.items() for s in summary.sectors}
     entries = [
         {
             "date": run.date,
-            # The date's page (a restatement being published is listed from the folder it is published from).
-            "href": relative_link(data.index_html, data.run(run.date).report_html),
+            "href": relative_link(data.index_html, run.report_html),
             "total_value": summaries[run.date].total_value,
             "transactions": summaries[run.date].transaction_count,
-            "revision": revision_of(run),
+            "revision": run.number,
         }
         for run in reversed(nights)
     ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import ReportError
 from ..failure_record import Failure
-from ..layout import RunFolder
+from ..layout import RevisionFolder
 from ..revisions import StatedRevision
 from .i18n import messages
 from .render import format_money, report_view, revision_view, template_env
@@ -29,7 +29,7 @@ class Mail:
     html: str
 
 
-def report_mail(run: RunFolder, *, locale: str) -> Mail:
+def report_mail(run: RevisionFolder, *, locale: str) -> Mail:
     """The day's key figures and sector table, for a run whose report has been published."""
     view = report_view(run, locale=locale)
     t = view["t"]
@@ -39,7 +39,7 @@ def report_mail(run: RunFolder, *, locale: str) -> Mail:
     return Mail(subject, template_env().get_template(REPORT_MAIL_TEMPLATE).render(**view))
 
 
-def correction_mail(run: RunFolder, *, locale: str) -> Mail:
+def correction_mail(run: RevisionFolder, *, locale: str) -> Mail:
     """The night's figures were restated: which date, which revision, and what changed by sector, for the
     readers who were sent an earlier revision."""
     t = messages(locale)

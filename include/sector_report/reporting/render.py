@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ..atomic_files import atomic_writer
-from ..layout import MonthFolder, RunFolder, relative_link
+from ..layout import MonthFolder, NightFolder, RunFolder, relative_link
 from ..month import DaySectorSummary
 from ..published_nights import published_before
 from ..revisions import Revisions, StatedRevision, sector_changes
@@ -70,14 +70,14 @@ def template_env() -> Environment:
     return env
 
 
-def report_view(run: RunFolder, *, locale: str) -> dict[str, Any]:
+def report_view(run: NightFolder, *, locale: str) -> dict[str, Any]:
     """What a report on a validated night shows (the template's variables), in ``locale``: its figures, and
     the change since the latest night published before it."""
     summary = NightSummary.read(run)
     sectors = summary.sectors
     total_value = summary.total_value
     max_value = max((s.total_value for s in sectors), default=Decimal(0))
-    earlier = published_before(run, TREND_DAYS - 1)
+    earlier = published_before(run.data_folder, run.date, TREND_DAYS - 1)
     previous_run = earlier[-1] if earlier else None
     history = [NightSummary.read(r).values_by_sector() for r in earlier]
     previous = history[-1] if history else {}
@@ -130,22 +130,22 @@ def render_report(run: RunFolder, *, locale: str, run_facts: dict[str, Any]) -> 
     return run.staged_report_html
 
 
-def revision_view(run: RunFolder, number: int, rendered_at: str) -> dict[str, Any]:
-    """What a report says of its revision: which one, from which input, what changed since the previous one, and
-    links to every earlier one (relative to the date's page, where the kept revisions are linked the same way)."""
+def revision_view(run: NightFolder, number: int, rendered_at: str) -> dict[str, Any]:
+    """What a report says of its revision: which one, from which input, what changed since the previous one
+    published, and links to every earlier one published (relative to the revision's own page)."""
     revisions = Revisions.of(run)
-    page = run.data_folder.run(run.date).report_html
+    page = revisions.revision(number).report_html
+    published = [record for record in revisions.published() if record["revision"] < number]
     earlier = [
         {
             "number": record["revision"],
             "published_at": record["published_at"],
-            "href": relative_link(page, revisions.report_html(record["revision"])),
+            "href": relative_link(page, revisions.revision(record["revision"]).report_html),
         }
-        for record in revisions.history()
-        if record["revision"] < number
+        for record in published
     ]
-    previous = revisions.summary_json(number - 1)
-    changes = sector_changes(NightSummary.load(previous), NightSummary.read(run)) if previous.is_file() else []
+    previous = revisions.revision(published[-1]["revision"]) if published else None
+    changes = sector_changes(NightSummary.read(previous), NightSummary.read(run)) if previous else []
     manifest = run.read_manifest()
     return {
         "number": number,
@@ -153,7 +153,7 @@ def revision_view(run: RunFolder, number: int, rendered_at: str) -> dict[str, An
         "input_files": manifest.get("input_files", []),
         "control": manifest["control"],
         "earlier": earlier,
-        "previous": number - 1,
+        "previous": previous.number if previous else None,
         "changes": changes,
         "changed": any(change.changed for change in changes),
     }

@@ -4,13 +4,13 @@
 
 {% from "sql/tables.sql" import sector_summary_table, stocks_table, transactions_table -%}
 
--- Every published day's landed input (include/sql/tables.sql), read as one source: the run folders, filtered by a
--- pattern naming the published days. The date is the run folder's, taken from each file's path by a pattern the
+-- Every published day's landed input (include/sql/tables.sql), read as one source: every date's revisions, filtered by a
+-- pattern naming the published revisions. The date is the revision's, taken from each file's path by a pattern the
 -- layout gives (include/sector_report/layout.py). Each day's stock ids are that day's own: the lookup is joined on
 -- (date, stock_id).
-{{ transactions_table(sql_params.runs_path, pattern=sql_params.transactions_pattern) }};
+{{ transactions_table(sql_params.revisions_path, pattern=sql_params.transactions_pattern) }};
 
-{{ stocks_table(sql_params.runs_path, pattern=sql_params.stocks_pattern) }};
+{{ stocks_table(sql_params.revisions_path, pattern=sql_params.stocks_pattern) }};
 
 {{ sector_summary_table("day_sector_summary", sql_params.day_sink_path, period="report_date") }};
 

@@ -30,12 +30,16 @@ def dag_ids() -> list[str]:
     return sorted(DagBag(dag_folder=DAGS_FOLDER).dag_ids)
 
 
+# The DAGs a person triggers and nothing else: an operator's action is never a schedule's.
+BY_HAND = {"sector_report_withdrawal"}
+
+
 @pytest.mark.parametrize("dag_id", dag_ids())
 def test_dag_follows_team_rules(dag_bag: DagBag, dag_id: str) -> None:
     dag = dag_bag.dags[dag_id]
     assert dag.tags, "every DAG is tagged"
     assert (dag.doc_md or "").strip(), "every DAG is documented (doc_md)"
-    assert dag.schedule is not None, "every DAG has a schedule"
+    assert (dag.schedule is None) == (dag_id in BY_HAND), "every DAG has a schedule, but those triggered by hand"
     assert dag.catchup is False, "catchup is off: a new deployment must not replay history"
     for task in dag.tasks:
         assert task.owner not in ("", "airflow"), f"{task.task_id} has a real owner"

@@ -55,20 +55,20 @@ def test_the_nightly_job_reads_the_landed_input_and_writes_its_two_sinks(dag_bag
     ]
 
 
-def test_the_monthly_job_reads_the_run_folders_and_writes_the_rollup(dag_bag: DagBag) -> None:
+def test_the_monthly_job_reads_the_published_revisions_and_writes_the_rollup(dag_bag: DagBag) -> None:
     lineage = lineage_of(
         dag_bag,
         "monthly_sector_report",
         {
-            "runs_path": "/data/runs",
-            "transactions_pattern": "/data/runs/(2024-03-04)/input/transactions\\.csv",
-            "stocks_pattern": "/data/runs/(2024-03-04)/input/stocks\\.csv",
+            "revisions_path": "/data/revisions",
+            "transactions_pattern": "/data/revisions/(2024-03-04/r1)/input/transactions\\.csv",
+            "stocks_pattern": "/data/revisions/(2024-03-04/r1)/input/stocks\\.csv",
             "transactions_date_pattern": "x",
             "stocks_date_pattern": "y",
             "day_sink_path": "/data/months/_rollup/days",
             "month_sink_path": "/data/months/_rollup/months",
         },
     )
-    assert [d.name for d in lineage.inputs] == ["/data/runs"]
+    assert [d.name for d in lineage.inputs] == ["/data/revisions"]
     assert [d.name for d in lineage.outputs] == ["/data/months/_rollup/days", "/data/months/_rollup/months"]
     assert {d.namespace for d in [*lineage.inputs, *lineage.outputs]} == {"file"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from include.sector_report.atomic_files import atomic_writer, exchange_folders
+from include.sector_report.atomic_files import atomic_writer
 
 
 def test_published_files_are_readable_as_the_umask_allows(tmp_path: Path) -> None:
@@ -27,20 +27,3 @@ def test_a_failed_write_leaves_neither_file_nor_temporary(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError):
         write_then_fail()
     assert list(tmp_path.iterdir()) == []
-
-
-def test_exchanged_folders_swap_their_contents(tmp_path: Path) -> None:
-    published, prepared = tmp_path / "runs" / "2024-03-08", tmp_path / "restatements" / "2024-03-08"
-    for folder, revision in ((published, "1"), (prepared, "2")):
-        folder.mkdir(parents=True)
-        (folder / "revision.txt").write_text(revision)
-    exchange_folders(prepared, published)
-    assert (published / "revision.txt").read_text() == "2"
-    assert (prepared / "revision.txt").read_text() == "1"
-
-
-def test_an_exchange_with_a_missing_folder_moves_nothing(tmp_path: Path) -> None:
-    (tmp_path / "published").mkdir()
-    with pytest.raises(OSError, match="Could not exchange"):
-        exchange_folders(tmp_path / "missing", tmp_path / "published")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["published"]

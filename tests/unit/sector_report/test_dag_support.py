@@ -1,5 +1,5 @@
-"""What the DAGs share: the night a task works on, failing without retry, withdrawing before rewriting, the chain that
-makes and publishes a night, the DAGs' defaults."""
+"""What the DAGs share: the night a task works on, failing without retry, the chain that makes and publishes a night,
+the DAGs' defaults."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from airflow_report_kit.viewer.links import ReportLink
 
 from include.sector_report.dag_support import (
     CLAIM_TASK,
-    NIGHT_FAILURE_CALLBACKS,
     SECTOR_SUMMARY_SQL,
     alert_failed_restatement,
     alert_failed_task,
@@ -30,13 +29,10 @@ from include.sector_report.dag_support import (
     restated_date,
     revision_audit,
     sector_summary_params,
-    withdraw_before_rewriting,
-    withdraw_failed_publication,
 )
 from include.sector_report.errors import ReportError
 from include.sector_report.failure_record import last_failure
 from include.sector_report.layout import RunFolder
-from include.sector_report.published_nights import is_published
 from include.sector_report.settings import INCLUDE_DIR
 from tests.support.nights import published_night, sector
 
@@ -64,19 +60,6 @@ def test_bad_input_fails_without_retry_and_anything_else_as_it_is() -> None:
         raise ConnectionError("the cluster is down")
 
 
-@pytest.mark.parametrize("callback", [withdraw_before_rewriting, withdraw_failed_publication])
-def test_the_night_is_withdrawn_before_its_files_are_rewritten_and_after_a_failed_publish(
-    data_root: Path, callback
-) -> None:
-    night = published_night(data_root, "2024-03-08", [sector("semiconductor", "100.00")])
-    callback(NIGHT)
-    assert not is_published(night)
-    assert night.staged_report_html.exists()
-    assert "runs/2024-03-08/" not in night.data_folder.index_html.read_text()
-    callback(NIGHT)  # nothing published: nothing to do
-    assert not is_published(night)
-
-
 def test_a_task_failing_for_good_records_what_failed_in_its_night(data_root: Path) -> None:
     record_night_failure({**NIGHT, "exception": ReportError("The Flink job was cancelled: no slots.")})
     failure = last_failure(night_of(NIGHT))
@@ -100,7 +83,8 @@ def test_a_restatement_is_of_its_corrected_files_date_else_of_the_date_asked_for
 
 
 def test_a_revisions_audit_line_names_its_run_job_and_recipients(data_root: Path) -> None:
-    night = published_night(data_root, "2024-03-08", [sector("semiconductor", "100.00")])
+    published_night(data_root, "2024-03-08", [sector("semiconductor", "100.00")])
+    night = night_of(NIGHT)  # the work area a revision is published from
     ti = SimpleNamespace(
         dag_id="nightly_sector_report", run_id="manual__1", xcom_pull=lambda task_ids: {"job_id": "j1"}
     )
@@ -136,7 +120,7 @@ def chain_dag(restatement: bool, prepare=lambda context, *values: RunFolder(Path
     with DAG(dag_id=f"chain_{restatement}", schedule=None, **dag_args()) as dag:
         upstream = EmptyOperator(task_id="upstream")
         if restatement:
-            report_chain(prepare, upstream.output, restatement=True)
+            report_chain(prepare, upstream.output)
         else:
             chain = report_chain(prepare, prepare_trigger_rule="none_failed", parallelism="{{ params.parallelism }}")
             upstream >> chain.prepared
@@ -158,19 +142,18 @@ def test_the_report_chain_is_the_same_five_tasks_in_the_same_order(restatement: 
     assert [asset.name for asset in dag.get_task("publish").outlets] == ["sector_report_daily"]
 
 
-def test_a_nights_tasks_withdraw_it_before_rewriting_and_a_restatements_do_not() -> None:
-    night, restatement = chain_dag(False), chain_dag(True)
-    for task_id in ("prepare_input", "aggregate", "validate", "render_report"):
+@pytest.mark.parametrize("restatement", [False, True])
+def test_no_task_of_the_chain_withdraws_a_night_before_or_after_it_runs(restatement: bool) -> None:
+    """Clearing any task leaves what readers see as it was: only publish changes it, and only by succeeding."""
+    dag = chain_dag(restatement)
+    for task_id in ("prepare_input", "aggregate", "validate", "render_report", "publish"):
         # Airflow keeps a task's pre_execute hook, which its task runner calls, under this name alone.
-        assert night.get_task(task_id)._pre_execute_hook is withdraw_before_rewriting
-        assert restatement.get_task(task_id)._pre_execute_hook is None
-    assert night.get_task("publish")._pre_execute_hook is None
+        assert dag.get_task(task_id)._pre_execute_hook is None
+        assert dag.get_task(task_id).on_failure_callback == [alert_failed_task]  # the DAG's default
 
 
-def test_a_night_and_a_restatement_differ_in_their_publish_callbacks_trigger_rule_and_flink_job() -> None:
+def test_a_night_and_a_restatement_differ_in_their_trigger_rule_and_flink_job() -> None:
     night, restatement = chain_dag(False), chain_dag(True)
-    assert night.get_task("publish").on_failure_callback == [withdraw_failed_publication, *NIGHT_FAILURE_CALLBACKS]
-    assert restatement.get_task("publish").on_failure_callback == [alert_failed_task]  # the DAG's default
     assert night.get_task("prepare_input").trigger_rule == "none_failed"
     assert restatement.get_task("prepare_input").trigger_rule == "all_success"
     assert night.get_task("aggregate").parallelism == "{{ params.parallelism }}"

@@ -15,8 +15,8 @@ import pytest
 
 from include.sector_report.errors import InputFileError, ReportError
 from include.sector_report.inputs import prepare_input
-from include.sector_report.layout import RunFolder
-from include.sector_report.published_nights import is_published, withdraw
+from include.sector_report.layout import DataFolder, RunFolder
+from include.sector_report.published_nights import is_published
 from tests.support.landing import landed_rows, quarantined_rows
 from tests.support.nights import published_night, sector
 
@@ -107,16 +107,14 @@ def test_an_input_path_outside_the_data_folder_is_refused_before_the_nights_file
     assert run.read_manifest() == manifest
 
 
-def test_a_published_night_is_refused_and_left_published_until_withdrawn(data_root: Path, run: RunFolder) -> None:
+def test_a_published_nights_input_prepared_again_leaves_the_published_revision_as_it_was(
+    data_root: Path, run: RunFolder
+) -> None:
     published = published_night(data_root, DAY.isoformat(), [sector("반도체", "1000.00")])
-    report = published.report_html.read_bytes()
-    with pytest.raises(ReportError, match=r"The night of 2024-03-08 is published: withdraw it before preparing"):
-        prepare(run, data_root, rows=10)
-    assert published.report_html.read_bytes() == report
-    assert published.summary_json.is_file(), "nothing of the published night was cleared"
-    assert withdraw(published)
+    kept = {path: path.read_bytes() for path in sorted(published.root.rglob("*")) if path.is_file()}
     assert prepare(run, data_root, rows=10)["data_rows"] == 10
-    assert not is_published(run)
+    assert {path: path.read_bytes() for path in sorted(published.root.rglob("*")) if path.is_file()} == kept
+    assert is_published(DataFolder(data_root), DAY.isoformat())
 
 
 def test_too_many_rejected_rows_fail_on_max_reject_ratio_keeping_them(data_root: Path, run: RunFolder) -> None:

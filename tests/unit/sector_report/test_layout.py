@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from include.sector_report.errors import ReportError
-from include.sector_report.layout import DataFolder, RunFolder, relative_link
+from include.sector_report.layout import DataFolder, relative_link
 
 
 def test_a_date_or_a_month_cannot_name_anything_but_its_folder(tmp_path: Path) -> None:
@@ -18,14 +18,18 @@ def test_a_date_or_a_month_cannot_name_anything_but_its_folder(tmp_path: Path) -
         data.month("2024-03/..")
 
 
-def test_the_month_jobs_patterns_pick_the_days_files_and_their_dates(tmp_path: Path) -> None:
+def test_the_month_jobs_patterns_pick_the_revisions_files_and_their_dates(tmp_path: Path) -> None:
     data = DataFolder(tmp_path)
-    pattern = re.compile(data.input_pattern(["2024-03-07", "2024-03-08"], lambda run: run.transactions_csv))
-    assert pattern.fullmatch(data.run("2024-03-08").transactions_csv.as_posix())
-    assert not pattern.fullmatch(data.run("2024-03-06").transactions_csv.as_posix())
-    assert not pattern.fullmatch(data.run("2024-03-08").stocks_csv.as_posix())
+    rolled_up = [data.revision("2024-03-07", 1), data.revision("2024-03-08", 2)]
+    pattern = re.compile(data.input_pattern(rolled_up, lambda night: night.transactions_csv))
+    assert pattern.fullmatch(data.revision("2024-03-08", 2).transactions_csv.as_posix())
+    assert not pattern.fullmatch(data.revision("2024-03-08", 1).transactions_csv.as_posix()), "not the one rolled up"
+    assert not pattern.fullmatch(data.revision("2024-03-06", 1).transactions_csv.as_posix())
+    assert not pattern.fullmatch(data.revision("2024-03-08", 2).stocks_csv.as_posix())
+    assert not pattern.fullmatch(data.run("2024-03-08").transactions_csv.as_posix()), "never a work area"
     date = re.search(
-        DataFolder.report_date_pattern(lambda run: run.transactions_csv), str(data.run("2024-03-08").transactions_csv)
+        DataFolder.report_date_pattern(lambda night: night.transactions_csv),
+        str(data.revision("2024-03-08", 12).transactions_csv),
     )
     assert date is not None
     assert date.group(1) == "2024-03-08"
@@ -40,6 +44,6 @@ def test_only_date_folders_are_nights(tmp_path: Path) -> None:
 
 def test_links_between_pages_are_relative(tmp_path: Path) -> None:
     data = DataFolder(tmp_path)
-    assert relative_link(data.index_html, RunFolder.for_date(tmp_path, "2024-03-08").report_html) == (
-        "runs/2024-03-08/report.html"
+    assert relative_link(data.index_html, data.revision("2024-03-08", 2).report_html) == (
+        "revisions/2024-03-08/r2/report.html"
     )

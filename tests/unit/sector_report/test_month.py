@@ -57,11 +57,14 @@ def test_the_month_reads_the_published_nights_and_names_the_missing_sessions(mon
     # 1 March (Independence Movement Day) and the weekend are no sessions of the Korea Exchange.
     assert inputs.missing == ["2024-03-05", "2024-03-07"]
     assert not inputs.final
+    assert inputs.revisions == [1, 1]
     params = sql_params(data_root, [inputs])
+    revisions = (data_root / "revisions").resolve().as_posix()
+    assert re.fullmatch(params["transactions_pattern"], f"{revisions}/2024-03-06/r1/input/transactions.csv")
+    assert not re.fullmatch(params["transactions_pattern"], f"{revisions}/2024-03-05/r1/input/transactions.csv")
+    assert not re.fullmatch(params["transactions_pattern"], f"{revisions}/2024-03-06/r1/input/stocks.csv")
     runs = (data_root / "runs").resolve().as_posix()
-    assert re.fullmatch(params["transactions_pattern"], f"{runs}/2024-03-06/input/transactions.csv")
-    assert not re.fullmatch(params["transactions_pattern"], f"{runs}/2024-03-05/input/transactions.csv")
-    assert not re.fullmatch(params["transactions_pattern"], f"{runs}/2024-03-06/input/stocks.csv")
+    assert not re.fullmatch(params["transactions_pattern"], f"{runs}/2024-03-06/input/transactions.csv")
     after_the_month = month_inputs(data_root, "2024-03", dt.date(2024, 5, 1), exchange="XKRX")
     assert after_the_month.missing[-1] == "2024-03-29"  # the month's last session, a Friday
     assert after_the_month.final
@@ -128,21 +131,19 @@ def test_a_cent_of_difference_fails_naming_both_numbers_and_publishes_nothing(mo
 
 
 def test_the_month_names_its_revised_days_with_the_revision_rolled_up(month) -> None:
-    data_root, folder, inputs = month
-    revisions = Revisions.of(DataFolder(data_root).run("2024-03-06"))
-    first = revisions.latest()
-    assert first is not None
-    revisions.record({**first, "revision": 2, "published_at": "2026-12-03T19:05:00+00:00"})
-    assert revised_days(DataFolder(data_root), inputs.published) == [
-        {"date": "2024-03-06", "revision": 2, "published_at": "2026-12-03T19:05:00+00:00"}
-    ]
+    data_root, folder, _ = month
+    data = DataFolder(data_root)
+    second = published_night(data_root, "2024-03-06", [sector(*s) for s in DAILY["2024-03-06"]])
+    assert second.number == 2
+    inputs = month_inputs(data_root, "2024-03", dt.date(2024, 3, 7), exchange="XKRX")
+    assert inputs.revisions == [1, 2]
+    [published_at] = [line["published_at"] for line in Revisions.of(second).published() if line["revision"] == 2]
+    assert revised_days(inputs.nights(data)) == [{"date": "2024-03-06", "revision": 2, "published_at": published_at}]
     html = render_month(
-        folder,
-        {**_empty_summary(inputs), "days_revised": revised_days(DataFolder(data_root), inputs.published)},
-        locale="en",
+        folder, {**_empty_summary(inputs), "days_revised": revised_days(inputs.nights(data))}, locale="en"
     )
     assert "Revised days: " in html.read_text()
-    assert "2024-03-06 (Revision 2, Published at 2026-12-03 19:05 UTC)" in html.read_text()
+    assert re.search(r"2024-03-06 \(Revision 2, Published at \d{4}-\d\d-\d\d \d\d:\d\d UTC\)", html.read_text())
 
 
 def _empty_summary(inputs: MonthInputs) -> dict:

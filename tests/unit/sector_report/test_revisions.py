@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -14,9 +13,11 @@ import pytest
 
 from include.sector_report.errors import ReportError
 from include.sector_report.layout import DataFolder
+from include.sector_report.reporting.render import render_report
 from include.sector_report.revisions import (
     Revisions,
     check_landed_as_taken_up,
+    complete,
     corrections_waiting,
     night_recipients,
     pending_corrections,
@@ -24,7 +25,7 @@ from include.sector_report.revisions import (
     take_up,
 )
 from include.sector_report.summary import NightSummary
-from tests.support.nights import published_night, sector
+from tests.support.nights import FACTS, published_night, sector, validated_night
 
 SECTORS = [sector("semiconductor", "1000.00", volume=10, count=2), sector("internet", "50.00", volume=5, count=1)]
 
@@ -90,20 +91,47 @@ def test_a_correction_is_taken_up_once_and_again_only_by_the_run_that_took_it(tm
     ]
 
 
-def test_a_published_revision_is_recorded_once_and_never_rewritten(tmp_path: Path) -> None:
+def test_a_revision_keeps_its_report_summary_and_input_and_its_audit_line(tmp_path: Path) -> None:
     data = DataFolder(tmp_path)
-    run = published_night(tmp_path, "2024-03-08", SECTORS)
-    revisions = Revisions.of(run)
+    revision = published_night(tmp_path, "2024-03-08", SECTORS)
+    work = data.run("2024-03-08")
+    revisions = Revisions.of(revision)
     [record] = revisions.history()
-    assert record["revision"] == 1
+    assert (record["event"], record["revision"]) == ("published", 1)
     assert record["input_files"][0]["name"] == "transactions_2024-03-08.csv"
-    assert revisions.report_html(1).read_bytes() == run.report_html.read_bytes()
-    assert not revisions.record({**record, "published_at": "later"}), "a retry records nothing more"
-    run.staged_report_html.write_text("another rendering")
-    with pytest.raises(ReportError, match="Revision 1 of 2024-03-08 is already published"):
-        revisions.keep(1, run.staged_report_html, run.summary_json)
-    assert revisions.report_html(1).read_bytes() == run.report_html.read_bytes()
+    assert revision.report_html.read_bytes() == work.staged_report_html.read_bytes()
+    assert revision.summary_json.read_bytes() == work.summary_json.read_bytes()
+    assert revision.transactions_csv.stat().st_ino == work.transactions_csv.stat().st_ino, "linked, not copied"
+    assert revisions.seen() == {1}
+    assert revisions.next_number() == 2
     assert data.revisions("2024-03-08") == revisions.root
+
+
+def test_a_revision_no_reader_saw_is_written_again_and_its_number_used(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    work = validated_night(tmp_path, "2024-03-08", SECTORS)
+    render_report(work, locale="en", run_facts=FACTS)
+    revisions = Revisions.of(work)
+    revisions.keep(1, work)  # a try that failed after writing it
+    (revisions.root / ".r1.x.staging").mkdir()  # and one killed while writing it
+    work.staged_report_html.write_text("rendered again")
+    assert revisions.keep(1, work).report_html.read_text() == "rendered again"
+    assert sorted(p.name for p in revisions.root.iterdir()) == ["r1"]
+    assert revisions.next_number() == 1, "no reader saw revision 1"
+    assert data.revision("2024-03-08", 1).summary_json.is_file()
+
+
+def test_a_pointer_moved_by_a_try_killed_before_its_line_is_recorded_by_the_next_writer(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    revision = published_night(tmp_path, "2024-03-08", SECTORS)
+    revisions = Revisions.of(revision)
+    line = revisions.history()[0]
+    revisions.history_jsonl.write_text("")  # as if the try was killed after the pointer moved
+    assert revisions.seen() == {1}, "pointed at: readers may have seen it"
+    complete(data, "2024-03-08")
+    assert revisions.history() == [line]
+    complete(data, "2024-03-08")
+    assert revisions.history() == [line], "recorded once"
 
 
 def test_the_changes_of_a_revision_are_per_sector_absolute_and_in_percent(tmp_path: Path) -> None:
@@ -126,37 +154,18 @@ def test_the_changes_of_a_revision_are_per_sector_absolute_and_in_percent(tmp_pa
 def test_a_correction_mail_goes_to_whoever_an_earlier_revision_went_to(tmp_path: Path) -> None:
     run = published_night(tmp_path, "2024-03-08", SECTORS)
     revisions = Revisions.of(run)
-    first = revisions.latest()
-    assert first is not None
+    first = revisions.history()[0]
     revisions.record({**first, "revision": 2, "recipients": ["desk@example.com", "late@example.com"]})
     assert night_recipients(run, before=2) == []
-    revisions.record({**first, "revision": 3, "recipients": ["desk@example.com"]})
-    assert night_recipients(run, before=4) == ["desk@example.com", "late@example.com"]
+    revisions.record({**first, "revision": 3, "recipients": None})  # a release that did not record them
+    revisions.record({**first, "event": "withdrawn", "revision": 3, "recipients": ["never@example.com"]})
+    revisions.record({**first, "revision": 4, "recipients": ["desk@example.com"]})
+    assert night_recipients(run, before=5) == ["desk@example.com", "late@example.com"]
 
 
 def test_a_restatement_refuses_a_file_written_over_after_it_was_taken_up(tmp_path: Path) -> None:
-    run = published_night(tmp_path, "2024-03-08", SECTORS)
+    published_night(tmp_path, "2024-03-08", SECTORS)
+    run = DataFolder(tmp_path).run("2024-03-08")
     check_landed_as_taken_up(run, "0" * 64)
     with pytest.raises(ReportError, match="changed after it was taken up"):
         check_landed_as_taken_up(run, "1" * 64)
-
-
-def test_a_night_published_before_revisions_were_kept_becomes_revision_1_when_first_corrected(
-    tmp_path: Path,
-) -> None:
-    data = DataFolder(tmp_path)
-    drop(data, "transactions_2024-03-08.csv", "original\n", age=600)
-    run = published_night(tmp_path, "2024-03-08", SECTORS)
-    shutil.rmtree(data.revisions("2024-03-08"))  # as a night published by an earlier release, 5 minutes ago
-    published_at = time.time() - 300
-    os.utime(run.report_html, (published_at, published_at))
-    as_published = run.report_html.read_bytes()
-    assert pending_corrections(tmp_path) == [], "its own file, dropped before it was published"
-    drop(data, "transactions_2024-03-08.csv", "corrected\n", age=31)
-    correction = take_up(tmp_path, run_id="run-1")
-    assert correction is not None
-    revisions = Revisions.of(run)
-    [adopted] = revisions.history()
-    assert (adopted["revision"], adopted["total_value"]) == (1, "1050.00")
-    assert revisions.report_html(1).read_bytes() == as_published
-    assert revisions.next_number() == 2

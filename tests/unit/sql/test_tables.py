@@ -12,7 +12,7 @@ NIGHT = {key: f"/data/{key}" for key in ("transactions_path", "stocks_path", "se
 MONTH = {
     key: f"/data/{key}"
     for key in (
-        "runs_path",
+        "revisions_path",
         "transactions_pattern",
         "stocks_pattern",
         "transactions_date_pattern",

@@ -21,9 +21,9 @@ def test_index_lists_published_dates_newest_first(tmp_path: Path) -> None:
     index = DataFolder(tmp_path).index_html.read_text()
     dates = re.findall(r'<tr><td class="day">([0-9-]+)</td><td class="num">', index)
     assert dates == ["2024-03-08", "2024-03-07", "2024-03-05"]
-    assert 'href="runs/2024-03-08/report.html"' in index
+    assert 'href="revisions/2024-03-08/r1/report.html"' in index
     latest = DataFolder(tmp_path).latest_html.read_text()
-    assert "url=runs/2024-03-08/report.html" in latest
+    assert "url=revisions/2024-03-08/r1/report.html" in latest
     # Each sector's total value over the published days, oldest first: one line, one dot per day.
     assert index.count('<polyline class="trend"') == 2
     assert index.count("<circle") == 6

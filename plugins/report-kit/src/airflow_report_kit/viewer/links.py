@@ -63,6 +63,21 @@ def publish_pages(context: Any, report: Path, *pages: Path) -> str | None:
     return report_url
 
 
+def serve_like(page: Path, like: Path) -> bool:
+    """Let whoever may read ``like`` (a page some DAGs published) read ``page`` too: a page that moved. False if
+    ``like`` was never published or either page is outside the viewer's root."""
+    root = reports_root().resolve()
+    new, old = Path(page).resolve(), Path(like).resolve()
+    if not (new.is_relative_to(root) and old.is_relative_to(root)):
+        return False
+    dag_ids = publishers(root, old.relative_to(root).as_posix())
+    folder = publishers_folder(root, new.relative_to(root).as_posix())
+    for dag_id in dag_ids:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / dag_id).touch()
+    return bool(dag_ids)
+
+
 def page_url(relative_path: str) -> str:
     return f"{URL_PREFIX}/{relative_path}"
 

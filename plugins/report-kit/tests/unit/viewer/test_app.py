@@ -7,11 +7,13 @@ against a real api-server in test_report_ui.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from airflow.api_fastapi.app import init_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow_report_kit.viewer.app import app
-from airflow_report_kit.viewer.links import publishers, publishers_folder, reports_root
+from airflow_report_kit.viewer.links import publishers, publishers_folder, reports_root, serve_like
 from fastapi.testclient import TestClient
 
 
@@ -74,3 +76,18 @@ def test_a_page_is_served_while_it_exists_to_readers_of_a_dag_that_published_it(
     assert client.get("/.report-viewer/runs/2099-01-02/report.html", headers=admin).status_code == 404
     page.unlink()  # withdrawn
     assert client.get(url, headers=admin).status_code == 404
+
+
+def test_a_page_that_moved_is_served_to_the_readers_of_the_page_it_was(client, auth_manager) -> None:
+    root = reports_root().resolve()
+    old, new = root / "runs" / "2099-01-03" / "report.html", root / "revisions" / "2099-01-03" / "r1" / "report.html"
+    for page in (old, new):
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("<p>night</p>")
+    assert not serve_like(new, old), "the old page was never published: nobody to serve the new one to"
+    publishers_folder(root, "runs/2099-01-03/report.html").mkdir(parents=True)
+    (publishers_folder(root, "runs/2099-01-03/report.html") / "nightly_sector_report").touch()
+    assert serve_like(new, old)
+    assert publishers(root, "revisions/2099-01-03/r1/report.html") == {"nightly_sector_report"}
+    assert client.get("/revisions/2099-01-03/r1/report.html", headers=token(auth_manager, "admin")).status_code == 200
+    assert not serve_like(Path("/elsewhere/report.html"), old), "outside the viewer's root"
