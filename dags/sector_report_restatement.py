@@ -53,7 +53,7 @@ CORRECTIONS = Asset(
         AssetWatcher(
             name="corrected_files_in_incoming",
             trigger=PendingWorkTrigger(
-                finder="include.sector_report.revisions:corrections_waiting",
+                finder="include.sector_report.corrections:corrections_waiting",
                 finder_kwargs={"data_root": str(settings.DATA_ROOT)},
                 poll_seconds=settings.CORRECTIONS_POLL_SECONDS,
             ),
@@ -67,7 +67,7 @@ def take_up_correction(**context: Any) -> dict[str, Any]:
     """The corrected file this run restates; skipped (and the run with it) when none waits any more."""
     import shutil
 
-    from include.sector_report.revisions import take_up
+    from include.sector_report.corrections import take_up
 
     with fail_without_retry():
         correction = take_up(settings.DATA_ROOT, run_id=context["run_id"], date=context["params"]["date"])
@@ -83,8 +83,8 @@ def prepare_restatement(context: Context, correction: dict[str, Any]) -> RunFold
     taken up."""
     import datetime as dt
 
+    from include.sector_report.corrections import check_landed_as_taken_up
     from include.sector_report.inputs import prepare_input
-    from include.sector_report.revisions import check_landed_as_taken_up
 
     params = context["params"]
     work = DATA.restatement(correction["date"])

@@ -1,0 +1,89 @@
+"""The watcher on incoming/: which dropped files are corrections, and taking one up for a restatement."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from include.sector_report.corrections import (
+    check_landed_as_taken_up,
+    corrections_waiting,
+    pending_corrections,
+    take_up,
+)
+from include.sector_report.errors import ReportError
+from include.sector_report.layout import DataFolder
+from include.sector_report.revisions import Revisions
+from tests.support.nights import SECTORS, drop, published_from, published_night
+
+
+def test_a_different_file_for_a_published_date_is_a_correction_and_the_same_file_is_not(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    drop(data, "transactions_2024-03-08.csv", "original\n", age=120)
+    published_from(data, "2024-03-08", "original\n")
+    assert pending_corrections(tmp_path) == []
+    path, sha = drop(data, "transactions_20240308_corrected.csv", "corrected\n")
+    [correction] = pending_corrections(tmp_path)
+    assert (correction.date, correction.path, correction.file.sha256) == ("2024-03-08", path, sha)
+    assert corrections_waiting(str(tmp_path)) == [{"key": f"2024-03-08:{sha}", **correction.to_json()}]
+    # The original dropped again (newest again): the file the published revision was made from.
+    drop(data, "transactions_2024-03-08.csv", "original\n", age=31)
+    assert pending_corrections(tmp_path) == []
+
+
+def test_a_file_for_a_date_never_published_or_still_being_written_is_no_correction(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    drop(data, "transactions_2024-03-11.csv", "the night's own input\n")
+    assert pending_corrections(tmp_path) == []
+    published_from(data, "2024-03-08", "original\n")
+    drop(data, "transactions_2024-03-08.csv", "still being written", age=1)
+    assert pending_corrections(tmp_path) == []
+    drop(data, "transactions_2024-03-08.ctl.json", "{}", age=1)  # the sender's control file: complete
+    assert [c.date for c in pending_corrections(tmp_path)] == ["2024-03-08"]
+
+
+def test_a_correction_is_taken_up_once_and_again_only_by_the_run_that_took_it(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    published_from(data, "2024-03-08", "original\n")
+    published_from(data, "2024-03-07", "original 7\n")
+    drop(data, "transactions_2024-03-08.csv", "corrected 8\n")
+    drop(data, "transactions_2024-03-07.csv", "corrected 7\n")
+    first = take_up(tmp_path, run_id="run-1")
+    assert first is not None
+    assert first.date == "2024-03-07", "the oldest date first"
+    assert take_up(tmp_path, run_id="run-1") == first, "its tasks cleared, the run restates the same file"
+    second = take_up(tmp_path, run_id="run-2")
+    assert second is not None
+    assert second.date == "2024-03-08"
+    assert take_up(tmp_path, run_id="run-3") is None
+    with pytest.raises(ReportError, match=r"No corrected file for 2024-03-08 waits in .*incoming.*claims\.jsonl"):
+        take_up(tmp_path, run_id="run-4", date="2024-03-08")
+    assert [c["run_id"] for c in map(json.loads, Revisions(data.revisions("2024-03-08")).claims_jsonl.open())] == [
+        "run-2"
+    ]
+
+
+def test_a_restatement_refuses_a_file_written_over_after_it_was_taken_up(tmp_path: Path) -> None:
+    run = published_night(tmp_path, "2024-03-08", SECTORS)
+    check_landed_as_taken_up(run, "0" * 64)
+    with pytest.raises(ReportError, match="changed after it was taken up"):
+        check_landed_as_taken_up(run, "1" * 64)
+
+
+def test_a_night_published_before_revisions_were_kept_is_corrected_by_a_file_dropped_after_it(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    drop(data, "transactions_2024-03-08.csv", "original\n", age=600)
+    run = published_night(tmp_path, "2024-03-08", SECTORS)
+    shutil.rmtree(data.revisions("2024-03-08"))  # as a night published by an earlier release, 5 minutes ago
+    published_at = time.time() - 300
+    os.utime(run.report_html, (published_at, published_at))
+    assert pending_corrections(tmp_path) == [], "its own file, dropped before it was published"
+    _, sha = drop(data, "transactions_2024-03-08.csv", "corrected\n", age=31)
+    correction = take_up(tmp_path, run_id="run-1")
+    assert correction is not None
+    assert correction.file.sha256 == sha
