@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +20,14 @@ from typing import Any
 
 from airflow_report_kit.arrivals import SETTLE_SECONDS, newest_complete
 
+from .atomic_files import atomic_writer
 from .errors import ReportError
 from .landing.land import CONTROL_SUFFIX, incoming_patterns
 from .layout import DataFolder, RunFolder
 from .revisions import InputFile, Revisions, input_files, published_input_sha256
 
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,33 +42,144 @@ class Correction:
         return {"date": self.date, "path": str(self.path), **self.file.to_json()}
 
 
+class CannotLook(ReportError):
+    """``incoming/`` itself cannot be listed: no correction can be found for any date until it can."""
+
+
 def pending_corrections(data_root: Path | str, *, settle_seconds: float = SETTLE_SECONDS) -> list[Correction]:
     """The corrections waiting in ``incoming/``, oldest date first: for each published date, its newest complete
-    file, if its content is neither the published revision's input nor a file already taken up for the date."""
+    file, if its content is neither the published revision's input nor a file already taken up for the date.
+
+    A file that cannot be read holds back its own date, for this look only (a warning names it); ``incoming/``
+    that cannot be listed raises :class:`CannotLook`."""
     data = DataFolder(Path(data_root))
+    dropped = _dropped(data)
     dropped_for: dict[str, list[Path]] = {}
-    for path in _listing(data.incoming):
+    for path in dropped:
         if (date := _date_in(path.name)) and _named_for(path.name, date):
             dropped_for.setdefault(date, []).append(path)
+    hashes = Hashes.load(data)
     pending = []
     for date in sorted(dropped_for):
-        published_input = published_input_sha256(data, date)
-        if published_input is None:
-            continue
-        found = newest_complete(dropped_for[date], control_suffix=CONTROL_SUFFIX, settle_seconds=settle_seconds)
-        if found is None:
-            continue
         try:
-            dropped = InputFile.of(found)
-        except FileNotFoundError:  # taken away while we looked
+            correction = _waiting_for(data, date, dropped_for[date], hashes, settle_seconds)
+        except OSError as exc:
+            # Looked at again next time: the sender may fix the file, or it was replaced while we read it.
+            log.warning("No correction for %s is taken up this look: %s", date, exc)
             continue
-        if dropped.sha256 not in published_input | Revisions.of(data.run(date)).claimed():
-            pending.append(Correction(date, found, dropped))
+        if correction:
+            pending.append(correction)
+    hashes.save(keep=dropped)
     return pending
 
 
-def _listing(folder: Path) -> list[Path]:
-    return [path for path in folder.iterdir() if path.is_file()] if folder.is_dir() else []
+def _waiting_for(
+    data: DataFolder, date: str, dropped: list[Path], hashes: Hashes, settle_seconds: float
+) -> Correction | None:
+    published_input = published_input_sha256(data, date)
+    if published_input is None:
+        return None
+    found = newest_complete(dropped, control_suffix=CONTROL_SUFFIX, settle_seconds=settle_seconds)
+    if found is None:
+        return None
+    file = hashes.of(found)
+    if file.sha256 in published_input | Revisions.of(data.run(date)).claimed():
+        return None
+    return Correction(date, found, file)
+
+
+def _dropped(data: DataFolder) -> list[Path]:
+    """The regular files in ``incoming/``; anything else named like a day's file is skipped with a warning."""
+    try:
+        listing = list(data.incoming.iterdir())
+    except FileNotFoundError as exc:
+        if data.root.is_dir():
+            return []  # nothing was ever dropped
+        raise _cannot_look(data, exc) from exc
+    except OSError as exc:
+        raise _cannot_look(data, exc) from exc
+    files = []
+    for path in listing:
+        try:
+            regular = path.is_file()
+        except OSError as exc:  # e.g. a link into a folder this user may not enter
+            log.warning("Skipped %s this look: %s", path, exc)
+            continue
+        if regular:
+            files.append(path)
+        elif path.name.lower().endswith(".csv"):
+            log.warning("Skipped %s this look: not a regular file (a folder, a pipe, or a link to nothing)", path)
+    return files
+
+
+def _cannot_look(data: DataFolder, exc: OSError) -> CannotLook:
+    return CannotLook(
+        f"The corrections watcher cannot list {data.incoming} ({type(exc).__name__}: {exc}): no corrected file is "
+        "taken up for any date until it can. Check that the folder exists, that its volume is mounted (docker-compose: "
+        "SECTOR_REPORT_INCOMING), and that the triggerer's and the workers' user may read it; the watcher keeps "
+        "looking, takes up what waits once it can, and alerts again only if it cannot look after that."
+    )
+
+
+@dataclass
+class Hashes:
+    """The SHA-256 of the files in ``incoming/`` the watcher hashed, kept in ``<data>/.watcher/hashes.json`` so that a
+    fresh process (the triggerer restarted, a task) does not read every kept export again. An entry holds while its
+    file's size, modification and change times and inode do; entries of files no longer in ``incoming/`` go."""
+
+    path: Path
+    known: dict[str, dict[str, Any]]
+    changed: bool = False
+
+    @classmethod
+    def load(cls, data: DataFolder) -> Hashes:
+        path = data.root / ".watcher" / "hashes.json"
+        try:
+            known = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            known = {}
+        except (OSError, ValueError) as exc:  # only costs hashing again
+            log.warning("Ignored the watcher's hashes in %s: %s", path, exc)
+            known = {}
+        return cls(path, known if isinstance(known, dict) else {})
+
+    def of(self, path: Path) -> InputFile:
+        """The file's name, size and SHA-256; an :class:`OSError` naming the file if it cannot be read."""
+        try:
+            before = _stamp(path)
+            if (entry := self.known.get(str(path))) and entry["stamp"] == before:
+                return InputFile(path.name, before["size"], entry["sha256"])
+            with path.open("rb") as handle:
+                sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+            after = _stamp(path)
+        except OSError as exc:
+            if exc.filename is None:  # a failed read does not say which file
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
+            raise
+        if after == before:  # a file written while it was read is hashed again next time
+            self.known[str(path)] = {"stamp": after, "sha256": sha256}
+            self.changed = True
+        return InputFile(path.name, after["size"], sha256)
+
+    def save(self, *, keep: list[Path]) -> None:
+        present = {str(path) for path in keep}
+        gone = set(self.known) - present
+        if not (self.changed or gone):
+            return
+        for name in gone:
+            del self.known[name]
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_writer(self.path) as out:
+                json.dump(self.known, out, sort_keys=True)
+        except OSError as exc:  # only costs hashing again
+            log.warning("Could not keep the watcher's hashes in %s: %s", self.path, exc)
+
+
+def _stamp(path: Path) -> dict[str, int]:
+    # The change time too: a writer that restores the modification time (cp -p, rsync -t) still changes it.
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns, "inode": stat.st_ino}
 
 
 def _named_for(name: str, date: str) -> bool:
@@ -84,8 +199,15 @@ def _date_in(name: str) -> str | None:
 
 
 def corrections_waiting(data_root: str) -> list[dict[str, Any]]:
-    """:func:`pending_corrections` as the restatement DAG's watcher fires them: JSON, keyed by date and content."""
-    return [{"key": f"{c.date}:{c.file.sha256}", **c.to_json()} for c in pending_corrections(data_root)]
+    """:func:`pending_corrections` as the restatement DAG's watcher fires them: JSON, keyed by date and content.
+
+    When ``incoming/`` cannot be listed, one item says so instead. Its key holds while the cause does, and it is
+    not fired again while it stays (``refire``: false): the run it starts fails with its error and alerts on-call
+    once; a later failure to look, after looking worked again, alerts again."""
+    try:
+        return [{"key": f"{c.date}:{c.file.sha256}", **c.to_json()} for c in pending_corrections(data_root)]
+    except CannotLook as exc:
+        return [{"key": f"cannot-look:{type(exc.__cause__).__name__}", "refire": False, "error": str(exc)}]
 
 
 def take_up(data_root: Path | str, *, run_id: str, date: str | None = None) -> Correction | None:
@@ -103,7 +225,7 @@ def take_up(data_root: Path | str, *, run_id: str, date: str | None = None) -> C
             f"No corrected file for {date} waits in {data.incoming}: the night of {date} must be published, and "
             f"its newest file there (named with the date, e.g. {incoming_patterns(dt.date.fromisoformat(date))[0]}) "
             "must differ from the file its latest revision was made from and from every file taken up for it "
-            f"before ({Revisions.of(data.run(date)).claims_jsonl})."
+            "before."
         )
     correction = waiting[0]
     Revisions.of(data.run(correction.date)).claim(

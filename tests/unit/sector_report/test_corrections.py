@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from include.sector_report.corrections import (
+    CannotLook,
+    Hashes,
     check_landed_as_taken_up,
     corrections_waiting,
     pending_corrections,
@@ -61,7 +63,9 @@ def test_a_correction_is_taken_up_once_and_again_only_by_the_run_that_took_it(tm
     assert second is not None
     assert second.date == "2024-03-08"
     assert take_up(tmp_path, run_id="run-3") is None
-    with pytest.raises(ReportError, match=r"No corrected file for 2024-03-08 waits in .*incoming.*claims\.jsonl"):
+    with pytest.raises(
+        ReportError, match=r"No corrected file for 2024-03-08 waits in .*incoming.*taken up for it before"
+    ):
         take_up(tmp_path, run_id="run-4", date="2024-03-08")
     assert [c["run_id"] for c in map(json.loads, Revisions(data.revisions("2024-03-08")).claims_jsonl.open())] == [
         "run-2"
@@ -87,3 +91,79 @@ def test_a_night_published_before_revisions_were_kept_is_corrected_by_a_file_dro
     correction = take_up(tmp_path, run_id="run-1")
     assert correction is not None
     assert correction.file.sha256 == sha
+
+
+def test_what_the_watcher_hashed_is_kept_for_the_next_process_while_the_file_stays_as_it_was(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    published_from(data, "2024-03-08", "original\n")
+    path, sha = drop(data, "transactions_2024-03-08.csv", "corrected\n")
+    assert [c.file.sha256 for c in pending_corrections(tmp_path)] == [sha]
+    kept = data.root / ".watcher" / "hashes.json"
+    entry = json.loads(kept.read_text())[str(path)]
+    assert entry["sha256"] == sha
+    # A fresh process trusts what was kept (it does not read the file again): shown with a made-up hash.
+    kept.write_text(json.dumps({str(path): {**entry, "sha256": "f" * 64}}))
+    assert [c.file.sha256 for c in pending_corrections(tmp_path)] == ["f" * 64]
+    _, rewritten = drop(data, "transactions_2024-03-08.csv", "Corrected\n")  # same size, written again
+    assert [c.file.sha256 for c in pending_corrections(tmp_path)] == [rewritten]
+    path.unlink()
+    assert pending_corrections(tmp_path) == []
+    assert json.loads(kept.read_text()) == {}, "files gone from incoming/ are forgotten"
+
+
+def test_a_file_that_cannot_be_read_holds_back_its_date_for_one_look_and_other_dates_go_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = DataFolder(tmp_path)
+    published_from(data, "2024-03-07", "original 7\n")
+    published_from(data, "2024-03-08", "original 8\n")
+    drop(data, "transactions_2024-03-07.csv", "corrected 7\n")
+    # A regular file that even root cannot read (reading it fails with EIO); its control file says it is complete.
+    unreadable = data.incoming / "transactions_2024-03-08.csv"
+    unreadable.symlink_to("/proc/self/mem")
+    drop(data, "transactions_2024-03-08.ctl.json", "{}")
+    assert [c.date for c in pending_corrections(tmp_path)] == ["2024-03-07"]
+    assert f"No correction for 2024-03-08 is taken up this look: [Errno 5] Input/output error: '{unreadable}'" in (
+        caplog.text
+    )
+    unreadable.unlink()
+    drop(data, "transactions_2024-03-08.csv", "corrected 8\n")
+    assert [c.date for c in pending_corrections(tmp_path)] == ["2024-03-07", "2024-03-08"], "looked at again"
+
+
+def test_what_is_named_like_a_days_file_but_is_no_regular_file_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = DataFolder(tmp_path)
+    published_from(data, "2024-03-08", "original\n")
+    drop(data, "transactions_2024-03-08.csv", "corrected\n")
+    (data.incoming / "transactions_2024-03-08_a.csv").mkdir()
+    (data.incoming / "transactions_2024-03-08_b.csv").symlink_to(tmp_path / "gone.csv")
+    os.mkfifo(data.incoming / "transactions_2024-03-08_c.csv")
+    assert [c.path.name for c in pending_corrections(tmp_path)] == ["transactions_2024-03-08.csv"]
+    for name in "abc":
+        assert (
+            f"Skipped {data.incoming}/transactions_2024-03-08_{name}.csv this look: not a regular file" in caplog.text
+        )
+
+
+def test_a_file_that_vanishes_before_it_is_hashed_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="gone.csv"):
+        Hashes.load(DataFolder(tmp_path)).of(tmp_path / "gone.csv")
+
+
+def test_an_incoming_folder_that_cannot_be_listed_is_one_item_that_fires_once_and_fails_the_take_up(
+    tmp_path: Path,
+) -> None:
+    data = DataFolder(tmp_path)
+    assert pending_corrections(tmp_path) == [], "no incoming/ yet: nothing was ever dropped"
+    data.incoming.write_text("a file where the folder should be")
+    with pytest.raises(CannotLook, match=r"cannot list .*incoming \(NotADirectoryError: .*SECTOR_REPORT_INCOMING"):
+        pending_corrections(tmp_path)
+    [item] = corrections_waiting(str(tmp_path))
+    assert (item["key"], item["refire"]) == ("cannot-look:NotADirectoryError", False)
+    assert item["error"].startswith(f"The corrections watcher cannot list {data.incoming}")
+    with pytest.raises(CannotLook):
+        take_up(tmp_path, run_id="run-1")
+    [item] = corrections_waiting(str(tmp_path / "unmounted"))
+    assert item["key"] == "cannot-look:FileNotFoundError", "the data folder itself is gone"
