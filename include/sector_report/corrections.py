@@ -4,23 +4,35 @@ A *correction* is the newest complete file dropped in ``incoming/`` for a publis
 (SHA-256) is neither the input of the date's published revision nor a file already taken up for the date.
 The published state is read only through :mod:`.revisions`' ``published_input_sha256`` and ``Revisions``'
 ``claimed``/``claim``.
+
+A file taken up leaves ``incoming/``, with its control file, for the date's kept corrections:
+
+    <data>/corrections/<date>/<sha256[:16]>/<its name>   the file, as dropped (its modification time too)
+    <data>/corrections/<date>/<sha256[:16]>/taken_up.json  which run took it up, from where, and its SHA-256
+
+Kept files still count when the watcher asks which file of a date is newest, as they did lying in ``incoming/``:
+an older file left there is not a correction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import filecmp
 import fnmatch
 import hashlib
 import json
 import logging
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from airflow_report_kit.arrivals import SETTLE_SECONDS, newest_complete
 
-from .atomic_files import atomic_writer
+from .atomic_files import atomic_writer, staged_writer
 from .errors import ReportError
 from .landing.land import CONTROL_SUFFIX, incoming_patterns
 from .layout import DataFolder, RunFolder
@@ -28,11 +40,13 @@ from .revisions import InputFile, Revisions, input_files, published_input_sha256
 
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 log = logging.getLogger(__name__)
+# Beside a file taken up: what took it up, from where (so a run whose tasks are cleared finds it again).
+TAKEN_UP = "taken_up.json"
 
 
 @dataclass(frozen=True)
 class Correction:
-    """A corrected file for a published date, not yet taken up."""
+    """A corrected file for a published date, where it lies: in ``incoming/``, or where it is kept once taken up."""
 
     date: str
     path: Path
@@ -79,8 +93,9 @@ def _waiting_for(
     published_input = published_input_sha256(data, date)
     if published_input is None:
         return None
-    found = newest_complete(dropped, control_suffix=CONTROL_SUFFIX, settle_seconds=settle_seconds)
-    if found is None:
+    kept = taken_up_files(data, date)
+    found = newest_complete(dropped + kept, control_suffix=CONTROL_SUFFIX, settle_seconds=settle_seconds)
+    if found is None or found in kept:
         return None
     file = hashes.of(found)
     if file.sha256 in published_input | Revisions.of(data.run(date)).claimed():
@@ -211,12 +226,13 @@ def corrections_waiting(data_root: str) -> list[dict[str, Any]]:
 
 
 def take_up(data_root: Path | str, *, run_id: str, date: str | None = None) -> Correction | None:
-    """The correction a restatement run reissues, claimed for it so that no other run takes it up too: the one
-    this run took up before (its tasks cleared), else ``date``'s, else the oldest date's waiting; None if none
-    waits. Asking for a ``date`` with nothing waiting for it is an error that says why."""
+    """The correction a restatement run reissues, claimed for it so that no other run takes it up too, and moved
+    out of ``incoming/`` (:func:`_keep`): the one this run took up before (its tasks cleared), else ``date``'s, else
+    the oldest date's waiting; None if none waits. Asking for a ``date`` with nothing waiting for it is an error
+    that says why."""
     data = DataFolder(Path(data_root))
-    if earlier := _claimed_by(data, run_id):
-        return earlier
+    if earlier := _taken_up_by(data, run_id):
+        return _keep(data, earlier)
     waiting = [c for c in pending_corrections(data.root) if date is None or c.date == date]
     if not waiting:
         if date is None:
@@ -225,31 +241,89 @@ def take_up(data_root: Path | str, *, run_id: str, date: str | None = None) -> C
             f"No corrected file for {date} waits in {data.incoming}: the night of {date} must be published, and "
             f"its newest file there (named with the date, e.g. {incoming_patterns(dt.date.fromisoformat(date))[0]}) "
             "must differ from the file its latest revision was made from and from every file taken up for it "
-            "before."
+            f"before (kept in {data.corrections(date)})."
         )
     correction = waiting[0]
-    Revisions.of(data.run(correction.date)).claim(
-        {**correction.to_json(), "run_id": run_id, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    )
-    return correction
+    kept = data.corrections(correction.date) / correction.file.sha256[:16] / correction.path.name
+    entry = {
+        **correction.file.to_json(),
+        "date": correction.date,
+        "dropped_path": str(correction.path),
+        "kept_path": str(kept),
+        "run_id": run_id,
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    # Written first: a run cleared after any later step finds it and finishes the steps left.
+    with atomic_writer(kept.with_name(TAKEN_UP)) as out:
+        json.dump(entry, out, ensure_ascii=False, sort_keys=True)
+    return _keep(data, entry)
 
 
-def _claimed_by(data: DataFolder, run_id: str) -> Correction | None:
-    folder = data.root / "revisions"
-    for claims in sorted(folder.glob("*/claims.jsonl")) if folder.is_dir() else []:
-        for claim in map(json.loads, claims.read_text(encoding="utf-8").splitlines()):
-            if claim["run_id"] == run_id:
-                file = InputFile(claim["name"], claim["size"], claim["sha256"])
-                return Correction(claim["date"], Path(claim["path"]), file)
+def taken_up_files(data: DataFolder, date: str) -> list[Path]:
+    """The files taken up for ``date``, where they are kept."""
+    folder = data.corrections(date)
+    kept = folder.glob("*/*") if folder.is_dir() else ()
+    return [path for path in kept if path.name != TAKEN_UP and _named_for(path.name, date)]
+
+
+def _taken_up_by(data: DataFolder, run_id: str) -> dict[str, Any] | None:
+    folder = data.corrections_taken_up
+    for record in sorted(folder.glob(f"*/*/{TAKEN_UP}")) if folder.is_dir() else []:
+        entry: dict[str, Any] = json.loads(record.read_text(encoding="utf-8"))
+        if entry["run_id"] == run_id:
+            return entry
     return None
 
 
-def check_landed_as_taken_up(run: RunFolder, sha256: str) -> None:
+def _keep(data: DataFolder, entry: dict[str, Any]) -> Correction:
+    """Claim the file for its date and move it, its control file with it, from ``incoming/`` to where it is kept.
+    Each step is done once: a run cleared midway finishes the steps left."""
+    revisions = Revisions.of(data.run(entry["date"]))
+    if entry["sha256"] not in revisions.claimed():
+        revisions.claim(entry)
+    dropped, kept = Path(entry["dropped_path"]), Path(entry["kept_path"])
+    if not _move(dropped, kept):
+        raise ReportError(
+            f"The corrected file taken up for {entry['date']} (SHA-256 {entry['sha256']}) is neither in "
+            f"{dropped.parent} as {dropped.name} nor kept at {kept}: it was removed or moved before it could be kept. "
+            "Nothing was published, and the file counts as taken up (dropping it again starts nothing): put it back "
+            f"at {dropped} and clear this run's tasks, or send a fresh export for the date."
+        )
+    _move(dropped.with_name(dropped.stem + CONTROL_SUFFIX), kept.with_name(kept.stem + CONTROL_SUFFIX))
+    return Correction(entry["date"], kept, InputFile(entry["name"], entry["size"], entry["sha256"]))
+
+
+def _move(source: Path, target: Path) -> bool:
+    """Move a file, once; False if it is at neither place. Within a volume one rename; across volumes (incoming/
+    is often a mount of its own) a copy, made durable and put in place whole, then the original removed."""
+    if target.exists():
+        # Put in place whole, but the original not yet removed: a copy across volumes cut short.
+        if source.is_file() and filecmp.cmp(source, target, shallow=False):
+            source.unlink()
+        return True
+    if not source.exists():
+        return False
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        with staged_writer(target, binary=True) as (out, staged), source.open("rb") as handle:
+            shutil.copyfileobj(handle, out)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copystat(source, staged)  # its modification time: which file of its date is newest still holds
+        os.replace(staged, target)
+        source.unlink()
+    return True
+
+
+def check_landed_as_taken_up(run: RunFolder, sha256: str, kept: Path) -> None:
     """The restatement landed the very file it took up (not one written over it since)."""
     landed = input_files(run)
     if [f.sha256 for f in landed] != [sha256]:
         raise ReportError(
             f"The corrected file for {run.date} changed after it was taken up (SHA-256 {sha256}, landed "
-            f"{', '.join(f.sha256 for f in landed)}): nothing was published; the file as it is now is a correction "
-            "of its own, which the watcher takes up next."
+            f"{', '.join(f.sha256 for f in landed)}): nothing was published. To restate the date from the file as "
+            f"it is now, move {kept} back into incoming/: it is a correction of its own, which the watcher takes up."
         )

@@ -4,6 +4,7 @@
     <data>/runs/<YYYY-MM-DD>/          one night: input, Flink's sinks, summary, report (RunFolder); its latest revision
     <data>/revisions/<YYYY-MM-DD>/     every revision published for the date, and its audit trail (see .revisions)
     <data>/restatements/<YYYY-MM-DD>/  a corrected file's night being prepared beside the published one (RunFolder)
+    <data>/corrections/<YYYY-MM-DD>/   the corrected files taken up for the date, out of incoming/ (see .corrections)
     <data>/months/<YYYY-MM>/         the month to date (MonthFolder); months/_rollup/ the month job's sinks
     <data>/index.html, latest.html   the reports index (nights and months) and the latest night's link
 
@@ -177,6 +178,14 @@ class DataFolder:
     def revisions(self, ds: str) -> Path:
         """The date's published revisions (see :mod:`.revisions`)."""
         return self.root / "revisions" / dt.date.fromisoformat(ds).isoformat()
+
+    @property
+    def corrections_taken_up(self) -> Path:
+        return self.root / "corrections"
+
+    def corrections(self, ds: str) -> Path:
+        """The corrected files taken up for the date, moved out of ``incoming/`` (see :mod:`.corrections`)."""
+        return self.corrections_taken_up / dt.date.fromisoformat(ds).isoformat()
 
     def restatement(self, ds: str) -> RunFolder:
         """Where a restatement of the date prepares its night: a run folder beside ``runs/``, whose contents

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,9 +76,10 @@ def test_a_correction_is_taken_up_once_and_again_only_by_the_run_that_took_it(tm
 
 def test_a_restatement_refuses_a_file_written_over_after_it_was_taken_up(tmp_path: Path) -> None:
     run = published_night(tmp_path, "2024-03-08", SECTORS)
-    check_landed_as_taken_up(run, "0" * 64)
-    with pytest.raises(ReportError, match="changed after it was taken up"):
-        check_landed_as_taken_up(run, "1" * 64)
+    kept = tmp_path / "corrections" / "2024-03-08" / "0123456789abcdef" / "transactions_2024-03-08.csv"
+    check_landed_as_taken_up(run, "0" * 64, kept)
+    with pytest.raises(ReportError, match=f"changed after it was taken up .* move {kept} back into incoming/"):
+        check_landed_as_taken_up(run, "1" * 64, kept)
 
 
 def test_a_night_published_before_revisions_were_kept_is_corrected_by_a_file_dropped_after_it(tmp_path: Path) -> None:
@@ -167,3 +170,80 @@ def test_an_incoming_folder_that_cannot_be_listed_is_one_item_that_fires_once_an
         take_up(tmp_path, run_id="run-1")
     [item] = corrections_waiting(str(tmp_path / "unmounted"))
     assert item["key"] == "cannot-look:FileNotFoundError", "the data folder itself is gone"
+
+
+def test_a_file_taken_up_is_moved_out_of_incoming_with_its_control_file_and_kept_with_its_sha256(
+    tmp_path: Path,
+) -> None:
+    data = DataFolder(tmp_path)
+    published_from(data, "2024-03-08", "original\n")
+    older, _ = drop(data, "transactions_2024-03-08_old.csv", "an older export\n", age=600)
+    dropped, sha = drop(data, "transactions_2024-03-08.csv", "corrected\n", age=1)
+    drop(data, "transactions_2024-03-08.ctl.json", "{}", age=1)
+    modified = dropped.stat().st_mtime_ns
+    correction = take_up(tmp_path, run_id="run-1")
+    assert correction is not None
+    kept = data.corrections("2024-03-08") / sha[:16] / "transactions_2024-03-08.csv"
+    assert (correction.path, correction.file.sha256) == (kept, sha)
+    assert kept.read_text() == "corrected\n"
+    assert kept.stat().st_mtime_ns == modified
+    assert kept.with_name("transactions_2024-03-08.ctl.json").is_file()
+    assert sorted(p.name for p in data.incoming.iterdir()) == [older.name], "the control file went with it"
+    [claim] = map(json.loads, Revisions(data.revisions("2024-03-08")).claims_jsonl.open())
+    assert (claim["sha256"], claim["dropped_path"], claim["kept_path"]) == (sha, str(dropped), str(kept))
+    assert pending_corrections(tmp_path) == [], "the older file left in incoming/ is not the newest: no correction"
+    assert take_up(tmp_path, run_id="run-1") == correction, "its tasks cleared, the run restates the kept file"
+
+
+def test_a_run_cleared_midway_through_taking_up_finishes_claiming_and_moving(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    published_from(data, "2024-03-08", "original\n")
+    dropped, _ = drop(data, "transactions_2024-03-08.csv", "corrected\n")
+    correction = take_up(tmp_path, run_id="run-1")
+    assert correction is not None
+    # As if it stopped after recording what it took up: not claimed, not moved.
+    Revisions(data.revisions("2024-03-08")).claims_jsonl.unlink()
+    correction.path.rename(dropped)
+    assert take_up(tmp_path, run_id="run-1") == correction
+    assert correction.path.is_file()
+    assert not dropped.exists()
+    assert [c["run_id"] for c in map(json.loads, Revisions(data.revisions("2024-03-08")).claims_jsonl.open())] == [
+        "run-1"
+    ]
+    # As if a copy across volumes stopped before removing the original: removed now, the kept copy stays.
+    shutil.copy2(correction.path, dropped)
+    assert take_up(tmp_path, run_id="run-1") == correction
+    assert not dropped.exists()
+    assert correction.path.is_file()
+    correction.path.unlink()
+    with pytest.raises(
+        ReportError,
+        match=rf"neither in .*incoming as transactions_2024-03-08.csv nor kept at .*put it back at {dropped}",
+    ):
+        take_up(tmp_path, run_id="run-1")
+
+
+@pytest.fixture
+def other_volume() -> Iterator[Path]:
+    """A folder on another file system than tmp_path (a tmpfs), where incoming/ may be mounted."""
+    folder = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_a_file_taken_up_from_incoming_on_another_volume_is_copied_whole_then_removed(
+    tmp_path: Path, other_volume: Path
+) -> None:
+    data = DataFolder(tmp_path)
+    if other_volume.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("/dev/shm is on the same file system as the tests' folder here")
+    data.incoming.symlink_to(other_volume)
+    published_from(data, "2024-03-08", "original\n")
+    dropped, sha = drop(data, "transactions_2024-03-08.csv", "corrected\n")
+    modified = dropped.stat().st_mtime_ns
+    correction = take_up(tmp_path, run_id="run-1")
+    assert correction is not None
+    assert correction.path.read_text() == "corrected\n"
+    assert correction.path.stat().st_mtime_ns == modified
+    assert list(other_volume.iterdir()) == []
+    assert [p.name for p in correction.path.parent.iterdir() if p.name.startswith(".")] == [], "no partial copy left"
