@@ -5,11 +5,13 @@ Trade data gets corrected after the fact. A file dropped in `incoming/` for a da
 published (the date in its name, as the night's own file), with content unlike the file the
 date's latest revision was made from, reissues that night as its next **revision**, without a person:
 
-0. a watcher on `incoming/` (an `AssetWatcher` on the `sector_report_corrections` Asset; it only
-   looks, it never moves a file) sees the corrected file once it is complete (its control file beside
-   it, or unchanged for 30 s) and starts this DAG;
+0. a watcher on `incoming/` (an `AssetWatcher` on the `sector_report_corrections` Asset) sees the
+   corrected file once it is complete (its control file beside it, or unchanged for 30 s) and starts
+   this DAG; when it cannot list `incoming/` at all, it starts this DAG once, whose first task fails
+   with what could not be read, and `alert_to` is told;
 1. **take_up_correction**: takes up the oldest waiting correction for this run (recorded in
-   `revisions/<date>/claims.jsonl`: the same file dropped again starts nothing);
+   `revisions/<date>/claims.jsonl` with its SHA-256: the same file dropped again starts nothing) and
+   moves it, with its control file, out of `incoming/` to `corrections/<date>/`, where it is kept;
 2. **prepare_input**, **aggregate**, **validate**, **render_report**: as the nightly DAG, in its own work
    area `restatements/<date>/`, while readers keep seeing the published revision; the report says it is
    revision N, from which file, and what changed by sector since the previous revision;
@@ -53,7 +55,7 @@ CORRECTIONS = Asset(
         AssetWatcher(
             name="corrected_files_in_incoming",
             trigger=PendingWorkTrigger(
-                finder="include.sector_report.revisions:corrections_waiting",
+                finder="include.sector_report.corrections:corrections_waiting",
                 finder_kwargs={"data_root": str(settings.DATA_ROOT)},
                 poll_seconds=settings.CORRECTIONS_POLL_SECONDS,
             ),
@@ -67,7 +69,7 @@ def take_up_correction(**context: Any) -> dict[str, Any]:
     """The corrected file this run restates; skipped (and the run with it) when none waits any more."""
     import shutil
 
-    from include.sector_report.revisions import take_up
+    from include.sector_report.corrections import take_up
 
     with fail_without_retry():
         correction = take_up(settings.DATA_ROOT, run_id=context["run_id"], date=context["params"]["date"])
@@ -83,8 +85,8 @@ def prepare_restatement(context: Context, correction: dict[str, Any]) -> RunFold
     taken up."""
     import datetime as dt
 
+    from include.sector_report.corrections import check_landed_as_taken_up
     from include.sector_report.inputs import prepare_input
-    from include.sector_report.revisions import check_landed_as_taken_up
 
     params = context["params"]
     work = DATA.restatement(correction["date"])
@@ -100,7 +102,7 @@ def prepare_restatement(context: Context, correction: dict[str, Any]) -> RunFold
         allow_empty=params["allow_empty"],
         max_reject_ratio=params["max_reject_ratio"],
     )
-    check_landed_as_taken_up(work, correction["sha256"])
+    check_landed_as_taken_up(work, correction["sha256"], Path(correction["path"]))
     print(f"Prepared {work.transactions_csv}: {manifest}")
     return work
 

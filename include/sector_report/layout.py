@@ -6,6 +6,7 @@
     <data>/revisions/<YYYY-MM-DD>/r<N>/  revision N of the date as published, never changed (RevisionFolder)
     <data>/revisions/<YYYY-MM-DD>/       and the date's audit trail (see .revisions)
     <data>/published/<YYYY-MM-DD>.json   which revision of the date readers see (see .published_nights)
+    <data>/corrections/<YYYY-MM-DD>/     the corrected files taken up for the date, out of incoming/ (see .corrections)
     <data>/months/<YYYY-MM>/           the month to date (MonthFolder); months/_rollup/ the month job's sinks
     <data>/index.html, latest.html     the reports index (nights and months) and the latest night's link
 
@@ -230,6 +231,14 @@ class DataFolder:
     def pointer(self, ds: str) -> Path:
         """Which revision of the date readers see: a file replaced in one rename(2) (see :mod:`.published_nights`)."""
         return self.published / f"{dt.date.fromisoformat(ds).isoformat()}.json"
+
+    @property
+    def corrections_taken_up(self) -> Path:
+        return self.root / "corrections"
+
+    def corrections(self, ds: str) -> Path:
+        """The corrected files taken up for the date, moved out of ``incoming/`` (see :mod:`.corrections`)."""
+        return self.corrections_taken_up / dt.date.fromisoformat(ds).isoformat()
 
     def restatement(self, ds: str) -> RunFolder:
         """Where a restatement of the date prepares its night: a work area beside the nightly one, so that a

@@ -11,7 +11,8 @@ back, leaves none; a try killed after the pointer moved leaves its line to the n
 (:func:`complete`). A revision number readers may have seen is never used again.
 
 A *correction* is the newest complete file dropped in ``incoming/`` for a published date whose
-content (SHA-256) is neither the published revision's input nor already taken up: it reissues the night.
+content (SHA-256) is neither the published revision's input nor already taken up: it reissues the night
+(:mod:`.corrections` finds and takes them up).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import fnmatch
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -31,16 +31,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from airflow_report_kit.arrivals import SETTLE_SECONDS, newest_complete
-
 from .atomic_files import atomic_writer
 from .errors import ReportError
-from .landing.land import CONTROL_SUFFIX, incoming_patterns
+from .landing.land import incoming_patterns
 from .layout import DataFolder, NightFolder, RevisionFolder, RunFolder
 from .published_nights import pointer_event, published_revision
 from .summary import NightSummary, SectorSummary
-
-_DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
 @dataclass(frozen=True)
@@ -188,7 +184,14 @@ def published_input_sha256(data: DataFolder, date: str) -> set[str] | None:
     revision = published_revision(data, date)
     if revision is None:
         return None
-    return {f.sha256 for f in input_files(revision)}
+    if recorded := {f.sha256 for f in input_files(revision)}:
+        return recorded
+    # An older release recorded no digest: every file named for the date in incoming/ and dropped before the night was
+    # first published counts as its input (its own file, or one older).
+    patterns = incoming_patterns(dt.date.fromisoformat(date))
+    dropped = data.incoming.iterdir() if data.incoming.is_dir() else ()
+    named = [p for p in dropped if any(fnmatch.fnmatchcase(p.name.lower(), pattern) for pattern in patterns)]
+    return {InputFile.of(p).sha256 for p in named if p.is_file() and _dropped_before_publication(p, data, date)}
 
 
 @dataclass(frozen=True)
@@ -310,45 +313,6 @@ def sector_changes(before: NightSummary, after: NightSummary) -> list[SectorChan
     return [SectorChange(sector, old.get(sector), new.get(sector)) for sector in order]
 
 
-@dataclass(frozen=True)
-class Correction:
-    """A corrected file for a published date, not yet taken up."""
-
-    date: str
-    path: Path
-    file: InputFile
-
-    def to_json(self) -> dict[str, Any]:
-        return {"date": self.date, "path": str(self.path), **self.file.to_json()}
-
-
-def pending_corrections(data_root: Path | str, *, settle_seconds: float = SETTLE_SECONDS) -> list[Correction]:
-    """The corrections waiting in ``incoming/``, oldest date first: for each published date, its newest complete
-    file, if its content is neither the latest revision's input nor a file already taken up for the date."""
-    data = DataFolder(Path(data_root))
-    dropped_for: dict[str, list[Path]] = {}
-    for path in _listing(data.incoming):
-        if (date := _date_in(path.name)) and _named_for(path.name, date):
-            dropped_for.setdefault(date, []).append(path)
-    pending = []
-    for date in sorted(dropped_for):
-        published_input = published_input_sha256(data, date)
-        if published_input is None:
-            continue
-        found = newest_complete(dropped_for[date], control_suffix=CONTROL_SUFFIX, settle_seconds=settle_seconds)
-        if found is None:
-            continue
-        try:
-            dropped = InputFile.of(found)
-        except FileNotFoundError:  # taken away while we looked
-            continue
-        if not published_input and _dropped_before_publication(found, data, date):
-            continue  # a night whose input's digest was never recorded: its own file, or one older
-        if dropped.sha256 not in published_input | Revisions(data.revisions(date)).claimed():
-            pending.append(Correction(date, found, dropped))
-    return pending
-
-
 def _dropped_before_publication(path: Path, data: DataFolder, date: str) -> bool:
     published = Revisions(data.revisions(date)).published()
     try:
@@ -356,76 +320,6 @@ def _dropped_before_publication(path: Path, data: DataFolder, date: str) -> bool
     except FileNotFoundError:
         return True
     return bool(published) and dropped_at <= dt.datetime.fromisoformat(published[0]["published_at"])
-
-
-def _listing(folder: Path) -> list[Path]:
-    return [path for path in folder.iterdir() if path.is_file()] if folder.is_dir() else []
-
-
-def _named_for(name: str, date: str) -> bool:
-    """Named as the date's file in incoming/ (the nightly lands the same names)."""
-    patterns = incoming_patterns(dt.date.fromisoformat(date))
-    return any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in patterns)
-
-
-def _date_in(name: str) -> str | None:
-    match = _DATE_IN_NAME.search(name)
-    if not match:
-        return None
-    try:
-        return dt.date(*map(int, match.groups())).isoformat()
-    except ValueError:
-        return None
-
-
-def corrections_waiting(data_root: str) -> list[dict[str, Any]]:
-    """:func:`pending_corrections` as the restatement DAG's watcher fires them: JSON, keyed by date and content."""
-    return [{"key": f"{c.date}:{c.file.sha256}", **c.to_json()} for c in pending_corrections(data_root)]
-
-
-def take_up(data_root: Path | str, *, run_id: str, date: str | None = None) -> Correction | None:
-    """The correction a restatement run reissues, claimed for it so that no other run takes it up too: the one
-    this run took up before (its tasks cleared), else ``date``'s, else the oldest date's waiting; None if none
-    waits. Asking for a ``date`` with nothing waiting for it is an error that says why."""
-    data = DataFolder(Path(data_root))
-    if earlier := _claimed_by(data, run_id):
-        return earlier
-    waiting = [c for c in pending_corrections(data.root) if date is None or c.date == date]
-    if not waiting:
-        if date is None:
-            return None
-        raise ReportError(
-            f"No corrected file for {date} waits in {data.incoming}: the night of {date} must be published, and "
-            f"its newest file there (named with the date, e.g. {incoming_patterns(dt.date.fromisoformat(date))[0]}) "
-            "must differ from the file its latest revision was made from and from every file taken up for it "
-            f"before ({Revisions.of(data.run(date)).claims_jsonl})."
-        )
-    correction = waiting[0]
-    Revisions.of(data.run(correction.date)).claim(
-        {**correction.to_json(), "run_id": run_id, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    )
-    return correction
-
-
-def _claimed_by(data: DataFolder, run_id: str) -> Correction | None:
-    folder = data.root / "revisions"
-    for claims in sorted(folder.glob("*/claims.jsonl")) if folder.is_dir() else []:
-        for claim in _read_lines(claims):
-            if claim["run_id"] == run_id:
-                file = InputFile(claim["name"], claim["size"], claim["sha256"])
-                return Correction(claim["date"], Path(claim["path"]), file)
-    return None
-
-
-def check_landed_as_taken_up(run: RunFolder, sha256: str) -> None:
-    """The restatement landed the very file it took up (not one written over it since)."""
-    landed = input_files(run)
-    if [f.sha256 for f in landed] != [sha256]:
-        raise ReportError(
-            f"The corrected file for {run.date} changed after it was taken up (SHA-256 {sha256}, landed "
-            f"{', '.join(f.sha256 for f in landed)}): nothing was published; the file as it is now is a correction "
-            "of its own, which the watcher takes up next."
-        )
 
 
 def night_recipients(night: NightFolder, before: int) -> list[str]:

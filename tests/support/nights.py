@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -78,3 +81,21 @@ def sector(name: str, total_value: str, avg_price: str = "10.00", volume: int = 
         "total_volume": volume,
         "transaction_count": count,
     }
+
+
+SECTORS = [sector("semiconductor", "1000.00", volume=10, count=2), sector("internet", "50.00", volume=5, count=1)]
+
+
+def drop(data: DataFolder, name: str, text: str, age: float = 60) -> tuple[Path, str]:
+    """A file in incoming/, ``age`` seconds old (settled); its SHA-256."""
+    data.incoming.mkdir(parents=True, exist_ok=True)
+    path = data.incoming / name
+    path.write_text(text)
+    modified = time.time() - age
+    os.utime(path, (modified, modified))
+    return path, hashlib.sha256(text.encode()).hexdigest()
+
+
+def published_from(data: DataFolder, day: str, text: str) -> RevisionFolder:
+    """The night of ``day`` published from the file ``text`` (as if landed from incoming/)."""
+    return published_night(data.root, day, SECTORS, input_sha256=hashlib.sha256(text.encode()).hexdigest())

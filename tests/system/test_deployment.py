@@ -35,11 +35,12 @@ import psutil
 import pytest
 from playwright.sync_api import sync_playwright
 
+from include.sector_report.corrections import corrections_waiting
 from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.published_nights import is_published, published_nights
 from include.sector_report.reporting.publish import index_lock
 from include.sector_report.reporting.render import format_change
-from include.sector_report.revisions import Revisions, corrections_waiting
+from include.sector_report.revisions import Revisions
 from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
 from tests.support.airflow_admin import admin_env

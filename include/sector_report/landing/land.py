@@ -46,7 +46,8 @@ class LandingResult:
 def resolve_input(
     input_path: str | None, *, data_root: Path, allowed_roots: Sequence[Path], report_date: dt.date
 ) -> Path:
-    """The file or folder to land: ``input_path``, or the newest file dropped for the date in ``incoming/``.
+    """The file or folder to land: ``input_path``, or the newest file dropped for the date in ``incoming/`` (or
+    taken up from there as a correction).
 
     A relative ``input_path`` is taken from the data root. Whatever it is, it must resolve
     (symlinks followed) inside the data root or one of ``allowed_roots``.
@@ -63,11 +64,14 @@ def resolve_input(
         if not candidate.exists():
             raise InputFileError(f"Input {candidate} (parameter input_path={input_path!r}) does not exist.")
         return candidate
-    incoming = DataFolder(data_root).incoming
+    data = DataFolder(data_root)
+    incoming, kept = data.incoming, data.corrections(report_date.isoformat())
     patterns = incoming_patterns(report_date)
+    # A corrected file taken up left incoming/ for corrections/<date>/<content>/: a rerun lands it if newest.
+    candidates = [*(incoming.iterdir() if incoming.is_dir() else []), *(kept.glob("*/*") if kept.is_dir() else [])]
     dropped = [
         p
-        for p in (incoming.iterdir() if incoming.is_dir() else [])
+        for p in candidates
         if p.is_file() and any(fnmatch.fnmatchcase(p.name.lower(), pattern) for pattern in patterns)
     ]
     if not dropped:

@@ -1,94 +1,25 @@
-"""A date's revisions: kept for good, recorded once, and the corrected files that reissue a night."""
+"""A date's revisions: kept for good, recorded once, and the input each was made from."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import time
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from include.sector_report.errors import ReportError
 from include.sector_report.layout import DataFolder
 from include.sector_report.reporting.render import render_report
 from include.sector_report.revisions import (
     Revisions,
-    check_landed_as_taken_up,
     complete,
-    corrections_waiting,
     night_recipients,
-    pending_corrections,
+    published_input_sha256,
     sector_changes,
-    take_up,
 )
 from include.sector_report.summary import NightSummary
-from tests.support.nights import FACTS, published_night, sector, validated_night
+from tests.support.nights import FACTS, drop, published_from, published_night, sector, validated_night
 
 SECTORS = [sector("semiconductor", "1000.00", volume=10, count=2), sector("internet", "50.00", volume=5, count=1)]
-
-
-def drop(data: DataFolder, name: str, text: str, age: float = 60) -> tuple[Path, str]:
-    """A file in incoming/, ``age`` seconds old (settled); its SHA-256."""
-    data.incoming.mkdir(parents=True, exist_ok=True)
-    path = data.incoming / name
-    path.write_text(text)
-    modified = time.time() - age
-    os.utime(path, (modified, modified))
-    return path, hashlib.sha256(text.encode()).hexdigest()
-
-
-def published_from(data: DataFolder, day: str, text: str) -> None:
-    """The night of ``day`` published from the file ``text`` (as if landed from incoming/)."""
-    published_night(data.root, day, SECTORS, input_sha256=hashlib.sha256(text.encode()).hexdigest())
-
-
-def test_a_different_file_for_a_published_date_is_a_correction_and_the_same_file_is_not(tmp_path: Path) -> None:
-    data = DataFolder(tmp_path)
-    drop(data, "transactions_2024-03-08.csv", "original\n", age=120)
-    published_from(data, "2024-03-08", "original\n")
-    assert pending_corrections(tmp_path) == []
-    path, sha = drop(data, "transactions_20240308_corrected.csv", "corrected\n")
-    [correction] = pending_corrections(tmp_path)
-    assert (correction.date, correction.path, correction.file.sha256) == ("2024-03-08", path, sha)
-    assert corrections_waiting(str(tmp_path)) == [{"key": f"2024-03-08:{sha}", **correction.to_json()}]
-    # The original dropped again (newest again): the file the published revision was made from.
-    drop(data, "transactions_2024-03-08.csv", "original\n", age=31)
-    assert pending_corrections(tmp_path) == []
-
-
-def test_a_file_for_a_date_never_published_or_still_being_written_is_no_correction(tmp_path: Path) -> None:
-    data = DataFolder(tmp_path)
-    drop(data, "transactions_2024-03-11.csv", "the night's own input\n")
-    assert pending_corrections(tmp_path) == []
-    published_from(data, "2024-03-08", "original\n")
-    drop(data, "transactions_2024-03-08.csv", "still being written", age=1)
-    assert pending_corrections(tmp_path) == []
-    drop(data, "transactions_2024-03-08.ctl.json", "{}", age=1)  # the sender's control file: complete
-    assert [c.date for c in pending_corrections(tmp_path)] == ["2024-03-08"]
-
-
-def test_a_correction_is_taken_up_once_and_again_only_by_the_run_that_took_it(tmp_path: Path) -> None:
-    data = DataFolder(tmp_path)
-    published_from(data, "2024-03-08", "original\n")
-    published_from(data, "2024-03-07", "original 7\n")
-    drop(data, "transactions_2024-03-08.csv", "corrected 8\n")
-    drop(data, "transactions_2024-03-07.csv", "corrected 7\n")
-    first = take_up(tmp_path, run_id="run-1")
-    assert first is not None
-    assert first.date == "2024-03-07", "the oldest date first"
-    assert take_up(tmp_path, run_id="run-1") == first, "its tasks cleared, the run restates the same file"
-    second = take_up(tmp_path, run_id="run-2")
-    assert second is not None
-    assert second.date == "2024-03-08"
-    assert take_up(tmp_path, run_id="run-3") is None
-    with pytest.raises(ReportError, match=r"No corrected file for 2024-03-08 waits in .*incoming.*claims\.jsonl"):
-        take_up(tmp_path, run_id="run-4", date="2024-03-08")
-    assert [c["run_id"] for c in map(json.loads, Revisions(data.revisions("2024-03-08")).claims_jsonl.open())] == [
-        "run-2"
-    ]
 
 
 def test_a_revision_keeps_its_report_summary_and_input_and_its_audit_line(tmp_path: Path) -> None:
@@ -163,9 +94,18 @@ def test_a_correction_mail_goes_to_whoever_an_earlier_revision_went_to(tmp_path:
     assert night_recipients(run, before=5) == ["desk@example.com", "late@example.com"]
 
 
-def test_a_restatement_refuses_a_file_written_over_after_it_was_taken_up(tmp_path: Path) -> None:
-    published_night(tmp_path, "2024-03-08", SECTORS)
-    run = DataFolder(tmp_path).run("2024-03-08")
-    check_landed_as_taken_up(run, "0" * 64)
-    with pytest.raises(ReportError, match="changed after it was taken up"):
-        check_landed_as_taken_up(run, "1" * 64)
+def test_a_published_dates_input_is_its_published_revisions_and_an_unpublished_date_has_none(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    published_from(data, "2024-03-08", "original\n")
+    assert published_input_sha256(data, "2024-03-08") == {hashlib.sha256(b"original\n").hexdigest()}
+    assert published_input_sha256(data, "2024-03-11") is None
+
+
+def test_a_night_whose_release_recorded_no_input_digest_was_made_from_its_files_dropped_before(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    _, own = drop(data, "transactions_2024-03-08.csv", "original\n", age=600)
+    revision = published_night(tmp_path, "2024-03-08", SECTORS)
+    manifest = json.loads(revision.control_json.read_text())
+    revision.control_json.write_text(json.dumps({**manifest, "input_files": []}))  # as an older release left it
+    drop(data, "transactions_20240308_corrected.csv", "corrected\n", age=-60)  # dropped after it was published
+    assert published_input_sha256(data, "2024-03-08") == {own}, "its own file, dropped before it was published"

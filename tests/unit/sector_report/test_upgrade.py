@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from include.sector_report.corrections import pending_corrections
 from include.sector_report.layout import DataFolder
 from include.sector_report.published_nights import published_nights, published_revision
 from include.sector_report.reporting.publish import publish
 from include.sector_report.reporting.render import render_report
-from include.sector_report.revisions import Revisions, night_recipients, pending_corrections
+from include.sector_report.revisions import Revisions, night_recipients
 from include.sector_report.upgrade import UNKNOWN, take_over
 from tests.support.nights import FACTS, audit, sector, validated_night
 

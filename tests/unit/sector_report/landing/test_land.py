@@ -207,6 +207,13 @@ def test_newest_file_for_the_date_is_taken_from_incoming(data_root: Path) -> Non
         resolve_input(None, data_root=data_root, allowed_roots=[], report_date=DAY + dt.timedelta(days=2))
 
 
+def test_a_corrected_file_taken_up_out_of_incoming_is_still_the_dates_newest_file(data_root: Path) -> None:
+    dropped = write(data_root / "incoming" / "trades_2024-03-08.csv", GOOD[0])
+    os.utime(dropped, (1_000_000, 1_000_000))
+    kept = write(data_root / "corrections" / "2024-03-08" / "0123456789abcdef" / "trades_2024-03-08_fix.csv", GOOD[1])
+    assert resolve_input(None, data_root=data_root, allowed_roots=[], report_date=DAY) == kept.resolve()
+
+
 def test_the_wait_for_the_days_file_ends_at_six_in_seoul_the_next_morning_by_default() -> None:
     now = dt.datetime(2024, 3, 8, 14, 0, tzinfo=dt.UTC)  # 23:00 in Seoul
     assert file_wait_deadline(DAY, None, now) == dt.datetime(2024, 3, 8, 21, 0, tzinfo=dt.UTC)

@@ -9,7 +9,9 @@ The trigger fires at most one event per look: for the first item it has not fire
 than ``refire_seconds`` ago and still waiting. One item per look keeps items apart: Airflow hands the events
 that arrive before a run is created to that one run, and a run that takes up one item would leave the
 others' events spent. An item still waiting later (its event spent that way, or its run lost) is fired
-again; the DAG decides again whether there is anything to do.
+again; the DAG decides again whether there is anything to do. An item with ``"refire": false`` (a condition to
+report, such as a folder that cannot be read) is fired once while it keeps waiting. An item no longer waiting is
+forgotten: if it waits again later, it is fired again at once.
 """
 
 from __future__ import annotations
@@ -70,13 +72,19 @@ class PendingWorkTrigger(BaseEventTrigger):
                 # The watcher outlives a bad moment (a file half-written, a disk hiccup): log it, look again.
                 self.log.exception("%s failed; looking again in %s s", self.finder, self.poll_seconds)
                 waiting = []
+            else:
+                # What no longer waits is forgotten: news again if it comes back, and the record stays small.
+                keys = {str(item["key"]) for item in waiting}
+                fired = {key: at for key, at in fired.items() if key in keys}
             now = time.monotonic()
-            due = [
-                item
-                for item in waiting
-                if now - fired.get(str(item["key"]), -self.refire_seconds) >= self.refire_seconds
-            ]
+            due = [item for item in waiting if self._due(item, fired, now)]
             if due:
                 fired[str(due[0]["key"])] = now
                 yield TriggerEvent(due[0])
             await asyncio.sleep(self.poll_seconds)
+
+    def _due(self, item: dict[str, Any], fired: dict[str, float], now: float) -> bool:
+        key = str(item["key"])
+        if key not in fired:
+            return True
+        return item.get("refire", True) is not False and now - fired[key] >= self.refire_seconds

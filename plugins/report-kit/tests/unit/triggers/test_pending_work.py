@@ -1,4 +1,5 @@
-"""The watcher's trigger: one event per waiting item, again only if it still waits after a while."""
+"""The watcher's trigger: one event per waiting item, again only if it still waits after a while (or never, if the
+item says so, until it stopped waiting)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,20 @@ def test_an_item_fires_once_while_it_waits_and_again_after_refire_seconds(waitin
     ]
     again = PendingWorkTrigger(FINDER, {"data_root": "/data"}, poll_seconds=0.05, refire_seconds=0.12)
     assert len(asyncio.run(events(again, polls=6))) >= 2
+
+
+def test_an_item_that_must_not_refire_fires_once_while_it_waits_and_again_once_it_came_back(
+    waiting: list[dict],
+) -> None:
+    looks = []
+
+    def condition(**_: object) -> list[dict]:
+        looks.append(1)
+        return [] if len(looks) in (4, 5) else [{"key": "cannot-look", "refire": False}]
+
+    sys.modules["tests_pending_work_finder"].condition = condition  # type: ignore[attr-defined]
+    trigger = PendingWorkTrigger("tests_pending_work_finder:condition", poll_seconds=0.05, refire_seconds=0.05)
+    assert [event["key"] for event in asyncio.run(events(trigger, polls=8))] == ["cannot-look", "cannot-look"]
 
 
 def test_items_waiting_together_fire_one_per_look_oldest_first(waiting: list[dict]) -> None:
