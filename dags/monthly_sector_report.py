@@ -118,6 +118,7 @@ with DAG(
         sql="sql/monthly_sector_report/month_summary.sql",
         sql_params=plan["sql_params"],
         **FLINK_JOB,
+        slot_wait_setting="SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS",
     )
     published: Any = publish_months(plan)
     # TaskFlow takes no operator_extra_links argument; the link is the month report's.

@@ -143,5 +143,7 @@ with DAG(
     },
 ):
     correction = take_up_correction()
-    restated = report_chain(prepare_restatement, correction, restatement=True)
+    restated = report_chain(
+        prepare_restatement, correction, restatement=True, slot_wait_setting="SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS"
+    )
     deliver_correction(restated.published)

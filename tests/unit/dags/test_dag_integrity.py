@@ -72,6 +72,21 @@ def test_the_nights_follow_the_exchanges_trading_sessions(dag_bag: DagBag) -> No
     assert deadline.timetable.summary == "XKRX sessions, 23:00 Asia/Seoul + 8:00:00"  # by 07:00 the next morning
 
 
+def test_a_flink_jobs_slot_limit_error_names_the_setting_to_raise(dag_bag: DagBag) -> None:
+    from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
+
+    flink_tasks = {
+        (dag.dag_id, task.task_id): task
+        for dag in dag_bag.dags.values()
+        for task in dag.tasks
+        if isinstance(task, PyFlinkSqlOperator)
+    }
+    assert len(flink_tasks) == 3, "the nightly, monthly and restatement DAGs' aggregate"
+    for task in flink_tasks.values():
+        assert "SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS" in task.slot_wait_setting
+    assert "flink_slot_wait param" in flink_tasks["nightly_sector_report", "aggregate"].slot_wait_setting
+
+
 @pytest.fixture
 def parse_as_deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., DagBag]]:
     """Parse dags/ in-process as a deployment with other settings would: the settings are read when the package

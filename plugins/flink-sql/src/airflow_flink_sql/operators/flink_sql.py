@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import XCom
 from airflow.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin
-from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowTaskTimeout
 
 from airflow_flink_sql.hooks.flink_sql import (
     DEFAULT_CLASS_DATA_DIR,
@@ -89,7 +89,11 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
     :param flink_options: extra Flink configuration, templated.
     :param parallelism: default parallelism of the job, templated.
     :param slot_wait_timeout: seconds a remote job may go without slots for any of its tasks before it is
-        cancelled (no TaskManager, every slot taken); ``None``: no limit. Templated.
+        cancelled (no TaskManager, every slot taken); ``None`` or empty: no limit (0 is refused: the job would be
+        cancelled before any cluster could offer slots). Templated.
+    :param slot_wait_setting: what sets ``slot_wait_timeout`` for whoever runs the DAG (a DAG param, an
+        environment variable), which the error of a job cancelled at the limit tells them to raise; default:
+        ``slot_wait_timeout`` itself.
     :param python: interpreter with PyFlink and this package installed (default: the worker's own).
     :param jvm_options: options of the JVM that PyFlink starts, which hosts the local MiniCluster.
     :param class_data_dir: where the JVM's class-data-sharing archive is kept (written by the first
@@ -127,6 +131,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         flink_options: dict[str, Any] | None = None,
         parallelism: int | str | None = None,
         slot_wait_timeout: float | str | None = DEFAULT_SLOT_WAIT_SECONDS,
+        slot_wait_setting: str = "the task's slot_wait_timeout",
         python: str | None = None,
         jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
         class_data_dir: str | None = DEFAULT_CLASS_DATA_DIR,
@@ -141,6 +146,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         self.flink_options = flink_options or {}
         self.parallelism = parallelism
         self.slot_wait_timeout = slot_wait_timeout
+        self.slot_wait_setting = slot_wait_setting
         self.python = python
         self.jvm_options = jvm_options
         self.class_data_dir = class_data_dir
@@ -168,6 +174,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         started = time.monotonic()
         if self.hook.target == "remote":
+            self._slot_wait_limit()  # refused before any job is submitted
             self._forget_stale_job(context)
             facts = self._execute_remote(context)
             if facts is None:  # reconnected: ResumableJobMixin returns what poll_until_complete returns
@@ -281,8 +288,22 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         job_id = _job_id(external_id)
         self._job_id = job_id  # what a stopped or timed-out task cancels, or leaves to its retry
         self._link(context, job_id)
+        self.hook.wait_for_job(
+            job_id, slot_wait_timeout=self._slot_wait_limit(), slot_wait_setting=self.slot_wait_setting
+        )
+
+    def _slot_wait_limit(self) -> float | None:
+        """``slot_wait_timeout`` as seconds (it may come rendered from a template, as text)."""
         limit = self.slot_wait_timeout
-        self.hook.wait_for_job(job_id, slot_wait_timeout=float(limit) if limit not in (None, "") else None)
+        if limit is None or limit == "":
+            return None
+        seconds = float(limit)
+        if not seconds > 0:
+            raise AirflowFailException(
+                f"slot_wait_timeout={limit!r} would cancel the Flink job before any cluster could offer it slots: "
+                f"set {self.slot_wait_setting} to a number of seconds above 0 (or the argument to None: no limit)."
+            )
+        return seconds
 
     def get_job_result(self, external_id: JsonValue, context: Context) -> dict[str, Any]:
         job_id = _job_id(external_id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_flink_sql.hooks.rest_client import JobWaitInterrupted
 from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
 from airflow_flink_sql.protocol import JobReport
@@ -49,6 +49,7 @@ class Hook:
         self.cluster = Cluster()
         self.interrupted = False
         self.submitted: list[str] = []
+        self.waits: list[tuple[float | None, str]] = []
         self.wait = wait or (lambda job_id: self.cluster.jobs.__setitem__(job_id, "FINISHED"))
 
     def submit(self, sql: str, *, job_id: str, job_name: str) -> JobReport:
@@ -56,7 +57,10 @@ class Hook:
         self.cluster.jobs[job_id] = "RUNNING"
         return JobReport(job_id=job_id, statements=2, inserts=1)
 
-    def wait_for_job(self, job_id: str, *, slot_wait_timeout: float | None = None) -> None:
+    def wait_for_job(
+        self, job_id: str, *, slot_wait_timeout: float | None = None, slot_wait_setting: str = "slot_wait_timeout"
+    ) -> None:
+        self.waits.append((slot_wait_timeout, slot_wait_setting))
         self.wait(job_id)
 
     def interrupt(self) -> None:
@@ -98,8 +102,8 @@ class TaskInstance:
         return {self.run_id: {self.task_id: self.state}}
 
 
-def operator_with(hook: Hook) -> PyFlinkSqlOperator:
-    operator = PyFlinkSqlOperator(task_id="aggregate", sql="INSERT INTO t SELECT 1", target="remote")
+def operator_with(hook: Hook, **kwargs: Any) -> PyFlinkSqlOperator:
+    operator = PyFlinkSqlOperator(task_id="aggregate", sql="INSERT INTO t SELECT 1", target="remote", **kwargs)
     operator.hook = hook  # the cached_property's value, as execute would make it
     return operator
 
@@ -231,3 +235,28 @@ def test_a_person_who_stops_the_task_cancels_its_job_on_any_try() -> None:
     with pytest.raises(AirflowException, match=r"it is failed now\): Flink job \w+ was cancelled"):
         run(operator, TaskInstance(try_number=1, max_tries=2, state="failed"), StateStore())
     assert hook.cluster.cancelled == hook.submitted
+
+
+@pytest.mark.parametrize(("limit", "seconds"), [("300", 300.0), (5, 5.0), (0.5, 0.5), (None, None), ("", None)])
+def test_the_slot_limit_is_seconds_or_none_and_the_wait_is_told_what_sets_it(
+    limit: float | str | None, seconds: float | None
+) -> None:
+    hook = Hook()
+    setting = "the flink_slot_wait param (default SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS)"
+    run(operator_with(hook, slot_wait_timeout=limit, slot_wait_setting=setting), TaskInstance(), StateStore())
+    assert hook.waits == [(seconds, setting)]
+
+
+def test_the_wait_names_the_operators_own_argument_by_default() -> None:
+    hook = Hook()
+    run(operator_with(hook), TaskInstance(), StateStore())
+    assert hook.waits == [(300.0, "the task's slot_wait_timeout")]
+
+
+@pytest.mark.parametrize("limit", [0, "0", -1])
+def test_a_slot_limit_of_zero_is_refused_naming_what_sets_it(limit: float | str) -> None:
+    hook = Hook()
+    operator = operator_with(hook, slot_wait_timeout=limit, slot_wait_setting="SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS")
+    with pytest.raises(AirflowFailException, match=r"set SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS to a number of seconds"):
+        run(operator, TaskInstance(), StateStore())
+    assert hook.submitted == [], "refused before any job is submitted"
