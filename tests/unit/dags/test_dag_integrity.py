@@ -129,3 +129,28 @@ def test_an_unknown_exchange_fails_the_parse_naming_the_setting_and_where_names_
     for message in bag.import_errors.values():
         assert "SECTOR_REPORT_EXCHANGE='krx ' is not an exchange calendar of exchange-calendars" in message
         assert "exchange_calendars.get_calendar_names()" in message
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "SECTOR_REPORT_FLINK_JOB_TIMEOUT_SECONDS",
+        "SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS",
+        "SECTOR_REPORT_FILE_WAIT_SECONDS",
+        "SECTOR_REPORT_CORRECTIONS_POLL_SECONDS",
+        "SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES",
+    ],
+)
+def test_a_limit_set_to_zero_fails_the_parse_naming_the_setting(parse_as_deployed, setting: str) -> None:
+    """0 is no "no limit": a deployment that sets it hears so at once, not at 23:00 (nor gets the default)."""
+    bag = parse_as_deployed(**{setting: "0"})
+    assert bag.dags == {}
+    assert bag.import_errors
+    for message in bag.import_errors.values():
+        assert f"{setting}=0 is refused: " in message
+
+
+def test_a_retry_delay_of_zero_retries_at_once(parse_as_deployed) -> None:
+    bag = parse_as_deployed(SECTOR_REPORT_RETRY_DELAY_SECONDS="0")
+    assert bag.import_errors == {}
+    assert {task.retry_delay.total_seconds() for dag in bag.dags.values() for task in dag.tasks} == {0}
