@@ -174,6 +174,7 @@ with DAG(
         prepare_trigger_rule="none_failed",
         parallelism="{{ params.parallelism }}",
         slot_wait_timeout="{{ params.flink_slot_wait }}",
+        slot_wait_setting="the run's flink_slot_wait param (its default: SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS)",
     )
     earlier_runs >> input_wait
     arrived >> night.prepared

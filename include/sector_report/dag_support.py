@@ -285,6 +285,7 @@ def dag_args(
 FLINK_JOB: dict[str, Any] = {
     "target": settings.FLINK_TARGET,
     "slot_wait_timeout": settings.FLINK_SLOT_WAIT_SECONDS,
+    "slot_wait_setting": "SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS",
     "execution_timeout": settings.FLINK_JOB_TIMEOUT,
 }
 DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)

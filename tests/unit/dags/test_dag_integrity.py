@@ -76,6 +76,21 @@ def test_the_nights_follow_the_exchanges_trading_sessions(dag_bag: DagBag) -> No
     assert deadline.timetable.summary == "XKRX sessions, 23:00 Asia/Seoul + 8:00:00"  # by 07:00 the next morning
 
 
+def test_a_flink_jobs_slot_limit_error_names_the_setting_to_raise(dag_bag: DagBag) -> None:
+    from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
+
+    flink_tasks = {
+        (dag.dag_id, task.task_id): task
+        for dag in dag_bag.dags.values()
+        for task in dag.tasks
+        if isinstance(task, PyFlinkSqlOperator)
+    }
+    assert len(flink_tasks) == 3, "the nightly, monthly and restatement DAGs' aggregate"
+    for task in flink_tasks.values():
+        assert "SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS" in task.slot_wait_setting
+    assert "flink_slot_wait param" in flink_tasks["nightly_sector_report", "aggregate"].slot_wait_setting
+
+
 @pytest.fixture
 def parse_as_deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., DagBag]]:
     """Parse dags/ in-process as a deployment with other settings would: the settings are read when the package
@@ -118,3 +133,28 @@ def test_an_unknown_exchange_fails_the_parse_naming_the_setting_and_where_names_
     for message in bag.import_errors.values():
         assert "SECTOR_REPORT_EXCHANGE='krx ' is not an exchange calendar of exchange-calendars" in message
         assert "exchange_calendars.get_calendar_names()" in message
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "SECTOR_REPORT_FLINK_JOB_TIMEOUT_SECONDS",
+        "SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS",
+        "SECTOR_REPORT_FILE_WAIT_SECONDS",
+        "SECTOR_REPORT_CORRECTIONS_POLL_SECONDS",
+        "SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES",
+    ],
+)
+def test_a_limit_set_to_zero_fails_the_parse_naming_the_setting(parse_as_deployed, setting: str) -> None:
+    """0 is no "no limit": a deployment that sets it hears so at once, not at 23:00 (nor gets the default)."""
+    bag = parse_as_deployed(**{setting: "0"})
+    assert bag.dags == {}
+    assert bag.import_errors
+    for message in bag.import_errors.values():
+        assert f"{setting}=0 is refused: " in message
+
+
+def test_a_retry_delay_of_zero_retries_at_once(parse_as_deployed) -> None:
+    bag = parse_as_deployed(SECTOR_REPORT_RETRY_DELAY_SECONDS="0")
+    assert bag.import_errors == {}
+    assert {task.retry_delay.total_seconds() for dag in bag.dags.values() for task in dag.tasks} == {0}

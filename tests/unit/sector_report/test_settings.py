@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.sector_report.settings import addresses_from_env, seconds_from_env
+from include.sector_report.settings import addresses_from_env, limit_from_env, number_from_env, seconds_from_env
 
 ADDRESSES = "SECTOR_REPORT_TEST_ADDRESSES"
 
@@ -39,6 +39,45 @@ def test_only_whole_non_negative_seconds_are_taken(monkeypatch: pytest.MonkeyPat
 def test_zero_seconds_is_a_number_not_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECTOR_REPORT_FILE_WAIT_SECONDS", "0")
     assert seconds_from_env("SECTOR_REPORT_FILE_WAIT_SECONDS") == 0
+
+
+@pytest.mark.parametrize(("value", "number"), [("480", 480.0), (" 0.5 ", 0.5), ("0", 0.0), ("", None), ("  ", None)])
+def test_a_number_may_have_a_fraction(monkeypatch: pytest.MonkeyPatch, value: str, number: float | None) -> None:
+    monkeypatch.setenv("SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES", value)
+    assert number_from_env("SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES") == number
+
+
+@pytest.mark.parametrize("value", ["-1", "8h", "nan", "inf", "-0.5"])
+def test_a_number_that_is_not_one_names_its_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("SECTOR_REPORT_RETRY_DELAY_SECONDS", value)
+    with pytest.raises(ValueError, match=r"^SECTOR_REPORT_RETRY_DELAY_SECONDS='.*' is not a number \(0 or more\)"):
+        number_from_env("SECTOR_REPORT_RETRY_DELAY_SECONDS")
+
+
+@pytest.mark.parametrize(("value", "limit"), [(None, 300), ("", 300), ("5", 5)])
+def test_a_limit_is_its_default_when_unset(monkeypatch: pytest.MonkeyPatch, value: str | None, limit: int) -> None:
+    if value is None:
+        monkeypatch.delenv("SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS", raising=False)
+    else:
+        monkeypatch.setenv("SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS", value)
+    assert limit_from_env("SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS", 300, seconds_from_env, zero="x") == limit
+
+
+@pytest.mark.parametrize(("value", "read"), [("0", seconds_from_env), ("0.0", number_from_env)])
+def test_a_limit_of_zero_is_refused_in_one_paragraph_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, read: object
+) -> None:
+    monkeypatch.setenv("SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS", value)
+    with pytest.raises(
+        ValueError, match=r"^SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS=0 is refused: jobs would wait"
+    ) as error:
+        limit_from_env("SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS", 300, read, zero="jobs would wait for nothing")  # type: ignore[arg-type]
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.endswith(
+        '0 does not mean "no limit" here: set a number above 0, or leave SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS '
+        "empty for its default."
+    )
 
 
 @pytest.mark.parametrize(

@@ -159,11 +159,16 @@ class PyFlinkSqlHook(BaseHook):
             raise self.failure_exception(report.failure, report.job_id)
         return report
 
-    def wait_for_job(self, job_id: str, *, slot_wait_timeout: float | None = None) -> None:
+    def wait_for_job(
+        self, job_id: str, *, slot_wait_timeout: float | None = None, slot_wait_setting: str = "slot_wait_timeout"
+    ) -> None:
         """Return once the remote job has finished; raise its root cause if it failed or was cancelled (see
         :meth:`FlinkRestClient.wait_for_job`); stop waiting once the task is interrupted."""
         state = self.cluster.wait_for_job(
-            job_id, slot_wait_timeout=slot_wait_timeout, interrupted=lambda: self.interrupted
+            job_id,
+            slot_wait_timeout=slot_wait_timeout,
+            slot_wait_setting=slot_wait_setting,
+            interrupted=lambda: self.interrupted,
         )
         if state != "FINISHED":
             raise self.failure_exception(JobFailure("job", self.cluster.job_root_cause(job_id, state)), job_id)

@@ -21,7 +21,10 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_flink_sql.protocol import JobReport
 
-KILL_GRACE_SECONDS = 10
+# How long a stopped child may take to end on SIGTERM before its group is killed. Under Airflow's escalation delay
+# (5 s from its SIGTERM to its SIGKILL of the task's process, when a person stops the task): on_kill must sweep the
+# group before the task's process is killed, or nothing here would kill a JVM that ignores SIGTERM.
+KILL_GRACE_SECONDS = 3
 # In a task, Airflow's task log takes in what any logger says.
 log = logging.getLogger(__name__)
 

@@ -73,12 +73,18 @@ class FlinkRestClient:
         return details
 
     def wait_for_job(
-        self, job_id: str, *, slot_wait_timeout: float | None = None, interrupted: Callable[[], bool] = lambda: False
+        self,
+        job_id: str,
+        *,
+        slot_wait_timeout: float | None = None,
+        slot_wait_setting: str = "slot_wait_timeout",
+        interrupted: Callable[[], bool] = lambda: False,
     ) -> str:
         """The state the job ended in, once it is no longer active.
 
         A job none of whose tasks has had slots for ``slot_wait_timeout`` seconds (no TaskManager, or all
-        slots taken) is cancelled, and the error says what the cluster had to offer. The wait ends early, the
+        slots taken) is cancelled, and the error says what the cluster had to offer and to raise
+        ``slot_wait_setting`` (what sets the limit) if slots come later than that. The wait ends early, the
         job running on, once ``interrupted()`` is true.
         """
         poll = POLL_SECONDS[0]
@@ -99,7 +105,7 @@ class FlinkRestClient:
                 raise AirflowException(
                     f"Flink job {job_id} was cancelled on the cluster at {self.rest_url}: no TaskManager offered "
                     f"it slots in {slot_wait_timeout:g} s ({offered}). Start TaskManagers or free slots, then "
-                    "clear the task; the wait is the operator's slot_wait_timeout."
+                    f"clear the task; if the cluster needs longer to offer slots, raise {slot_wait_setting}."
                 )
             time.sleep(poll)
             poll = min(poll * 1.5, POLL_SECONDS[1])

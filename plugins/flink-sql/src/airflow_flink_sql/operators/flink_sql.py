@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import XCom
 from airflow.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin
-from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowTaskTimeout
 
 from airflow_flink_sql.hooks.flink_sql import (
     DEFAULT_CLASS_DATA_DIR,
@@ -76,9 +76,11 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
     On the remote target the job outlives the task's worker: a retry after the worker died, or
     after it was stopped gracefully (SIGTERM: a deploy), reconnects to the job instead of
     submitting it again (``ResumableJobMixin``; the job's id is fixed and kept before it is
-    submitted). A person who marks the task failed or clears it while it runs, and the task's
-    ``execution_timeout``, cancel the job. A job that gets no slots for ``slot_wait_timeout``
-    is cancelled, and the task fails saying what the cluster had to offer.
+    submitted). A SIGTERM on the task's last try, a person who marks the task failed or clears it
+    while it runs, and the task's ``execution_timeout``, cancel the job. A job kept from before
+    the task was cleared is never taken up (cancelled if it still runs): the cleared task runs a
+    new one. A job that gets no slots for ``slot_wait_timeout`` is cancelled, and the task fails
+    saying what the cluster had to offer.
 
     :param sql: the script, or a path ending in ``.sql`` found on the template search path.
     :param sql_params: values for the script, templated.
@@ -87,7 +89,11 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
     :param flink_options: extra Flink configuration, templated.
     :param parallelism: default parallelism of the job, templated.
     :param slot_wait_timeout: seconds a remote job may go without slots for any of its tasks before it is
-        cancelled (no TaskManager, every slot taken); ``None``: no limit. Templated.
+        cancelled (no TaskManager, every slot taken); ``None`` or empty: no limit (0 is refused: the job would be
+        cancelled before any cluster could offer slots). Templated.
+    :param slot_wait_setting: what sets ``slot_wait_timeout`` for whoever runs the DAG (a DAG param, an
+        environment variable), which the error of a job cancelled at the limit tells them to raise; default:
+        ``slot_wait_timeout`` itself.
     :param python: interpreter with PyFlink and this package installed (default: the worker's own).
     :param jvm_options: options of the JVM that PyFlink starts, which hosts the local MiniCluster.
     :param class_data_dir: where the JVM's class-data-sharing archive is kept (written by the first
@@ -125,6 +131,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         flink_options: dict[str, Any] | None = None,
         parallelism: int | str | None = None,
         slot_wait_timeout: float | str | None = DEFAULT_SLOT_WAIT_SECONDS,
+        slot_wait_setting: str = "the task's slot_wait_timeout",
         python: str | None = None,
         jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
         class_data_dir: str | None = DEFAULT_CLASS_DATA_DIR,
@@ -139,6 +146,7 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         self.flink_options = flink_options or {}
         self.parallelism = parallelism
         self.slot_wait_timeout = slot_wait_timeout
+        self.slot_wait_setting = slot_wait_setting
         self.python = python
         self.jvm_options = jvm_options
         self.class_data_dir = class_data_dir
@@ -166,6 +174,8 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         started = time.monotonic()
         if self.hook.target == "remote":
+            self._slot_wait_limit()  # refused before any job is submitted
+            self._forget_stale_job(context)
             facts = self._execute_remote(context)
             if facts is None:  # reconnected: ResumableJobMixin returns what poll_until_complete returns
                 facts = self.get_job_result(context["task_state_store"].get(self.external_id_key), context)
@@ -203,27 +213,67 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         except Exception as exc:  # noqa: BLE001 - unknown: leave the job to the next try, which reconnects or ends it
             self.log.warning("Could not read the task's state (%s): the job is left running", exc)
             state = "running"
-        if state == "running":
+        # Airflow retries a try whose number is within max_tries (the server's own test); only then is there a
+        # next try to reconnect to the job: on the last one the job would run on with nobody waiting for it.
+        retried = ti.try_number <= ti.max_tries
+        if state == "running" and retried:
             raise AirflowException(
                 f"The worker is stopping (SIGTERM) while Flink job {job_id} runs: the job runs on at "
                 f"{self.hook.cluster.job_url(job_id)}, and the task's next try reconnects to it."
             )
         self.hook.cluster.cancel_job(job_id)
+        if state == "running":
+            raise AirflowException(
+                f"The worker is stopping (SIGTERM) on the task's last try (try {ti.try_number}): Flink job {job_id} "
+                "was cancelled, as no retry would reconnect to it."
+            )
         raise AirflowException(f"The task was stopped (it is {state} now): Flink job {job_id} was cancelled.")
+
+    def _forget_stale_job(self, context: Context) -> None:
+        """Forget a job kept in the task's state that this try must not take up, cancelling it if it still runs.
+
+        The state store is the run's, kept across every try of the task, clears included. Only Airflow's own
+        retries may take up a kept job: the try that submitted it was stopped or died, and the job is the one
+        that try ran. A person who clears the task asks for a new job (the input or the cluster may have been
+        fixed since), so an older job's result, finished or not, must not stand in for it, and one still
+        running must not go on writing the sinks beside the new one. Clearing raises the task's ``max_tries``
+        (to its try number plus its retries), which retries never change: the job is kept with the
+        ``max_tries`` of the try that submitted it, and a different one means the task was cleared since.
+        """
+        store = context.get("task_state_store")
+        kept = store.get(self.external_id_key) if store is not None else None
+        if store is None or kept is None:
+            return
+        ti = context["ti"]
+        job = kept if isinstance(kept, dict) else {}
+        job_id = job.get("job_id")
+        if isinstance(job_id, str) and job.get("max_tries") == ti.max_tries:
+            return
+        self.log.warning(
+            "Not taking up Flink job %s of try %s: the task was cleared since (or the job is not one of this "
+            "operator's); a new job is submitted",
+            job_id,
+            job.get("try_number"),
+        )
+        if isinstance(job_id, str) and self.hook.cluster.job_state(job_id) in ACTIVE_STATES:
+            self.hook.cluster.cancel_job(job_id)
+        store.delete(self.external_id_key)
 
     # -- ResumableJobMixin: the remote target ----------------------------------------------------
 
     def submit_job(self, context: Context) -> JsonValue:
         job_id = self._job_id = uuid.uuid4().hex
-        # Kept before the job exists: a worker that dies while it is being submitted still leaves its id.
-        if (store := context.get("task_state_store")) is not None:
-            store.set(self.external_id_key, {"job_id": job_id})
-        self._link(context, job_id)
         ti = context["ti"]
+        # Kept before the job exists: a worker that dies while it is being submitted still leaves its id. With the
+        # try's max_tries, which tells a retry of this try from a try after a clear (_forget_stale_job).
+        kept: dict[str, JsonValue] = {"job_id": job_id, "try_number": ti.try_number, "max_tries": ti.max_tries}
+        if (store := context.get("task_state_store")) is not None:
+            store.set(self.external_id_key, kept)
+        self._link(context, job_id)
         mapped = ti.map_index is not None and ti.map_index >= 0
         name = f"{ti.dag_id}.{ti.task_id} {ti.run_id}" + (f" [{ti.map_index}]" if mapped else "")
         report = self.hook.submit(self.script, job_id=job_id, job_name=name)
-        return {"job_id": job_id, **_report_facts(report)}
+        return {**kept, **_report_facts(report)}
 
     def get_job_status(self, external_id: JsonValue, context: Context) -> str:
         return self.hook.cluster.job_state(_job_id(external_id))
@@ -238,12 +288,28 @@ class PyFlinkSqlOperator(ResumableJobMixin, BaseOperator):
         job_id = _job_id(external_id)
         self._job_id = job_id  # what a stopped or timed-out task cancels, or leaves to its retry
         self._link(context, job_id)
+        self.hook.wait_for_job(
+            job_id, slot_wait_timeout=self._slot_wait_limit(), slot_wait_setting=self.slot_wait_setting
+        )
+
+    def _slot_wait_limit(self) -> float | None:
+        """``slot_wait_timeout`` as seconds (it may come rendered from a template, as text)."""
         limit = self.slot_wait_timeout
-        self.hook.wait_for_job(job_id, slot_wait_timeout=float(limit) if limit not in (None, "") else None)
+        if limit is None or limit == "":
+            return None
+        seconds = float(limit)
+        if not seconds > 0:
+            raise AirflowFailException(
+                f"slot_wait_timeout={limit!r} would cancel the Flink job before any cluster could offer it slots: "
+                f"set {self.slot_wait_setting} to a number of seconds above 0 (or the argument to None: no limit)."
+            )
+        return seconds
 
     def get_job_result(self, external_id: JsonValue, context: Context) -> dict[str, Any]:
-        job = dict(external_id) if isinstance(external_id, dict) else {}
         job_id = _job_id(external_id)
+        # Which try kept the job is for the state store (_forget_stale_job), not the task's result.
+        kept = external_id if isinstance(external_id, dict) else {}
+        job = {k: v for k, v in kept.items() if k not in ("try_number", "max_tries")}
         return {**job, "job_id": job_id, **self.hook.cluster.job_facts(job_id)}
 
     def _link(self, context: Context, job_id: str) -> None:

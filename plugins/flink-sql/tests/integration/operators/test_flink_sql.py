@@ -7,12 +7,13 @@ import json
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_flink_sql.operators.flink_sql import FlinkJobLink, PyFlinkSqlOperator
 from airflow_flink_sql.processes import group_members, java_pids
 from airflow_flink_sql.waiting import wait_for
@@ -246,3 +247,63 @@ def test_execution_timeout_on_the_remote_target_cancels_the_job_on_the_cluster(
     assert state == "failed"
     [job] = [job for job in flink_cluster.jobs() if job["jid"] not in before]
     assert job["state"] in ("CANCELLING", "CANCELED")
+
+
+@dataclass
+class LastTry:
+    """The task instance of a task's last try (try 2 of a task with one retry), which Airflow still sees running:
+    a worker stopping gracefully (SIGTERM)."""
+
+    try_number: int = 2
+    max_tries: int = 1
+    dag_id: str = "pyflink_sql_sigterm"
+    task_id: str = "slow"
+    run_id: str = "manual__2024-01-01"
+    map_index: int = -1
+    stats_tags: dict[str, str] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: object) -> None:
+        pass
+
+    def get_task_states(self, **_: object) -> dict[str, dict[str, str]]:
+        return {self.run_id: {self.task_id: "running"}}
+
+
+class StateStore(dict):
+    def set(self, key: str, value: object) -> None:
+        self[key] = value
+
+    def delete(self, key: str) -> None:
+        self.pop(key, None)
+
+
+def test_a_sigterm_on_the_last_try_cancels_the_job_on_the_cluster_before_the_try_ends(
+    flink_cluster, flink_conn, airflow_db
+) -> None:
+    operator = PyFlinkSqlOperator(task_id="slow", sql=SLOW_SQL, target="remote", flink_conn_id=flink_conn)
+    errors: list[BaseException] = []
+
+    def execute() -> None:
+        try:
+            run_operator(operator, {"ti": LastTry(), "task_state_store": StateStore()})
+        except BaseException as exc:  # noqa: BLE001 - what the try ended with is the test's to check
+            errors.append(exc)
+
+    worker = threading.Thread(target=execute)
+    worker.start()
+
+    def running_job() -> str | None:
+        job_id = operator._job_id
+        return job_id if job_id and flink_cluster_job_state(flink_cluster, job_id) == "RUNNING" else None
+
+    job_id = wait_for(running_job, "the job to run on the cluster", 120, every=0.5)
+    operator.on_kill()  # what Airflow's task runner calls on SIGTERM
+    worker.join(30)
+    assert not worker.is_alive()
+    assert [type(error) for error in errors] == [AirflowException]
+    assert "last try (try 2)" in str(errors[0])
+    assert flink_cluster_job_state(flink_cluster, job_id) in ("CANCELLING", "CANCELED"), "cancelled as the try ended"
+
+
+def flink_cluster_job_state(flink_cluster, job_id: str) -> str | None:
+    return next((job["state"] for job in flink_cluster.jobs() if job["jid"] == job_id), None)

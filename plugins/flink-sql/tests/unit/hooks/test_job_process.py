@@ -3,6 +3,7 @@ hook makes of the child's answer is in test_flink_sql.py."""
 
 from __future__ import annotations
 
+import inspect
 import shlex
 import stat
 import threading
@@ -10,8 +11,11 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.execution_time.supervisor import ActivitySubprocess
 from airflow_flink_sql.hooks.job_process import JobProcess
+from airflow_flink_sql.processes import group_members
 
 
 def test_the_command_runs_the_job_module_with_jvm_options_as_one_argument() -> None:
@@ -54,3 +58,27 @@ def test_kill_stops_the_childs_whole_process_group(tmp_path: Path) -> None:
         assert psutil.Process(int(grandchild.read_text())).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         pass
+
+
+def test_kill_ends_a_group_that_ignores_sigterm_before_airflow_kills_the_task(tmp_path: Path) -> None:
+    """Airflow sends the task's process SIGTERM (on_kill runs), then SIGKILL after its escalation delay: the stop
+    must have swept the group by then, a JVM that ignores SIGTERM included."""
+    escalation = inspect.signature(ActivitySubprocess.kill).parameters["escalation_delay"].default
+    grandchild = tmp_path / "grandchild.pid"
+    script = tmp_path / "python"
+    script.write_text(f"#!/bin/sh\ntrap '' TERM\nsh -c \"trap '' TERM; sleep 600\" &\necho $! > {grandchild}\nwait\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    runner = JobProcess(python=str(script), jvm_options=[], class_data_dir=None)
+    thread = threading.Thread(target=lambda: pytest.raises(AirflowException, runner.run, "SELECT 1", {}, detach=False))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not (grandchild.exists() and grandchild.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pgid = runner.pid
+    assert pgid is not None
+    started = time.monotonic()
+    runner.kill()
+    assert time.monotonic() - started < escalation
+    thread.join(15)
+    assert not thread.is_alive()
+    assert group_members(pgid) == []

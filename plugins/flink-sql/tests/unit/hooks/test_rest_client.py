@@ -45,6 +45,16 @@ def test_a_job_without_slots_is_cancelled_at_the_limit_saying_what_the_cluster_o
     assert ("PATCH", "/jobs/j2?mode=cancel") in cluster.requests
 
 
+def test_the_slot_limits_error_names_what_sets_the_limit(cluster: StandInCluster) -> None:
+    cluster.answers["/jobs/j2"] = {"state": "RUNNING", "status-counts": {"SCHEDULED": 2}}
+    cluster.answers["/overview"] = {"taskmanagers": 0, "slots-available": 0, "slots-total": 0}
+    client = FlinkRestClient(cluster.rest_url)
+    with pytest.raises(AirflowException, match=r"needs longer to offer slots, raise slot_wait_timeout\.$"):
+        client.wait_for_job("j2", slot_wait_timeout=0.1)
+    with pytest.raises(AirflowException, match=r"needs longer to offer slots, raise the flink_slot_wait param\.$"):
+        client.wait_for_job("j2", slot_wait_timeout=0.1, slot_wait_setting="the flink_slot_wait param")
+
+
 def test_an_interrupted_wait_leaves_the_job_running(cluster: StandInCluster) -> None:
     cluster.answers["/jobs/j3"] = {"state": "RUNNING", "status-counts": {"RUNNING": 1}}
     with pytest.raises(JobWaitInterrupted):
