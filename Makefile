@@ -92,6 +92,7 @@ screenshots: check-java test-system-deps $(VENV)/.installed-test
 # Local Airflow with the UI (api-server, scheduler, dag-processor, triggerer) on the embedded defaults
 # (SQLite: fine for one person; concurrent CLI writes beside it, e.g. `airflow backfill create`, want PostgreSQL).
 airflow: check-java $(VENV)/.installed $(AIRFLOW_HOME)/airflow.db
+	$(LOCAL_ENV) $(BIN)/python -m include.sector_report take-over
 	$(LOCAL_ENV) $(BIN)/python -m tools.airflow_local start
 
 stop:
@@ -99,7 +100,8 @@ stop:
 
 # Against the running `make airflow`: turn the package on (the nights, their deadline, the month rollup that
 # their Asset triggers, the restatements corrected files start: Airflow creates every DAG paused), or trigger a run now.
-PACKAGE_DAGS := nightly_sector_report nightly_sector_report_deadline monthly_sector_report sector_report_restatement
+PACKAGE_DAGS := nightly_sector_report nightly_sector_report_deadline monthly_sector_report sector_report_restatement \
+  sector_report_withdrawal
 # Waits for the dag-processor to have parsed them: `airflow dags unpause` of a DAG not parsed yet does nothing.
 unpause:
 	$(LOCAL_ENV) $(BIN)/python -m tools.airflow_local unpause $(PACKAGE_DAGS)

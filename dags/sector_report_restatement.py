@@ -111,12 +111,15 @@ def prepare_restatement(context: Context, correction: dict[str, Any]) -> RunFold
 def deliver_correction(report: str, **context: Any) -> None:
     """Mail the differences to the night's recipients (every earlier revision's), the revised report attached."""
     from include.sector_report.reporting.mail import correction_mail
-    from include.sector_report.revisions import night_recipients
+    from include.sector_report.revisions import Revisions, night_recipients
 
     night = RevisionFolder(Path(report).parent)
     recipients = night_recipients(night, before=night.number)
+    earlier = [line for line in Revisions.of(night).published() if line["revision"] < night.number]
+    if any(line.get("recipients") is None for line in earlier):
+        print(f"Who read an earlier revision of {night.date} is unknown (published by an earlier release): tell them")
     if not recipients:
-        raise AirflowSkipException(f"No earlier revision of {night.date} was mailed to anyone: nobody to tell.")
+        raise AirflowSkipException(f"No earlier revision of {night.date} was mailed to anyone known: nobody to tell.")
     mail = correction_mail(night, locale=context["params"]["locale"])
     send_with_report(context, recipients, mail, night)
     print(f"Mailed {mail.subject!r} to {', '.join(recipients)}")

@@ -1,7 +1,8 @@
-"""Print a published report's summary table and path.
+"""Print a published report's summary table and path; take over an earlier release's data folder.
 
 python -m include.sector_report show --date YYYY-MM-DD [--conf JSON] [--log PATH]
 python -m include.sector_report show-month --month YYYY-MM [--conf JSON] [--log PATH]
+python -m include.sector_report take-over
 
 A night that was not published is shown as its failed task and that task's error (its first paragraph).
 """
@@ -32,9 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     show_month.add_argument("--month", required=True, help="YYYY-MM")
     show_month.add_argument("--conf", default="{}", help="the run's conf JSON; its locale picks the table's language")
     show_month.add_argument("--data-dir", default=DATA_ROOT)
+    commands.add_parser("take-over", help="take over the nights an earlier release published (at a deployment's start)")
     for command in (show, show_month):
         command.add_argument("--log", default="the Airflow log above", help="where the run's Airflow log is")
     args = parser.parse_args(argv)
+    if args.command == "take-over":
+        from .dag_support import take_over_earlier_release  # it registers pages with the viewer: Airflow's side
+
+        take_over_earlier_release()
+        return 0
     locale = json.loads(args.conf or "{}").get("locale", LOCALE)
     if args.command == "show-month":
         return _show_month(Path(args.data_dir), args.month, locale, args.log)

@@ -129,15 +129,19 @@ def revision_audit(context: Context) -> Audit:
 
 def take_over_earlier_release() -> None:
     """Take over the nights an earlier release published in the data folder (:mod:`.upgrade`), each new page served
-    to whoever read its old one. Cheap when there is nothing to take over: every task that publishes or reads what
-    is published calls it first, whether or not the deployment's start did (``airflow-init``, ``make airflow``)."""
+    to whoever read its old one. Cheap when there is nothing to take over: ``make airflow`` calls it at the start
+    (``python -m include.sector_report take-over``), and every task that publishes or reads what is published calls it
+    first, so a deployment started otherwise (docker-compose) takes over with its first such task."""
     from airflow_report_kit.viewer.links import serve_like
 
-    from .upgrade import take_over
+    from .upgrade import TakenOver, take_over
 
-    for moved in take_over(DATA, locale=settings.LOCALE, exchange=settings.EXCHANGE):
-        serve_like(moved.page, moved.was)
-        print(f"Took over {moved.was} as {moved.page}")
+    def serve(moved: TakenOver) -> None:
+        if not any(serve_like(moved.page, was) for was in moved.was):
+            print(f"No reader of {' or '.join(map(str, moved.was))} is known: {moved.page} is served to nobody yet")
+
+    for moved in take_over(DATA, locale=settings.LOCALE, exchange=settings.EXCHANGE, serve=serve):
+        print(f"Took over {moved.was[0]} as {moved.page}")
 
 
 def daily_report_event(night: RevisionFolder) -> dict[str, Any]:

@@ -150,11 +150,6 @@ class RevisionFolder(NightFolder):
     def report_html(self) -> Path:
         return self.root / "report.html"
 
-    @property
-    def audit_json(self) -> Path:
-        """The revision's line in the date's history, but for the moment it was published (see :mod:`.revisions`)."""
-        return self.root / "audit.json"
-
 
 @dataclass(frozen=True)
 class MonthFolder:

@@ -69,8 +69,8 @@ def month_inputs(data_root: Path, month: str, as_of: dt.date, *, exchange: str) 
     published = list(nights)
     if not published:
         raise ReportError(
-            f"No daily report has been published for {first:%Y-%m} in {data.runs}: "
-            "there is nothing to roll up (run the nightly DAG for its days first)."
+            f"No night of {first:%Y-%m} is published ({data.published}): there is nothing to roll up (run the "
+            "nightly DAG for its days first). A month whose every night was withdrawn keeps its last report."
         )
     for day, night in nights.items():
         if not (night.transactions_csv.is_file() and night.stocks_csv.is_file()):

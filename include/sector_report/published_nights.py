@@ -17,9 +17,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from .atomic_files import atomic_writer
+from .atomic_files import staged_writer
 from .layout import DataFolder, RevisionFolder
 
 
@@ -72,8 +73,7 @@ def pointing(data: DataFolder, date: str, event: dict[str, Any]) -> Iterator[Non
         except OSError:
             shutil.copyfile(pointer, before)
     try:
-        with atomic_writer(pointer) as out:
-            json.dump(event, out, ensure_ascii=False, sort_keys=True)
+        _replace_durably(pointer, json.dumps(event, ensure_ascii=False, sort_keys=True))
         yield
     except BaseException:
         if had_one:
@@ -83,3 +83,18 @@ def pointing(data: DataFolder, date: str, event: dict[str, Any]) -> Iterator[Non
         raise
     finally:
         before.unlink(missing_ok=True)
+
+
+def _replace_durably(pointer: Path, text: str) -> None:
+    """Replace the pointer, on disk before the history line that records it (which is fsynced too): after a power
+    loss the history never says less than readers saw."""
+    with staged_writer(pointer) as (out, staged):
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(staged, pointer)
+    folder = os.open(pointer.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)

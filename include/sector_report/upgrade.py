@@ -9,13 +9,15 @@ known: who it was mailed to, its run and its Flink job. The earlier files stay w
 byte (the earlier revisions' reports link one another there), but the night's old ``report.html``, which
 a rerun of the date would no longer replace: readers find the night through its pointer.
 
-Safe to run again at any point, and killed at any point: a night is taken over once its pointer is written.
+Safe to run again at any point, and killed at any point: a night is taken over once its pointer is written, and
+its new pages are offered to the report viewer (``serve``) before that.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,15 +34,20 @@ UNKNOWN = "published by an earlier release that did not record its run, Flink jo
 
 @dataclass(frozen=True)
 class TakenOver:
-    """A page of an earlier release's night (``was``) and where that revision is published now (``page``)."""
+    """Where a revision of an earlier release's night is published now (``page``), and the pages it was published
+    as (``was``, most likely first: a revision's own page, then its night's)."""
 
     page: Path
-    was: Path
+    was: tuple[Path, ...]
 
 
-def take_over(data: DataFolder, *, locale: str, exchange: str) -> list[TakenOver]:
-    """Take over every night an earlier release published in ``data`` and not yet taken over; returns its pages,
-    old and new, so the report viewer can serve each new one to whoever read the old one."""
+# What lets the report viewer's readers of the old pages read the new one.
+Serve = Callable[[TakenOver], object]
+
+
+def take_over(data: DataFolder, *, locale: str, exchange: str, serve: Serve = lambda page: None) -> list[TakenOver]:
+    """Take over every night an earlier release published in ``data`` and not yet taken over, each revision's page
+    ``serve``d before its night's pointer is written; returns them."""
     if not any(run.root.joinpath("report.html").is_file() for run in data.run_folders()):
         return []  # what nearly every call finds: nothing to take over, and no lock taken
     moved: list[TakenOver] = []
@@ -50,7 +57,11 @@ def take_over(data: DataFolder, *, locale: str, exchange: str) -> list[TakenOver
             if not old_report.is_file():
                 continue
             if pointer_event(data, run.date) is None:
-                moved += _take_over_night(data, run, old_report)
+                pages = _take_over_night(data, run, old_report)
+                for page in pages:
+                    serve(page)
+                _point(data, run, old_report)
+                moved += pages
             old_report.unlink()  # kept in its revision; a rerun of the date would never replace it
     if moved:
         rewrite_index(data, locale=locale, exchange=exchange)
@@ -58,26 +69,32 @@ def take_over(data: DataFolder, *, locale: str, exchange: str) -> list[TakenOver
 
 
 def _take_over_night(data: DataFolder, run: RunFolder, old_report: Path) -> list[TakenOver]:
+    """Write the night's revisions (but those a take-over killed before its pointer wrote); their pages."""
     revisions = Revisions.of(run)
-    history = revisions.history()
-    stated = StatedRevision.read(run)
-    current = stated.number if stated else 1
+    current = _current_revision(run)
     moved = []
-    for line in history:
-        number = line["revision"]
-        if number < current and not revisions.revision(number).root.exists():
-            old = {
-                "report.html": revisions.root / f"r{number}.html",
-                "summary.json": revisions.root / f"r{number}.json",
-            }
-            revision = revisions.write(number, {name: path for name, path in old.items() if path.is_file()})
-            moved.append(TakenOver(revision.report_html, old["report.html"]))
+    for number in sorted({line["revision"] for line in revisions.history()} - {current}):
+        earlier = revisions.revision(number)
+        old_page, old_summary = revisions.root / f"r{number}.html", revisions.root / f"r{number}.json"
+        if number < current and not earlier.root.exists():
+            files = {"report.html": old_page, "summary.json": old_summary}
+            revisions.write(number, {name: path for name, path in files.items() if path.is_file()})
+        if number < current:
+            # Its own page's readers, else its night's: the earlier release did not register every r<N>.html.
+            moved.append(TakenOver(earlier.report_html, (old_page, old_report)))
     revision = revisions.revision(current)
     if not revision.root.exists():
         files = {name: run.root / name for name in KEPT_FILES if (run.root / name).is_file()}
         revision = revisions.write(current, {**files, "report.html": old_report})
-    moved.append(TakenOver(revision.report_html, old_report))
-    recorded = [line for line in history if line["revision"] == current]
+    moved.append(TakenOver(revision.report_html, (old_report,)))
+    return moved
+
+
+def _point(data: DataFolder, run: RunFolder, old_report: Path) -> None:
+    """Publish the night's current revision: its pointer, holding its history line (recorded first if it had none)."""
+    revisions = Revisions.of(run)
+    current = _current_revision(run)
+    recorded = [line for line in revisions.history() if line["revision"] == current]
     line = recorded[-1] if recorded else _unrecorded_line(run, current, old_report)
     if not recorded:
         revisions.record(line)
@@ -85,7 +102,12 @@ def _take_over_night(data: DataFolder, run: RunFolder, old_report: Path) -> list
     # name no event: they are all publications).
     with atomic_writer(data.pointer(run.date)) as out:
         json.dump(line, out, ensure_ascii=False, sort_keys=True)
-    return moved
+
+
+def _current_revision(run: RunFolder) -> int:
+    """Which revision the earlier release's night is: its ``revision.json``'s, or 1 (a release before revisions)."""
+    stated = StatedRevision.read(run)
+    return stated.number if stated else 1
 
 
 def _unrecorded_line(run: RunFolder, number: int, report: Path) -> dict[str, Any]:

@@ -21,7 +21,8 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from include.sector_report.failure_record import last_failure
-from include.sector_report.layout import MonthFolder, RunFolder
+from include.sector_report.layout import DataFolder, MonthFolder, RevisionFolder, RunFolder
+from include.sector_report.published_nights import published_revision
 from include.sector_report.revisions import Revisions
 from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
@@ -59,6 +60,13 @@ def run_dag(dag, day: str, conf: dict) -> str:
     return dag.test(logical_date=logical_date, run_conf=conf).state
 
 
+def published(data_root: Path, day: str) -> RevisionFolder:
+    """The revision of ``day`` readers see."""
+    revision = published_revision(DataFolder(data_root), day)
+    assert revision is not None, f"{day} is not published"
+    return revision
+
+
 def independent_summary(run: RunFolder) -> dict[str, dict]:
     """Per-sector figures computed with Decimal from the input Flink read, without Flink."""
     groups: dict[str, list[tuple[Decimal, int]]] = defaultdict(list)
@@ -81,17 +89,17 @@ def test_generated_run_reports_figures_equal_to_an_independent_computation(night
     expected = independent_summary(run)
     summary = json.loads(run.summary_json.read_text())
     assert {s["sector"] for s in summary["sectors"]} == set(expected) == {"semiconductor", "biotech", "internet"}
-    for published in summary["sectors"]:
-        want = expected[published["sector"]]
-        assert Decimal(published["total_value"]) == want["total_value"]  # exact, to the cent
-        assert Decimal(published["avg_price"]) == want["avg_price"].quantize(Decimal("1e-6"), ROUND_HALF_UP)
-        assert published["total_volume"] == want["total_volume"]
-        assert published["transaction_count"] == want["transaction_count"]
+    for figures in summary["sectors"]:
+        want = expected[figures["sector"]]
+        assert Decimal(figures["total_value"]) == want["total_value"]  # exact, to the cent
+        assert Decimal(figures["avg_price"]) == want["avg_price"].quantize(Decimal("1e-6"), ROUND_HALF_UP)
+        assert figures["total_volume"] == want["total_volume"]
+        assert figures["transaction_count"] == want["transaction_count"]
     assert summary["totals"]["rows"] == 3000
-    published = (data_root / "index.html").read_text()
-    assert 'href="runs/2024-03-08/report.html"' in published
+    index = (data_root / "index.html").read_text()
+    assert 'href="revisions/2024-03-08/r1/report.html"' in index
 
-    shown = report_rows(run.report_html)
+    shown = report_rows(published(data_root, "2024-03-08").report_html)
     assert set(shown) == set(expected)
     for sector, want in expected.items():
         value, avg, volume, count, _share, _change = shown[sector]
@@ -127,10 +135,16 @@ def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(
     assert [(q["file"], q["line"], q["record"]) for q in quarantined] == [
         ("export.csv", "6", "005930,semiconductor,not-a-price,5,2024-03-09")
     ]
-    assert "rejected.csv" in run.report_html.read_text()  # the report names the quarantine file (Korean default)
+    first = published(data_root, "2024-03-09")
+    assert "rejected.csv" in first.report_html.read_text()  # the report names the quarantine file (Korean default)
+    assert first.rejected_csv.read_bytes() == run.rejected_csv.read_bytes(), "the revision keeps its quarantine"
+    kept = first.report_html.read_bytes()
 
     assert run_dag(nightly_dag, "2024-03-09", conf) == "success"
     assert run.summary_json.read_text() == first_summary
+    second = published(data_root, "2024-03-09")
+    assert second.number == 2, "a rerun of a published night is its next revision"
+    assert first.report_html.read_bytes() == kept, "and the first stays as it was published"
     for sink in (run.sector_sink_dir, run.stock_sink_dir):
         parts = [p for p in sink.iterdir() if not p.name.startswith(".")]
         assert len(parts) == 1, f"a rerun must replace the sink, not append to it: {parts}"
@@ -140,7 +154,7 @@ def test_landed_file_with_a_bad_row_is_quarantined_and_a_rerun_replaces_outputs(
     for recipients, mail in mails:
         assert_report_mail(recipients, mail, readers, run, summary)
     [attachment] = list(mails[-1][1].iter_attachments())
-    assert attachment.get_content() == run.report_html.read_bytes(), "the rerun's mail carries the rerun's report"
+    assert attachment.get_content() == second.report_html.read_bytes(), "the rerun's mail carries the rerun's report"
 
 
 def assert_report_mail(recipients: list[str], mail, readers: list[str], run: RunFolder, summary: dict) -> None:
@@ -186,7 +200,7 @@ def test_too_many_bad_rows_fail_before_any_flink_job_publish_nothing_and_alert(
     assert run.rejected_csv.is_file()
     assert not run.sink_dir.exists()
     assert not run.summary_json.exists()
-    assert not run.report_html.exists()
+    assert published_revision(DataFolder(data_root), "2024-03-10") is None
 
     [(recipients, alert)] = smtp_server.about("2024-03-10")  # the alert, and no report mail
     assert recipients == ["oncall@example.com"]
@@ -241,9 +255,9 @@ def test_an_allowed_empty_day_reports_no_transactions(nightly_dag, data_root) ->
     run = RunFolder.for_date(data_root, "2024-03-11")
     summary = json.loads(run.summary_json.read_text())
     assert (summary["data_rows"], summary["sectors"]) == (0, [])
-    html = run.report_html.read_text()
+    html = published(data_root, "2024-03-11").report_html.read_text()
     assert "No transactions on this date." in html
-    assert report_rows(run.report_html) == {}
+    assert report_rows(published(data_root, "2024-03-11").report_html) == {}
 
 
 def test_make_run_passes_any_json_conf_through_unchanged(airflow_db, data_root, nightly_dag) -> None:
@@ -296,8 +310,8 @@ def test_published_days_are_asset_events_and_their_month_rolls_up_to_the_same_fi
         f'A{i % 3},"<b>반도체, ""칩""</b>",{1000 + i}.50,{i + 1},2024-02-29\n' for i in range(30)
     ), encoding="utf-8")  # fmt: skip
     assert run_dag(nightly_dag, "2024-02-29", {"source": "file", "input_path": "exports/2024-02-29.csv"}) == "success"
-    published = ["2024-02-27", "2024-02-29"]
-    dailies = {day: json.loads(RunFolder.for_date(data_root, day).summary_json.read_text()) for day in published}
+    published_days = ["2024-02-27", "2024-02-29"]
+    dailies = {day: json.loads(RunFolder.for_date(data_root, day).summary_json.read_text()) for day in published_days}
     with create_session() as session:
         events = session.scalars(
             select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
@@ -321,7 +335,7 @@ def test_published_days_are_asset_events_and_their_month_rolls_up_to_the_same_fi
     assert "Days: 2 published" in result.stdout
     folder = MonthFolder.for_month(data_root, "2024-02")
     summary = json.loads(folder.summary_json.read_text())
-    assert summary["days_published"] == published
+    assert summary["days_published"] == published_days
     # The Korea Exchange's sessions of February 2024 without a published night: not the weekends, nor
     # Lunar New Year (9 and 12 February); the month's last session has passed, so the month is final.
     sessions = [1, 2, 5, 6, 7, 8, 13, 14, 15, 16, 19, 20, 21, 22, 23, 26, 27, 28, 29]
@@ -377,7 +391,7 @@ def test_a_worker_killed_while_flink_runs_leaves_nothing_behind_and_a_rerun_is_e
     wait_for(lambda: not group_members(job), "the killed worker's Flink job and JVM to end", 15, every=0.2)
     print(f"worker killed; its Flink job and JVM ended {time.monotonic() - killed_at:.1f} s later")
     run = RunFolder.for_date(data_root, day)
-    assert not run.report_html.exists()
+    assert published_revision(DataFolder(data_root), day) is None
 
     assert run_dag(nightly_dag, day, {"rows": 3_000_000, "seed": 5}) == "success"
     expected = independent_summary(run)
@@ -411,20 +425,21 @@ def test_a_date_restated_by_hand_from_its_corrected_file_is_its_exact_revision_2
     drop_export(data_root, f"export_{day}.csv", original)
     conf = {"source": "file", "file_wait_timeout": 60, "email_to": ["desk@example.com"]}
     assert run_dag(nightly_dag, day, conf) == "success"
-    night = RunFolder.for_date(data_root, day)
-    revisions = Revisions.of(night)
-    revision_1 = revisions.report_html(1).read_bytes()
+    first = published(data_root, day)
+    revision_1 = first.report_html.read_bytes()
 
     corrected = [*original[10:], f"105560,금융,61000.50,3,{day}"]
     drop_export(data_root, f"export_{day}_corrected.csv", corrected)
     restate = {"date": day, "alert_to": ["oncall@example.com"]}
     assert restatement_dag.test(run_conf=restate).state == "success"
+    second = published(data_root, day)
+    assert second.number == 2
     assert {
-        s.sector: (s.total_value, s.total_volume, s.transaction_count) for s in NightSummary.read(night).sectors
+        s.sector: (s.total_value, s.total_volume, s.transaction_count) for s in NightSummary.read(second).sectors
     } == (sector_figures(corrected))
+    revisions = Revisions.of(second)
     assert [r["revision"] for r in revisions.history()] == [1, 2]
-    assert revisions.report_html(1).read_bytes() == revision_1
-    assert night.report_html.read_bytes() == revisions.report_html(2).read_bytes()
+    assert first.report_html.read_bytes() == revision_1
     [(to, _)] = smtp_server.about(f"[정정] 섹터별 금융 데이터 요약 {day}: 개정판 2")
     assert to == ["desk@example.com"]
 
@@ -432,3 +447,26 @@ def test_a_date_restated_by_hand_from_its_corrected_file_is_its_exact_revision_2
     [(_, alert)] = smtp_server.about(f"[실패] sector_report_restatement {day}: take_up_correction")
     assert f"No corrected file for {day} waits in" in alert.get_body(("html",)).get_content()
     assert [r["revision"] for r in revisions.history()] == [1, 2]
+
+    # May 2024 is over: its rollup, run now after the correction of one of its days, is final and names that day.
+    assert parsed_dag("monthly_sector_report").test(run_conf={"month": "2024-05"}).state == "success"
+    month = json.loads(MonthFolder.for_month(data_root, "2024-05").summary_json.read_text())
+    assert month["final"] is True
+    assert [(d["date"], d["revision"]) for d in month["days_revised"]] == [(day, 2)]
+    assert any(d["date"] == day and d["total_value"] for d in month["days"])
+
+
+def test_a_night_is_withdrawn_only_on_purpose_with_its_reason_recorded(nightly_dag, data_root) -> None:
+    day = "2024-05-16"
+    assert run_dag(nightly_dag, day, {"rows": 50, "seed": 1}) == "success"
+    night = published(data_root, day)
+    withdrawal = parsed_dag("sector_report_withdrawal")
+    asked = {"date": day, "reason": "the vendor sent yesterday's file", "locale": "en"}
+    assert withdrawal.test(run_conf=asked).state == "success"
+    assert published_revision(DataFolder(data_root), day) is None
+    assert f"revisions/{day}/" not in (data_root / "index.html").read_text()
+    record = Revisions.of(night).history()[-1]
+    assert (record["event"], record["revision"], record["reason"]) == ("withdrawn", 1, asked["reason"])
+    assert "sector_report_withdrawal" in record["by"]
+    assert night.report_html.is_file(), "the withdrawn revision stays kept"
+    assert withdrawal.test(run_conf=asked).state == "failed", "nothing left to withdraw, and it says so"

@@ -28,8 +28,8 @@ from typing import Any
 from ..atomic_files import staged_writer
 from ..errors import ReportError
 from ..layout import DataFolder, RevisionFolder, RunFolder
-from ..published_nights import pointing, published_nights, published_revision
-from ..revisions import WITHDRAWN, Revisions, StatedRevision, complete
+from ..published_nights import pointer_event, pointing, published_nights, published_revision
+from ..revisions import WITHDRAWN, Revisions, StatedRevision, complete, event_of
 from .index_pages import index_pages
 
 # Revision N's line in the date's history, but for its published_at, given the work area it is published from
@@ -56,6 +56,12 @@ def publish(work: RunFolder, *, locale: str, exchange: str, audit: Audit) -> Rev
                 )
             _write_index(data, published_nights(data), locale=locale, exchange=exchange)
             return current
+        if _withdrawn_since_rendered(data, work):
+            raise ReportError(
+                f"The night of {work.date} was withdrawn ({data.pointer(work.date)}) after this revision was rendered: "
+                "nothing was published, so that the withdrawal stands. To publish the night again, clear render_report "
+                "(and publish with it), or run the night anew."
+            )
         if number < revisions.next_number():
             raise ReportError(
                 f"The rendered report of {work.date} is revision {number}, but revision {revisions.next_number() - 1} "
@@ -81,7 +87,8 @@ def withdraw(data: DataFolder, date: str, *, reason: str, by: str, locale: str, 
             raise ReportError(f"The night of {date} is not published ({data.pointer(date)}): nothing to withdraw.")
         event = {"event": WITHDRAWN, "date": date, "revision": current.number, "reason": reason, "by": by}
         others = [night for night in published_nights(data) if night.date != date]
-        _move_pointer(data, date, {**event, "withdrawn_at": _now()}, others, locale=locale, exchange=exchange)
+        withdrawn_at = dt.datetime.now(dt.UTC).isoformat()  # to the microsecond: see _withdrawn_since_rendered
+        _move_pointer(data, date, {**event, "withdrawn_at": withdrawn_at}, others, locale=locale, exchange=exchange)
     return current
 
 
@@ -105,6 +112,17 @@ def _move_pointer(
         _discard(staged)
         _restore_index(data, locale=locale, exchange=exchange)
         raise
+
+
+def _withdrawn_since_rendered(data: DataFolder, work: RunFolder) -> bool:
+    """The date's last event is a withdrawal made after ``work``'s report was rendered: publishing it would undo a
+    person's decision with a revision made before it (a restatement already running when the night was withdrawn)."""
+    event = pointer_event(data, work.date)
+    if event is None or event_of(event) != WITHDRAWN:
+        return False
+    # The report file's time, not revision.json's (to the second): a render and a withdrawal can share a second.
+    rendered = dt.datetime.fromtimestamp(work.staged_report_html.stat().st_mtime, dt.UTC)
+    return dt.datetime.fromisoformat(event["withdrawn_at"]) >= rendered
 
 
 def _rendered_revision(work: RunFolder) -> int:
@@ -184,8 +202,14 @@ def _discard(staged: list[StagedPage]) -> None:
 @contextmanager
 def index_lock(data: DataFolder) -> Iterator[None]:
     """One writer of the index and the pointers at a time: two nights (a backfill, a rerun, a restatement) or a month
-    may publish together."""
+    may publish together. Whoever holds it first removes what a writer killed while holding it left beside the
+    pages and pointers (written beside their places, never read): no one else can be writing them."""
     data.root.mkdir(parents=True, exist_ok=True)
     with open(data.root / ".index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        for page in (data.index_html, data.latest_html):
+            for leftover in data.root.glob(f".{page.name}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+        for leftover in data.published.glob(".*") if data.published.is_dir() else ():
+            leftover.unlink(missing_ok=True)
         yield

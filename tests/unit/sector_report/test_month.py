@@ -86,7 +86,7 @@ def test_a_night_published_for_a_closed_day_counts_as_published(tmp_path: Path) 
 
 
 def test_a_month_without_published_days_or_a_bad_month_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ReportError, match=r"No daily report has been published for 2024-04"):
+    with pytest.raises(ReportError, match=r"No night of 2024-04 is published .*published.*nothing to roll up"):
         month_inputs(tmp_path, "2024-04", dt.date(2024, 4, 30), exchange="XKRX")
     with pytest.raises(ReportError, match=r"month='2024-13' is not a month: expected YYYY-MM"):
         MonthFolder.for_month(tmp_path, "2024-13")

@@ -15,7 +15,7 @@ from include.sector_report.published_nights import published_nights, published_r
 from include.sector_report.reporting.publish import publish
 from include.sector_report.reporting.render import render_report
 from include.sector_report.revisions import Revisions, night_recipients
-from include.sector_report.upgrade import UNKNOWN, take_over
+from include.sector_report.upgrade import UNKNOWN, TakenOver, take_over
 from tests.support.nights import FACTS, audit, sector, validated_night
 
 LANDED_RELEASE_DATA = Path(__file__).parents[2] / "fixtures" / "landed_release_data.tar.gz"
@@ -36,12 +36,13 @@ def files(folder: Path) -> dict[str, bytes]:
 def test_every_published_night_becomes_its_revisions_as_it_was_published(landed: DataFolder) -> None:
     before = files(landed.root)
     moved = take_over(landed, locale="ko", exchange="XKRX")
-    assert {(p.page.relative_to(landed.root).as_posix(), p.was.relative_to(landed.root).as_posix()) for p in moved} == {
+    assert {(m.page.relative_to(landed.root).as_posix(), *(w.relative_to(landed.root).as_posix() for w in m.was))
+            for m in moved} == {
         ("revisions/2024-04-01/r1/report.html", "runs/2024-04-01/report.html"),
-        ("revisions/2024-04-02/r1/report.html", "revisions/2024-04-02/r1.html"),
+        ("revisions/2024-04-02/r1/report.html", "revisions/2024-04-02/r1.html", "runs/2024-04-02/report.html"),
         ("revisions/2024-04-02/r2/report.html", "runs/2024-04-02/report.html"),
         ("revisions/2024-04-03/r1/report.html", "runs/2024-04-03/report.html"),
-    }
+    }  # fmt: skip
     assert [(night.date, night.number) for night in published_nights(landed)] == [
         ("2024-04-01", 1),
         ("2024-04-02", 2),
@@ -88,3 +89,25 @@ def test_a_taken_over_night_is_corrected_as_its_next_revision(landed: DataFolder
     assert published_revision(landed, "2024-04-03") == revision
     assert re.search(r'href="\.\./r1/report\.html"', revision.report_html.read_text())
     assert [line["revision"] for line in Revisions.of(revision).history()] == [1, 2]
+
+
+def test_each_page_is_offered_to_the_viewer_before_its_night_is_published_and_again_if_that_was_cut_short(
+    landed: DataFolder,
+) -> None:
+    offered: list[str] = []
+
+    def serve_then_die_on_the_second_night(moved: TakenOver) -> None:
+        night = moved.page.parent.parent.name
+        assert published_revision(landed, night) is None, "offered before its pointer is written"
+        offered.append(night)
+        if night == "2024-04-02":
+            raise KeyboardInterrupt("the task was killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        take_over(landed, locale="ko", exchange="XKRX", serve=serve_then_die_on_the_second_night)
+    assert published_revision(landed, "2024-04-01") is not None
+    assert published_revision(landed, "2024-04-02") is None, "cut short: not taken over yet"
+    offered.clear()
+    take_over(landed, locale="ko", exchange="XKRX", serve=lambda moved: offered.append(moved.page.parent.parent.name))
+    assert offered == ["2024-04-02", "2024-04-02", "2024-04-03"], "the night cut short is offered again, whole"
+    assert [night.date for night in published_nights(landed)] == ["2024-04-01", "2024-04-02", "2024-04-03"]

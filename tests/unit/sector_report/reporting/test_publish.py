@@ -287,3 +287,30 @@ def test_publication_needs_no_renameat2(tmp_path: Path, monkeypatch: pytest.Monk
     assert publish_en(restated_night(tmp_path, "2024-03-08")).number == 2
     withdraw(data, "2024-03-08", reason="test", by="ops", locale="en", exchange="XKRX")
     assert lines(data, "2024-03-08") == [("published", 1), ("published", 2), ("withdrawn", 2)]
+
+
+def test_a_revision_rendered_before_its_night_was_withdrawn_does_not_undo_the_withdrawal(tmp_path: Path) -> None:
+    """A restatement already running when a person withdrew the night."""
+    data = DataFolder(tmp_path)
+    published_night(tmp_path, "2024-03-08", SECTORS)
+    running = restated_night(tmp_path, "2024-03-08")
+    withdraw(data, "2024-03-08", reason="under investigation", by="ops", locale="en", exchange="XKRX")
+    with pytest.raises(
+        ReportError, match=r"was withdrawn .* after this revision was rendered: .* the withdrawal stands"
+    ):
+        publish_en(running)
+    assert not is_published(data, "2024-03-08")
+    assert lines(data, "2024-03-08") == [("published", 1), ("withdrawn", 1)]
+    # Rendered again, after the withdrawal: a person's new decision to publish.
+    assert publish_en(rendered_night(tmp_path, "2024-03-08", CORRECTED)).number == 2
+
+
+def test_what_a_writer_killed_in_the_lock_left_beside_the_pages_is_removed_by_the_next(tmp_path: Path) -> None:
+    data = DataFolder(tmp_path)
+    published_night(tmp_path, "2024-03-07", SECTORS)
+    leftovers = [data.root / ".index.html.abc.tmp", data.root / ".latest.html.def.tmp", data.published / ".x.before"]
+    for leftover in leftovers:
+        leftover.write_text("a try killed here")
+    publish_en(rendered_night(tmp_path, "2024-03-08"))
+    assert not [leftover for leftover in leftovers if leftover.exists()]
+    assert_no_temporaries(data)
