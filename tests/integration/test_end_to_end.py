@@ -21,12 +21,13 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from include.sector_report.failure_record import last_failure
-from include.sector_report.layout import DataFolder, MonthFolder, RevisionFolder, RunFolder
+from include.sector_report.layout import DataFolder, MonthFolder, RunFolder
 from include.sector_report.published_nights import published_revision
 from include.sector_report.revisions import Revisions
 from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
 from tests.support.landing import days_records, drop_export, landed_rows, sector_figures
+from tests.support.nights import published
 from tests.support.report_html import SectorTable, report_rows
 from tools.processes import group_members, java_pids
 from tools.waiting import wait_for
@@ -58,13 +59,6 @@ def nightly_dag(airflow_db):
 def run_dag(dag, day: str, conf: dict) -> str:
     logical_date = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
     return dag.test(logical_date=logical_date, run_conf=conf).state
-
-
-def published(data_root: Path, day: str) -> RevisionFolder:
-    """The revision of ``day`` readers see."""
-    revision = published_revision(DataFolder(data_root), day)
-    assert revision is not None, f"{day} is not published"
-    return revision
 
 
 def independent_summary(run: RunFolder) -> dict[str, dict]:

@@ -15,7 +15,8 @@ DAG_ID = "nightly_sector_report"
 DEADLINE_DAG_ID = "nightly_sector_report_deadline"
 MONTHLY_DAG_ID = "monthly_sector_report"
 RESTATEMENT_DAG_ID = "sector_report_restatement"
-DAG_IDS = (DAG_ID, DEADLINE_DAG_ID, MONTHLY_DAG_ID, RESTATEMENT_DAG_ID)
+WITHDRAWAL_DAG_ID = "sector_report_withdrawal"
+DAG_IDS = (DAG_ID, DEADLINE_DAG_ID, MONTHLY_DAG_ID, RESTATEMENT_DAG_ID, WITHDRAWAL_DAG_ID)
 
 
 class Api:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from include.sector_report.layout import DataFolder, RevisionFolder, RunFolder
+from include.sector_report.published_nights import published_revision
 from include.sector_report.reporting.publish import publish
 from include.sector_report.reporting.render import render_report
 from include.sector_report.revisions import audit_record
@@ -64,6 +65,13 @@ def audit(run: RunFolder, number: int) -> dict:
     return audit_record(
         run, revision=number, flink_job_id=FACTS["flink_job_id"], dag_id="test", run_id=FACTS["run_id"], recipients=[]
     )
+
+
+def published(data_root: Path, day: str) -> RevisionFolder:
+    """The revision of ``day`` readers see (the test fails if none is)."""
+    revision = published_revision(DataFolder(data_root), day)
+    assert revision is not None, f"{day} is not published"
+    return revision
 
 
 def published_night(data_root: Path, day: str, sectors: list[dict], locale: str = "en", **kwargs) -> RevisionFolder:

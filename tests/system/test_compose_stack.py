@@ -104,9 +104,9 @@ def test_a_dropped_file_runs_the_scheduled_night_on_the_flink_containers_and_rea
     result = api.aggregate_result(night["dag_run_id"])
     assert result["target"] == "remote"
     assert [job["state"] for job in jobs_on_the_cluster(stack) if job["jid"] == result["job_id"]] == ["FINISHED"]
-    report = viewer_page(api, f"runs/{day}/report.html")
+    report = viewer_page(api, f"revisions/{day}/r1/report.html")
     assert_report_exact(report, stack.workdir / "incoming" / f"export_{day}.csv")
-    assert f"runs/{day}/report.html" in viewer_page(api, "index.html")
+    assert f"revisions/{day}/r1/report.html" in viewer_page(api, "index.html")
 
 
 def test_a_restarted_scheduler_leaves_the_flink_job_running_and_the_night_ends_exact(stack, api) -> None:
@@ -127,17 +127,17 @@ def test_a_restarted_scheduler_leaves_the_flink_job_running_and_the_night_ends_e
     print(f"\ncompose: the night published {time.monotonic() - restarted_at:.0f} s after the scheduler's restart")
     assert api.task(night["dag_run_id"], "aggregate")["try_number"] == 2, "the restart ended the try: a retry"
     assert [job["state"] for job in jobs_on_the_cluster(stack) if job["name"] == name] == ["FINISHED"], "one Flink job"
-    report = viewer_page(api, f"runs/{RESTART_DAY}/report.html")
+    report = viewer_page(api, f"revisions/{RESTART_DAY}/r1/report.html")
     assert_report_exact(report, stack.workdir / "incoming" / f"export_{RESTART_DAY}.csv")
 
 
 def test_down_and_up_keeps_the_reports_and_the_metadata_and_down_v_removes_them(stack, api) -> None:
     runs = {run["dag_run_id"]: run["state"] for run in api.runs(DAG_ID, "manual")}
-    report = viewer_page(api, f"runs/{RESTART_DAY}/report.html")
+    report = viewer_page(api, f"revisions/{RESTART_DAY}/r1/report.html")
     stack.down()
     assert stack.volumes(), "down keeps the volumes"
     stack.up()  # (the password and the JWT secret are the same: the token still signs in)
     assert {run["dag_run_id"]: run["state"] for run in api.runs(DAG_ID, "manual")} == runs
-    assert viewer_page(api, f"runs/{RESTART_DAY}/report.html") == report
+    assert viewer_page(api, f"revisions/{RESTART_DAY}/r1/report.html") == report
     stack.down(volumes=True)
     assert stack.volumes() == []

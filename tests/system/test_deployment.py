@@ -36,7 +36,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from include.sector_report.corrections import corrections_waiting
-from include.sector_report.layout import DataFolder, RunFolder
+from include.sector_report.layout import DataFolder, NightFolder, RunFolder
 from include.sector_report.published_nights import is_published, published_nights
 from include.sector_report.reporting.publish import index_lock
 from include.sector_report.reporting.render import format_change
@@ -55,6 +55,7 @@ from tests.support.airflow_api import (
 )
 from tests.support.browser import launch_chromium, signed_in_page
 from tests.support.landing import days_records, drop_days_file, drop_export, landed_rows, sector_figures
+from tests.support.nights import published
 from tests.support.report_html import previous_date, report_rows
 from tools.airflow_local import AirflowStandalone
 from tools.processes import free_port
@@ -135,8 +136,9 @@ def triggered_night(standalone: AirflowStandalone, api: Api, day: str, conf: dic
     return api.run_of(DAG_ID, "manual", day)
 
 
-def assert_exact(run: RunFolder) -> None:
-    """The night's published figures equal a computation from the input Flink read, to the cent."""
+def assert_exact(run: NightFolder) -> None:
+    """The night's figures equal a computation from its input, to the cent (a published revision: from the input it
+    keeps)."""
     expected: dict[str, list[Decimal | int]] = {}
     for _code, sector, cents, volume, _day in landed_rows(run):
         figures = expected.setdefault(sector, [Decimal(0), 0, 0])
@@ -198,8 +200,7 @@ def test_a_scheduled_night_waits_for_its_file_is_late_until_it_comes_and_runs_on
         stocks = sum(1 for _ in csv.reader(lookup))
     assert result["records_read"] == 1000 + stocks
     assert [job["state"] for job in flink_cluster.jobs() if job["jid"] == result["job_id"]] == ["FINISHED"]
-    assert is_published(night_folder)
-    assert_exact(night_folder)
+    assert_exact(published(data, day))
     # The deployment's lineage: the job read the landed input and wrote its two sinks.
     events = [json.loads(line) for line in (standalone.home / LINEAGE_FILE).read_text().splitlines() if line]
     landed = sorted([str(night_folder.stocks_csv), str(night_folder.transactions_csv)])
@@ -230,7 +231,7 @@ def test_make_trigger_passes_any_json_conf_and_a_cleared_rerun_replaces_the_outp
     first_summary = run.summary_json.read_text()
     first_job = api.aggregate_result(first["dag_run_id"])["job_id"]
     assert json.loads(first_summary)["totals"]["rows"] == 2500
-    assert "Sector transaction summary" in run.report_html.read_text()
+    assert "Sector transaction summary" in published(data, "2024-05-02").report_html.read_text()
 
     # Run the same date again as an operator does, with the late-night alert on: "Clear Run" in the UI makes
     # the scheduler run every task anew, a new Flink job included.
@@ -260,7 +261,8 @@ def test_make_trigger_passes_any_json_conf_and_a_cleared_rerun_replaces_the_outp
         parts = [p for p in sink.iterdir() if not p.name.startswith(".")]
         assert len(parts) == 1, f"a rerun must replace the sink, not add to it: {parts}"
     index = DataFolder(data).index_html.read_text()
-    assert index.count("runs/2024-05-02/report.html") == 1
+    assert index.count("revisions/2024-05-02/") == 1, "listed once: its latest revision"
+    assert published(data, "2024-05-02").number == 2
 
 
 def test_a_backfill_plans_only_trading_sessions_and_gives_the_reports_of_nights_in_date_order(airflow, api) -> None:
@@ -285,11 +287,11 @@ def test_a_backfill_plans_only_trading_sessions_and_gives_the_reports_of_nights_
     assert days == ["2023-01-02", "2023-01-03", "2023-01-04"]
     # As nightly runs one after another would: each report compares with the day before, as its figures say.
     for earlier, day in zip([None, *days], days, strict=False):
-        night = RunFolder.for_date(data, day)
+        night = published(data, day)
         assert previous_date(night.report_html) == earlier
         shown = report_rows(night.report_html)
         values = NightSummary.read(night).values_by_sector()
-        before = NightSummary.read(RunFolder.for_date(data, earlier)).values_by_sector() if earlier else {}
+        before = NightSummary.read(published(data, earlier)).values_by_sector() if earlier else {}
         for sector, value in values.items():
             change = (value - before[sector]) / before[sector] * 100 if sector in before else None
             assert shown[sector][-1].strip() == format_change(change)
@@ -328,8 +330,8 @@ def test_a_failed_night_alerts_and_clearing_it_through_the_api_publishes_it(airf
     )
     assert {ti["task_id"] for ti in cleared["task_instances"]} >= {"wait_for_input", "prepare_input", "publish"}
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
-    assert_exact(RunFolder.for_date(data, "2024-09-02"))
-    assert "runs/2024-09-02/report.html" in DataFolder(data).index_html.read_text()
+    assert_exact(published(data, "2024-09-02"))
+    assert "revisions/2024-09-02/r1/report.html" in DataFolder(data).index_html.read_text()
 
 
 def test_a_published_night_triggers_the_monthly_rollup_through_its_asset(airflow, api) -> None:
@@ -356,12 +358,10 @@ def test_a_published_night_triggers_the_monthly_rollup_through_its_asset(airflow
     assert rollups
     assert all(api.finished_run(r["dag_run_id"], MONTHLY_DAG_ID)["state"] == "success" for r in rollups)
     summary = json.loads(month_summary.read_text())
-    published = [
-        run.date for run in DataFolder(data).run_folders() if run.date.startswith("2023-01") and is_published(run)
-    ]
-    assert summary["days_published"] == published
+    nights = [night for night in published_nights(DataFolder(data)) if night.date.startswith("2023-01")]
+    assert summary["days_published"] == [night.date for night in nights]
     assert sum(d["transaction_count"] for d in summary["days"]) == sum(
-        NightSummary.read(RunFolder.for_date(data, day)).totals.rows for day in published
+        NightSummary.read(night).totals.rows for night in nights
     )
 
 
@@ -383,15 +383,14 @@ def test_a_taskmanager_killed_mid_job_ends_the_night_exact_or_failed_never_half_
 
     run = api.finished_run(night["dag_run_id"])
     states = sorted(job["state"] for job in flink_cluster.jobs() if job["name"] == name)
-    folder = RunFolder.for_date(data, "2024-10-07")
     if run["state"] == "success":
         # Killed under running tasks, the job failed and the retry ran a new one on the new TaskManager;
         # killed in the instant before its tasks were deployed, the job waited for the new TaskManager's slots.
         assert states in (["FAILED", "FINISHED"], ["FINISHED"])
-        assert_exact(folder)
+        assert_exact(published(data, "2024-10-07"))
     else:
         assert "FINISHED" not in states
-        assert not is_published(folder), "a failed job publishes nothing"
+        assert not is_published(DataFolder(data), "2024-10-07"), "a failed job publishes nothing"
 
 
 def test_the_flink_provider_and_its_connection_form(airflow, api, flink_cluster) -> None:
@@ -422,33 +421,58 @@ def test_the_flink_provider_and_its_connection_form(airflow, api, flink_cluster)
     assert tested["message"].startswith("Flink 2.3.0 at http://localhost:")
 
 
-def test_clearing_publish_alone_publishes_again_and_clearing_from_aggregate_withdraws_the_night_first(
-    airflow, api, flink_cluster
-) -> None:
+def what_readers_see(data: Path, day: str) -> dict[str, bytes]:
+    """The date's pointer and every file of the revision it names."""
+    night = published(data, day)
+    files = {str(f.relative_to(data)): f.read_bytes() for f in sorted(night.root.rglob("*")) if f.is_file()}
+    return {"pointer": DataFolder(data).pointer(day).read_bytes(), **files}
+
+
+def history_of(data: Path, day: str) -> list[tuple[str, int]]:
+    return [
+        (line.get("event", "published"), line["revision"])
+        for line in Revisions(DataFolder(data).revisions(day)).history()
+    ]
+
+
+def test_clearing_any_task_leaves_what_readers_see_until_a_publish_succeeds(airflow, api, flink_cluster) -> None:
+    """Each task cleared alone, as an operator may (the UI's Clear without downstream), then from aggregate with its
+    downstream tasks: the published revision is byte for byte what it was, and in the index, until publish ends."""
     standalone, data = airflow
-    night = triggered_night(standalone, api, "2024-11-04", {"source": "generate", "rows": 500_000, "seed": 5})
+    day = "2024-11-04"
+    night = triggered_night(standalone, api, day, {"source": "generate", "rows": 2000, "seed": 5})
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
-    folder = RunFolder.for_date(data, "2024-11-04")
-    assert is_published(folder)
+    first = what_readers_see(data, day)
     assert api.asset_events(night) == 1
 
-    assert api.clear(night, ["publish"], downstream=False) == ["publish"]
-    assert api.finished_run(night["dag_run_id"])["state"] == "success"
-    assert api.task(night["dag_run_id"], "publish")["try_number"] == 2
-    assert is_published(folder)
-    assert "runs/2024-11-04/report.html" in DataFolder(data).index_html.read_text()
+    def cleared_alone(task_id: str) -> None:
+        assert api.clear(night, [task_id], downstream=False) == [task_id]
+        assert api.finished_run(night["dag_run_id"])["state"] == "success", f"{task_id} cleared alone: a green run"
+
+    cleared_alone("publish")  # publishes nothing new: the revision is published already
+    assert what_readers_see(data, day) == first
     assert api.asset_events(night) == 2, "published again: one Asset event more"
+    for task_id in ("aggregate", "render_report"):  # rewrites the work area: its sinks, then a rendered revision 2
+        cleared_alone(task_id)
+        assert what_readers_see(data, day) == first, f"{task_id} cleared alone changed nothing readers see"
+        assert f"revisions/{day}/r1/report.html" in DataFolder(data).index_html.read_text()
+    cleared_alone("publish")  # the rendered revision 2, now published
+    assert published(data, day).number == 2
+    assert history_of(data, day) == [("published", 1), ("published", 2)]
+    second = what_readers_see(data, day)
+    cleared_alone("prepare_input")  # the work area landed anew (the kept revision's linked input untouched)
+    assert what_readers_see(data, day) == second
 
     first_job = api.aggregate_result(night["dag_run_id"])["job_id"]
-    assert "publish" in api.clear(night, ["aggregate"], downstream=True)
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
+    jobs_before = len([job for job in flink_cluster.jobs() if job["name"] == name])
+    assert "publish" in api.clear(night, ["aggregate"], downstream=True)
     api.wait_for(
-        lambda: len([job for job in flink_cluster.jobs() if job["name"] == name]) == 2,
+        lambda: len([job for job in flink_cluster.jobs() if job["name"] == name]) == jobs_before + 1,
         "the rerun's Flink job on the cluster",
         every=0.2,
     )
-    assert not is_published(folder), "withdrawn while the night's files are rewritten"
-    assert "runs/2024-11-04/" not in DataFolder(data).index_html.read_text()
+    assert what_readers_see(data, day) == second, "still published, as it was, while the night is made again"
     rerun = api.wait_for(
         lambda: (
             (r := api.finished_run(night["dag_run_id"]))
@@ -458,54 +482,60 @@ def test_clearing_publish_alone_publishes_again_and_clearing_from_aggregate_with
         "the night cleared from aggregate to run again",
     )
     assert rerun["state"] == "success"
-    assert is_published(folder)
-    assert_exact(folder)
+    assert history_of(data, day) == [("published", 1), ("published", 2), ("published", 3)]
+    assert_exact(published(data, day))
 
 
-def test_a_publish_the_disk_refuses_publishes_nothing_and_clearing_it_once_fixed_publishes_the_night(
+def test_a_publish_the_disk_refuses_publishes_and_records_nothing_and_clearing_it_once_fixed_publishes_revision_1(
     airflow, api
 ) -> None:
     standalone, data = airflow
+    day = "2024-11-05"
     index = DataFolder(data).index_html
+    before = index.read_bytes() if index.is_file() else None
     index.unlink(missing_ok=True)
     index.mkdir()  # the index write refused on every try
     try:
-        night = triggered_night(standalone, api, "2024-11-05", {"source": "generate", "rows": 2000, "seed": 6})
+        night = triggered_night(standalone, api, day, {"source": "generate", "rows": 2000, "seed": 6})
         assert api.finished_run(night["dag_run_id"])["state"] == "failed"
         publish = api.task(night["dag_run_id"], "publish")
         assert publish["state"] == "failed"
         assert publish["try_number"] == 3, "each try failed the same way"
-        folder = RunFolder.for_date(data, "2024-11-05")
-        assert not is_published(folder)
-        assert folder.staged_report_html.is_file()
-        assert "2024-11-05" not in [n.date for n in published_nights(DataFolder(data))]
-        assert "runs/2024-11-05/" not in DataFolder(data).latest_html.read_text()
+        assert not is_published(DataFolder(data), day)
+        assert history_of(data, day) == [], "no line for a revision no reader saw"
+        assert RunFolder.for_date(data, day).staged_report_html.is_file()
+        assert day not in [n.date for n in published_nights(DataFolder(data))]
+        assert f"revisions/{day}/" not in DataFolder(data).latest_html.read_text()
+        assert not [p.name for p in data.glob(".index.html.*")], "no page left beside its place"
         assert api.asset_events(night) == 0
     finally:
         index.rmdir()
-    # The cause removed, an operator clears the failed task: the night is published from its rendered report.
+        if before is not None:
+            index.write_bytes(before)
+    # The cause removed, an operator clears the failed task: revision 1 is published, with one line.
     assert api.clear(night, ["publish"], downstream=True) == ["deliver_report", "publish"]
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
-    assert is_published(folder)
-    assert "runs/2024-11-05/report.html" in index.read_text()
+    assert published(data, day).number == 1
+    assert history_of(data, day) == [("published", 1)]
+    assert f"revisions/{day}/r1/report.html" in index.read_text()
     assert api.asset_events(night) == 1
-    assert_exact(folder)
+    assert_exact(published(data, day))
 
 
-def test_a_worker_killed_right_after_publish_committed_leaves_a_publication_the_retry_completes(airflow, api) -> None:
-    """kill -9 between the commit and the end of ``publish``. With the scheduler held while the report is rendered,
-    the test takes the index lock before publish starts, so publish waits just before its commit; then it stops
-    the API server and lets go of the lock: publish commits the night, writes the index and waits on the API
-    server (to register the report's link). There its worker is killed."""
+def test_a_worker_killed_after_publish_moved_the_pointer_leaves_a_publication_the_retry_completes(airflow, api) -> None:
+    """kill -9 after the moment of publication, before ``publish`` ends. With the scheduler held while the report is
+    rendered, the test takes the index lock before publish starts, so publish waits just before publishing; then it
+    stops the API server and lets go of the lock: publish moves the pointer, writes the index and its history line,
+    and waits on the API server (to register the report's link). There its worker is killed."""
     standalone, data = airflow
-    folder = RunFolder.for_date(data, "2024-10-14")
-    night = triggered_night(standalone, api, "2024-10-14", {"source": "generate", "rows": 2000, "seed": 14})
+    day = "2024-10-14"
+    night = triggered_night(standalone, api, day, {"source": "generate", "rows": 2000, "seed": 14})
     api.wait_for(
         lambda: api.task(night["dag_run_id"], "render_report")["state"] == "running", "render_report", every=0.2
     )
     [scheduler] = airflow_component(standalone, "scheduler")
     with ExitStack() as lock:
-        with suspended([scheduler]):  # publish is not scheduled until the lock is taken (render_report takes it too)
+        with suspended([scheduler]):  # publish is not scheduled until the lock is taken
             api.wait_for(lambda: api.task(night["dag_run_id"], "render_report")["state"] == "success", "the render")
             lock.enter_context(index_lock(DataFolder(data)))
         api.wait_for(lambda: api.task(night["dag_run_id"], "publish")["state"] == "running", "publish to start")
@@ -516,21 +546,26 @@ def test_a_worker_killed_right_after_publish_committed_leaves_a_publication_the_
         with suspended(api_server):
             lock.close()
             api.wait_for(
-                lambda: is_published(folder) and "runs/2024-10-14/" in DataFolder(data).index_html.read_text(),
-                "publish to commit the night and write the index",
+                lambda: (
+                    history_of(data, day) == [("published", 1)]
+                    and f"revisions/{day}/r1/" in DataFolder(data).index_html.read_text()
+                ),
+                "publish to move the pointer, write the index and its history line",
                 every=0.2,
             )
+            seen = what_readers_see(data, day)
             time.sleep(1)  # on to the API server, which does not answer
             assert api_server
-            assert worker.is_running(), "publish waits on the API server after its commit"
+            assert worker.is_running(), "publish waits on the API server after publishing"
             for process in [*worker.children(recursive=True), worker]:
                 process.kill()
     run = api.finished_run(night["dag_run_id"])
     assert run["state"] == "success"
     assert api.task(night["dag_run_id"], "publish")["try_number"] == 2, "the killed try was retried"
-    assert is_published(folder)
+    assert what_readers_see(data, day) == seen, "the retry completed the publication, rewriting nothing"
+    assert history_of(data, day) == [("published", 1)], "one line: the revision readers saw, once"
     assert api.asset_events(night) == 1
-    assert_exact(folder)
+    assert_exact(published(data, day))
 
 
 def airflow_component(standalone: AirflowStandalone, name: str) -> list[psutil.Process]:
@@ -617,7 +652,7 @@ def test_a_worker_killed_or_stopped_mid_job_leaves_the_job_running_and_the_retry
     jobs = [job for job in flink_cluster.jobs() if job["name"] == name]
     assert [job["state"] for job in jobs] == ["FINISHED"], "the retry reconnected: one Flink job for the night"
     assert api.aggregate_result(night["dag_run_id"])["job_id"] == jobs[0]["jid"]
-    assert_exact(RunFolder.for_date(data, day))
+    assert_exact(published(data, day))
     reconnected = (dt.datetime.fromisoformat(aggregate["start_date"]) - stopped_at).total_seconds()
     print(f"\n{stop.name} to the worker: the retry started {reconnected:.1f} s later (retry delay 3 s)")
 
@@ -635,7 +670,7 @@ def test_marking_a_night_failed_mid_job_cancels_its_flink_job(airflow, api, flin
             every=0.5,
         )
         print(f"\nmarked failed: the night's Flink job cancelled {time.monotonic() - marked_at:.1f} s later")
-    assert not is_published(RunFolder.for_date(data, "2024-10-09"))
+    assert not is_published(DataFolder(data), "2024-10-09")
 
 
 def test_a_night_without_taskmanagers_fails_at_its_slot_limit_saying_why_and_the_next_night_runs(
@@ -655,7 +690,7 @@ def test_a_night_without_taskmanagers_fails_at_its_slot_limit_saying_why_and_the
     assert "no TaskManager offered it slots in 5 s (the cluster has 0 TaskManager(s), 0 of 0 slots free)" in (
         alert.get_body(("html",)).get_content()
     )
-    assert not is_published(RunFolder.for_date(data, "2024-10-10"))
+    assert not is_published(DataFolder(data), "2024-10-10")
     # At the deadline, on-call also hears which task failed and why.
     api.unpause(DEADLINE_DAG_ID)
     airflow_cli(standalone, "dags", "trigger", DEADLINE_DAG_ID, "--logical-date", night["logical_date"])
@@ -689,8 +724,8 @@ def figures_of(summary: NightSummary) -> dict[str, tuple[Decimal, int, int]]:
     return {s.sector: (s.total_value, s.total_volume, s.transaction_count) for s in summary.sectors}
 
 
-def published_figures(run: RunFolder) -> dict[str, tuple[Decimal, int, int]]:
-    return figures_of(NightSummary.read(run))
+def published_figures(data: Path, day: str) -> dict[str, tuple[Decimal, int, int]]:
+    return figures_of(NightSummary.read(published(data, day)))
 
 
 def difference(after: dict[str, tuple], before: dict[str, tuple]) -> dict[str, tuple]:
@@ -707,21 +742,20 @@ def test_a_corrected_file_reissues_its_night_as_its_next_revision_and_the_month_
 ) -> None:
     standalone, data = airflow
     day, month = CORRECTED_DAY, CORRECTED_DAY[:7]
-    night = DataFolder(data).run(day)
-    revisions = Revisions.of(night)
+    revisions = Revisions(DataFolder(data).revisions(day))
     api.unpause(DAG_ID, MONTHLY_DAG_ID, RESTATEMENT_DAG_ID)
     original = days_records(day, 300)
     drop_export(data, f"export_{day}.csv", original)
     first = triggered_night(standalone, api, day, {"source": "file", "email_to": [READER]})
     assert api.finished_run(first["dag_run_id"])["state"] == "success"
-    assert published_figures(night) == sector_figures(original)
+    assert published_figures(data, day) == sector_figures(original)
     month_summary = DataFolder(data).month(month).summary_json
     api.wait_for(
         lambda: month_summary.is_file() and day in json.loads(month_summary.read_text())["days_published"],
         f"the month {month} to roll up {day}",
     )
     month_before = month_figures(data, month)
-    revision_1 = revisions.report_html(1).read_bytes()
+    revision_1 = revisions.revision(1).report_html.read_bytes()
 
     # Late trades, a cancellation and a busted trade: the sender drops the corrected export.
     corrected = [*original[:-20], original[0].replace("1000.25", "1999.75"), f"105560,금융,61000.50,30,{day}"]
@@ -730,13 +764,12 @@ def test_a_corrected_file_reissues_its_night_as_its_next_revision_and_the_month_
     api.wait_for(lambda: revision_published(data, day, 2), f"revision 2 of {day}")
     drop_to_published = time.monotonic() - dropped
     print(f"A corrected file dropped to revision 2 published: {drop_to_published:.1f} s")
-    assert published_figures(night) == sector_figures(corrected), "exact against the corrected file itself"
-    assert revisions.report_html(1).read_bytes() == revision_1
-    assert night.report_html.read_bytes() == revisions.report_html(2).read_bytes()
+    assert published_figures(data, day) == sector_figures(corrected), "exact against the corrected file itself"
+    assert revisions.revision(1).report_html.read_bytes() == revision_1
+    assert published(data, day) == revisions.revision(2)
     [restatement] = api.runs(RESTATEMENT_DAG_ID, "asset_triggered")
     assert api.finished_run(restatement["dag_run_id"], RESTATEMENT_DAG_ID)["state"] == "success"
-    record = revisions.latest()
-    assert record is not None
+    record = revisions.history()[-1]
     assert record["input_files"][0]["name"] == f"export_{day}_corrected.csv"
     assert record["run_id"] == restatement["dag_run_id"]
 
@@ -746,7 +779,8 @@ def test_a_corrected_file_reissues_its_night_as_its_next_revision_and_the_month_
         return [d["revision"] for d in summary.get("days_revised", []) if d["date"] == day] == [2]
 
     api.wait_for(month_says_revised, f"the month {month} to roll up revision 2 of {day}")
-    night_moved = difference(published_figures(night), figures_of(NightSummary.load(revisions.summary_json(1))))
+    assert json.loads(month_summary.read_text())["final"] is True, "a closed month stays final after a correction"
+    night_moved = difference(published_figures(data, day), figures_of(NightSummary.read(revisions.revision(1))))
     assert difference(month_figures(data, month), month_before) == night_moved
     [(to, mail)] = api.wait_for(
         lambda: smtp_server.about(f"[정정] 섹터별 금융 데이터 요약 {day}: 개정판 2"), "the correction mail"
@@ -767,15 +801,18 @@ def test_a_corrected_file_reissues_its_night_as_its_next_revision_and_the_month_
     drop_export(data, f"export_{day}_broken.csv", [f"005930,반도체,not-a-price,1,{day}"] * 10)
     failed_subject = f"[실패] {RESTATEMENT_DAG_ID} {day}: prepare_input"
     api.wait_for(lambda: smtp_server.about(failed_subject), "the failed restatement's alert")
-    assert night.report_html.read_bytes() == revisions.report_html(2).read_bytes()
+    assert published(data, day) == revisions.revision(2)
     assert [r["revision"] for r in revisions.history()] == [1, 2]
 
     # A second correction: revision 3, and both earlier revisions readable as they were.
-    revision_2 = revisions.report_html(2).read_bytes()
+    revision_2 = revisions.revision(2).report_html.read_bytes()
     dropped = time.monotonic()
     drop_export(data, f"export_{day}_corrected_2.csv", corrected[:-1])
     api.wait_for(lambda: revision_published(data, day, 3), f"revision 3 of {day}")
     print(f"A second corrected file dropped to revision 3 published: {time.monotonic() - dropped:.1f} s")
-    assert published_figures(night) == sector_figures(corrected[:-1])
-    assert (revisions.report_html(1).read_bytes(), revisions.report_html(2).read_bytes()) == (revision_1, revision_2)
+    assert published_figures(data, day) == sector_figures(corrected[:-1])
+    assert (revisions.revision(1).report_html.read_bytes(), revisions.revision(2).report_html.read_bytes()) == (
+        revision_1,
+        revision_2,
+    )
     assert 'data-revision="3"' in DataFolder(data).index_html.read_text()

@@ -23,12 +23,13 @@ from airflow.dag_processing.dagbag import DagBag
 from playwright.sync_api import sync_playwright
 
 from include.sector_report.layout import RunFolder
-from include.sector_report.revisions import Revisions, revision_of
+from include.sector_report.revisions import Revisions
 from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
 from tests.support.airflow_admin import PASSWORD, admin_env, admin_token
 from tests.support.browser import launch_chromium, signed_in_page
-from tests.support.landing import drop_export, landed_rows
+from tests.support.landing import days_records, drop_export, landed_rows
+from tests.support.nights import published
 from tools.processes import free_port
 from tools.waiting import wait_for
 
@@ -41,8 +42,8 @@ DAY = "2024-04-01"
 @pytest.fixture(scope="module")
 def published_runs(airflow_db, data_root):
     """Two real nights, the latest restated from a corrected file, and their month (Flink included): the DB has
-    the runs and their XComs, the data folder the reports. Returns the latest night's run id and folder, its
-    restatement's run id, and the month's run id."""
+    the runs and their XComs, the data folder the reports. Returns the latest night's run id and published revision,
+    its restatement's run id, and the month's run id."""
     bag = DagBag(dag_folder=DAGS_FOLDER)
     for dag in bag.dags.values():
         for task in dag.tasks:
@@ -57,11 +58,11 @@ def published_runs(airflow_db, data_root):
         nights[day] = night.run_id
     # The latest night restated by hand from its corrected file (as test_end_to_end does it): its revision 2,
     # which the month then rolls up.
-    folder = RunFolder.for_date(data_root, DAY)
-    drop_export(data_root, f"export_{DAY}_corrected.csv", corrected_export(folder))
+    drop_export(data_root, f"export_{DAY}_corrected.csv", corrected_export(RunFolder.for_date(data_root, DAY)))
     restatement = bag.dags["sector_report_restatement"].test(run_conf={"date": DAY, "locale": "en"})
     assert restatement.state == "success"
-    assert revision_of(folder) == 2
+    folder = published(data_root, DAY)
+    assert folder.number == 2
     month = bag.dags["monthly_sector_report"].test(
         logical_date=dt.datetime(2024, 4, 1, 16, tzinfo=dt.UTC), run_conf={"month": "2024-04", "locale": "en"}
     )
@@ -162,7 +163,7 @@ def test_anonymous_and_forged_requests_are_refused(api_server, published_run) ->
     for path in (
         "/reports/",
         "/reports/index.html",
-        f"/reports/runs/{DAY}/report.html",
+        f"/reports/revisions/{DAY}/r2/report.html",
         f"/reports/dags/nightly_sector_report/runs/{run_id}",
     ):
         assert status_of(api_server + path) == 401, path
@@ -171,9 +172,10 @@ def test_anonymous_and_forged_requests_are_refused(api_server, published_run) ->
 
 def test_only_html_reports_under_the_root_are_served(api_server, published_run) -> None:
     token = admin_token(api_server)
-    assert status_of(f"{api_server}/reports/runs/{DAY}/report.html", token) == 200
-    assert status_of(f"{api_server}/reports/runs/{DAY}/control.json", token) == 404
-    assert status_of(f"{api_server}/reports/runs/{DAY}/input/transactions.csv", token) == 404
+    assert status_of(f"{api_server}/reports/revisions/{DAY}/r2/report.html", token) == 200
+    assert status_of(f"{api_server}/reports/revisions/{DAY}/r2/control.json", token) == 404
+    assert status_of(f"{api_server}/reports/revisions/{DAY}/r2/input/transactions.csv", token) == 404
+    assert status_of(f"{api_server}/reports/runs/{DAY}/report.staged.html", token) == 404, "no work area is served"
     assert status_of(f"{api_server}/reports/..%2F..%2F..%2Fetc%2Fpasswd", token) == 404
 
 
@@ -207,7 +209,7 @@ def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
         assert page.url == f"{api_server}/plugin/reports/reports/index.html"
         page.screenshot(path=shots / f"reports-index-{device}.png", full_page=True)
 
-        # A night's run: its "Report" tab shows its date's report (this one's restated since: its revision 2).
+        # A night's run: its "Report" tab shows the revision it published (its date is restated since).
         page.goto(f"{api_server}/dags/nightly_sector_report/runs/{published_runs['night']}/plugin/report")
         page.frame_locator("iframe").first.locator("#sector-table").wait_for(timeout=30_000)
         page.screenshot(path=shots / f"night-run-tab-{device}.png")
@@ -221,8 +223,8 @@ def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
 
         # The reports themselves, whole, as the viewer serves them. The night restated: its revision 2 says so,
         # shows what the correction changed by sector (two sectors of three), and links revision 1.
-        night = RunFolder.for_date(data_root, DAY)
-        page.goto(f"{api_server}/reports/runs/{DAY}/report.html")
+        night = published(data_root, DAY)
+        page.goto(f"{api_server}/reports/revisions/{DAY}/r2/report.html")
         assert_reads_at_a_glance(page, width)
         assert_bars_proportional(page, NightSummary.read(night).values_by_sector())
         assert page.locator("#revision").get_attribute("data-revision") == "2"
@@ -235,9 +237,9 @@ def test_readers_find_the_nights_and_the_month_from_the_index_and_the_run_tabs(
 
         # Its link to revision 1: the night's report as first published, kept as it was.
         earlier.click()
-        page.wait_for_url(f"{api_server}/reports/revisions/{DAY}/r1.html")
+        page.wait_for_url(f"{api_server}/reports/revisions/{DAY}/r1/report.html")
         assert_reads_at_a_glance(page, width)
-        assert_bars_proportional(page, NightSummary.load(Revisions.of(night).summary_json(1)).values_by_sector())
+        assert_bars_proportional(page, NightSummary.read(Revisions.of(night).revision(1)).values_by_sector())
         assert page.locator("#revision-number").inner_text() == "1"
         assert page.locator("#revision").count() == 0
         page.screenshot(path=shots / f"night-report-{device}.png", full_page=True)
@@ -283,12 +285,12 @@ def test_a_user_logs_in_finds_the_dag_and_opens_its_report(api_server, published
         page.get_by_text("nightly_sector_report").first.wait_for(timeout=30_000)
         page.screenshot(path=tmp_path / "dags.png")
 
-        # The run's "Report" tab points here; the plugin redirects to the report the run published, its date's
-        # page, which now shows the date's latest revision: the restatement's.
+        # The run's "Report" tab points here; the plugin redirects to the report the run published: its revision,
+        # as it was then (the date's later revision, the restatement's, is the index's and latest's).
         page.goto(f"{api_server}/reports/dags/nightly_sector_report/runs/{run_id}")
-        assert page.url == f"{api_server}/reports/runs/{DAY}/report.html"
+        assert page.url == f"{api_server}/reports/revisions/{DAY}/r1/report.html"
         assert page.locator("#sector-table tbody tr").count() == 3
-        assert published_runs["restatement"] in page.locator("#run-facts").inner_text()
+        assert run_id in page.locator("#run-facts").inner_text()
         browser.close()
 
 
@@ -352,9 +354,71 @@ def test_reports_are_served_only_to_readers_of_the_dag_that_published_them(team_
             timeout=10,
         ).read()
     )["dag_runs"][0]["dag_run_id"]
-    for path in (f"/reports/runs/{DAY}/report.html", "/reports/index.html", "/reports/latest.html"):
+    for path in (f"/reports/revisions/{DAY}/r1/report.html", "/reports/index.html", "/reports/latest.html"):
         assert status_of(team_server + path, reader) == 200, path
         assert status_of(team_server + path, outsider) == 403, path
     run_page = f"{team_server}/reports/dags/nightly_sector_report/runs/{urllib.parse.quote(run_id, safe='')}"
     assert status_of(run_page, reader) == 200  # redirected to the report
     assert status_of(run_page, outsider) == 403
+
+
+LANDED_RELEASE_DATA = PROJECT_ROOT / "tests" / "fixtures" / "landed_release_data.tar.gz"
+
+
+@pytest.mark.browser
+def test_a_folder_the_landed_release_wrote_is_served_whole_after_the_upgrade_and_corrected_as_its_next_revision(
+    tmp_path_factory,
+) -> None:
+    """tests/fixtures/landed_release_data.tar.gz, written by the landed release's own DAGs: taken over at start (as
+    `make airflow` does), every report it published is served by the viewer at its new place; a correction of the
+    night it published before revisions existed is revision 2, and revision 1 stays readable in the UI."""
+    import tarfile
+
+    home = tmp_path_factory.mktemp("upgraded")
+    with tarfile.open(LANDED_RELEASE_DATA) as tar:
+        tar.extractall(home, filter="data")
+    data = home / "data"
+    env = {
+        **os.environ,
+        **admin_env(home),
+        "AIRFLOW_HOME": str(home / "airflow"),
+        "SECTOR_REPORT_DATA_DIR": str(data),
+        "AIRFLOW__REPORT_VIEWER__ROOT": str(data),
+    }
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+        return done.stdout
+
+    run("-m", "airflow", "db", "migrate")
+    took_over = run("-m", "include.sector_report", "take-over")
+    assert took_over.count("Took over") == 4, took_over
+    day = "2024-04-03"  # published by the landed release without a revisions/ folder
+    drop_export(data, f"export_{day}_corrected.csv", days_records(day, 20))
+    run("-m", "airflow", "dags", "test", "sector_report_restatement", "--conf", json.dumps({"date": day}))
+    assert published(data, day).number == 2
+
+    pages = [
+        "revisions/2024-04-01/r1/report.html",
+        "revisions/2024-04-02/r1/report.html",
+        "revisions/2024-04-02/r2/report.html",
+        f"revisions/{day}/r1/report.html",
+        f"revisions/{day}/r2/report.html",
+        "revisions/2024-04-02/r1.html",  # where the landed release's revision 2 links its revision 1: still there
+        "months/2024-04/report.html",
+        "index.html",
+    ]
+    with running_api_server(env, home) as base:
+        token = admin_token(base)
+        assert {page: status_of(f"{base}/reports/{page}", token) for page in pages} == dict.fromkeys(pages, 200)
+        assert status_of(f"{base}/reports/runs/{day}/report.html", token) == 404, "the old page is gone, not stale"
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            page = signed_in_page(browser, base)
+            page.goto(f"{base}/reports/revisions/{day}/r2/report.html")
+            assert page.locator("#revision").get_attribute("data-revision") == "2"
+            page.locator("#revision a.earlier-revision").click()
+            page.wait_for_url(f"{base}/reports/revisions/{day}/r1/report.html")
+            assert page.locator("#revision-number").inner_text() == "1"
+            browser.close()

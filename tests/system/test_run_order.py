@@ -19,7 +19,8 @@ import pytest
 import sqlalchemy
 
 from include.sector_report.layout import DataFolder
-from include.sector_report.published_nights import is_published
+from include.sector_report.published_nights import is_published, published_revision
+from include.sector_report.revisions import Revisions
 from tests.support.landing import drop_days_file
 from tools.airflow_local import AirflowStandalone
 from tools.processes import free_port, group_members
@@ -78,7 +79,7 @@ def run_generated_night(env: dict[str, str], day: str) -> str:
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     output = done.stdout + done.stderr
-    assert is_published(DataFolder(Path(env["SECTOR_REPORT_DATA_DIR"])).run(day)), output[-3000:]
+    assert is_published(DataFolder(Path(env["SECTOR_REPORT_DATA_DIR"])), day), output[-3000:]
     return output
 
 
@@ -144,9 +145,10 @@ def test_an_interrupted_dags_test_blocks_no_later_night_and_a_running_one_is_wai
         for process in filter(None, (earlier, following)):
             if process.poll() is None:
                 kill_group(process)
-    assert is_published(data.run("2024-06-05"))
-    assert is_published(data.run("2024-06-06"))
-    assert data.run("2024-06-05").report_html.stat().st_mtime < data.run("2024-06-06").report_html.stat().st_mtime
+    published = [published_revision(data, day) for day in ("2024-06-05", "2024-06-06")]
+    assert all(published)
+    times = [Revisions.of(night).published()[-1]["published_at"] for night in published if night]
+    assert times == sorted(times), "published in date order"
 
 
 def test_a_night_left_running_when_airflow_stopped_blocks_no_later_dags_test(deployment, tmp_path: Path) -> None:
