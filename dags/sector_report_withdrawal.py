@@ -23,6 +23,7 @@ from include.sector_report import settings
 from include.sector_report.dag_support import (
     DAILY_REPORT,
     DATA,
+    alert_failed_withdrawal,
     alert_to_param,
     dag_args,
     fail_without_retry,
@@ -53,7 +54,7 @@ with DAG(
     description="Take a published night away from readers, with a reason recorded in its history",
     doc_md=__doc__,
     schedule=None,
-    **dag_args(runs_flink=False),
+    **dag_args(on_failure_callback=alert_failed_withdrawal, runs_flink=False),
     params={
         # No defaults: a withdrawal names its night and says why, or is not triggered.
         "date": Param(type="string", format="date", description="YYYY-MM-DD: the night to withdraw."),

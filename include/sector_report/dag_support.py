@@ -209,6 +209,12 @@ def alert_failed_restatement(context: Context) -> None:
     _alert_failed(context, restated_date(context) or "(no corrected file taken up)")
 
 
+def alert_failed_withdrawal(context: Context) -> None:
+    """``on_failure_callback`` of the withdrawal DAG: as :func:`alert_failed_task`, naming the night asked for (a
+    withdrawal's run is of the moment it was triggered, not of its night)."""
+    _alert_failed(context, context["params"].get("date") or "(no date given)")
+
+
 def _alert_failed(context: Context, report_date: str) -> None:
     from .reporting.mail import failure_alert
 

@@ -19,6 +19,7 @@ from include.sector_report.dag_support import (
     SECTOR_SUMMARY_SQL,
     alert_failed_restatement,
     alert_failed_task,
+    alert_failed_withdrawal,
     dag_args,
     daily_report_event,
     fail_without_retry,
@@ -74,6 +75,16 @@ def restatement_context(taken: dict | None, params: dict) -> dict:
         "params": params,
         "ti": SimpleNamespace(xcom_pull=lambda task_ids: taken if task_ids == CLAIM_TASK else None),
     }
+
+
+def test_a_failed_withdrawal_alerts_naming_the_night_asked_for(smtp_server) -> None:
+    ti = SimpleNamespace(dag_id="sector_report_withdrawal", task_id="withdraw", log_url="http://airflow/log")
+    context = {"params": {"date": "2024-03-08", "alert_to": ["oncall@example.com"], "locale": "en"}, "ti": ti,
+               "exception": ReportError("The night of 2024-03-08 is not published: nothing to withdraw.")}  # fmt: skip
+    alert_failed_withdrawal(context)
+    [(to, mail)] = smtp_server.about("[FAILED] sector_report_withdrawal 2024-03-08: withdraw")
+    assert to == ["oncall@example.com"]
+    assert "nothing to withdraw" in mail.get_body(("html",)).get_content()
 
 
 def test_a_restatement_is_of_its_corrected_files_date_else_of_the_date_asked_for() -> None:
