@@ -594,11 +594,10 @@ def waits_for_a_lock(process: psutil.Process) -> bool:
 
 
 def worker_of(api: Api, run_id: str, task_id: str) -> psutil.Process:
-    """The LocalExecutor worker (the task's supervisor) running a task of the run."""
-    ti_id = api.task(run_id, task_id)["id"]
-    [worker] = [
-        p for p in psutil.process_iter(["cmdline"]) if f"airflow worker -- {ti_id}" in " ".join(p.info["cmdline"] or [])
-    ]
+    """The process running a task of the run: Airflow's task runner titles it "airflow worker -- <task instance id>".
+    OpenLineage's listener forks children that add to that title ("... - OpenLineage - on_running"): not them."""
+    title = f"airflow worker -- {api.task(run_id, task_id)['id']}"
+    [worker] = [p for p in psutil.process_iter(["cmdline"]) if " ".join(p.info["cmdline"] or []).strip() == title]
     return worker
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import psutil
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -21,6 +24,8 @@ from airflow_flink_sql.waiting import wait_for
 from flink_sql_jobs import ROWS, SLOW_SQL, TEST_DAGS_FOLDER, TWO_SINKS_SQL, sql_params_of, write_input
 
 pytestmark = pytest.mark.flink
+# An environment variable whose value marks the JVMs one test started.
+JVM_MARKER = "FLINK_SQL_TEST_JVM_MARKER"
 
 
 @pytest.fixture
@@ -205,15 +210,43 @@ def test_mapped_over_parameter_sets_each_runs_one_job_on_the_session_cluster(
     assert stored_jobs == [], "a finished job is forgotten: clearing the task later runs a new one"
 
 
-def test_execution_timeout_leaves_no_jvm_behind(airflow_db) -> None:
+def jvms_marked(marker: str) -> set[int]:
+    """The running JVMs whose environment carries ``marker`` in ``JVM_MARKER``: those a test started, whatever else
+    runs on the machine (`make test` runs other tiers beside this one)."""
+    marked = set()
+    for pid in java_pids():
+        with contextlib.suppress(psutil.Error):
+            if psutil.Process(pid).environ().get(JVM_MARKER) == marker:
+                marked.add(pid)
+    return marked
+
+
+def test_execution_timeout_leaves_no_jvm_behind(airflow_db, monkeypatch) -> None:
     """Through Airflow's own task runner: the timeout fires, on_kill runs, no JVM survives."""
     bag = DagBag(dag_folder=TEST_DAGS_FOLDER)
     dag = bag.dags["pyflink_sql_timeout"]
-    before = java_pids()
+    marker = uuid.uuid4().hex
+    monkeypatch.setenv(JVM_MARKER, marker)  # the job's child and its JVM inherit the environment
+    seen: set[int] = set()
+    running = threading.Event()
+    running.set()
+
+    def watch() -> None:
+        while running.is_set():
+            seen.update(jvms_marked(marker))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     started = time.monotonic()
-    assert dag.test().state == "failed"
+    try:
+        assert dag.test().state == "failed"
+    finally:
+        running.clear()
+        watcher.join()
     print(f"timed-out task ended after {time.monotonic() - started:.1f} s")
-    wait_for(lambda: not java_pids() - before, "the timed-out task's JVM to end", 15, every=0.5)
+    assert seen, "the job's JVM ran (and carried the marker)"
+    wait_for(lambda: not jvms_marked(marker), "the timed-out task's JVM to end", 15, every=0.5)
 
 
 def run_timeout_dag(capfd, **conf) -> tuple[str, str]:
