@@ -78,6 +78,16 @@ class NightFolder(ABC):
         return self.root / "summary.json"
 
     @property
+    def stock_totals_csv(self) -> Path:
+        """Every stock's totals of the night (Flink's stock sink, with a header): the price-level check's figures."""
+        return self.root / "stock_totals.csv"
+
+    @property
+    def checks_json(self) -> Path:
+        """The plausibility checks' findings against the published history (see :mod:`.plausibility`)."""
+        return self.root / "checks.json"
+
+    @property
     def revision_json(self) -> Path:
         """Which revision of the date the report is (see :mod:`.revisions`)."""
         return self.root / "revision.json"

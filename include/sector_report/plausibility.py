@@ -21,6 +21,7 @@ the revision it replaces can reuse them with a history of one. No Airflow: it ru
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import statistics
@@ -29,10 +30,11 @@ from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from typing import Literal, TypeAlias, get_args
 
-from .layout import DataFolder, NightFolder
-from .published_nights import published_before
-from .revisions import input_files
-from .summary import NightSummary, exact_sum
+from .atomic_files import atomic_writer
+from .errors import ReportError
+from .layout import DataFolder, NightFolder, RunFolder
+from .published_nights import published_before, published_revision
+from .summary import NightSummary, StockSummary, exact_sum, read_stock_totals
 
 Verdict = Literal["passed", "warned", "held", "too_little_history"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
@@ -45,6 +47,9 @@ SECTOR_SHARE, SAME_INPUT, PRICE_LEVEL = "sector_share", "same_input", "price_lev
 CHECKS = (ROW_COUNT, TOTAL_VALUE, MISSING_SECTORS, SECTOR_SHARE, SAME_INPUT, PRICE_LEVEL)
 
 SESSIONS_VARIABLE = "SECTOR_REPORT_PLAUSIBILITY_SESSIONS"
+# What a run does with its findings (settings.PLAUSIBILITY): hold a night with a held finding for a person, only
+# show the findings, or check nothing.
+PLAUSIBILITY_MODES = ("hold", "warn", "off")
 # The MAD of normally distributed figures times this is their standard deviation: a robust z is in sigmas.
 MAD_TO_SIGMA = Decimal("1.4826")
 _WIDE = Context(prec=60)
@@ -105,23 +110,29 @@ class Session:
     input_sha256: frozenset[str] | None = None
 
     @classmethod
-    def of(cls, summary: NightSummary, input_sha256: frozenset[str] | None = None) -> Session:
+    def of(
+        cls,
+        summary: NightSummary,
+        input_sha256: frozenset[str] | None = None,
+        stocks: Sequence[StockSummary] | None = None,
+    ) -> Session:
+        """``stocks``: every stock's totals (``stock_totals.csv``); without them, each sector's top stocks."""
         sectors = {s.sector: Figures(s.total_value, s.total_volume, s.transaction_count) for s in summary.sectors}
-        stocks = {
-            s.stock_code: Figures(s.total_value, s.total_volume, s.transaction_count)
-            for top in summary.top_stocks.values()
-            for s in top
-        }
-        return cls(summary.logical_date, sectors, stocks, input_sha256)
+        every = stocks if stocks is not None else [s for top in summary.top_stocks.values() for s in top]
+        priced = {s.stock_code: Figures(s.total_value, s.total_volume, s.transaction_count) for s in every}
+        return cls(summary.logical_date, sectors, priced, input_sha256)
 
     @classmethod
     def read(cls, night: NightFolder) -> Session:
         """A published revision's session, or today's run's once validation has written its summary."""
+        from .revisions import input_files  # imports landing (numpy): not where the DAGs parse (settings, Params)
+
         try:
             digests = frozenset(f.sha256 for f in input_files(night)) or None
         except FileNotFoundError:  # no control.json: a night of a release before it
             digests = None
-        return dataclasses.replace(cls.of(NightSummary.read(night), digests), date=night.date)
+        session = cls.of(NightSummary.read(night), digests, read_stock_totals(night))
+        return dataclasses.replace(session, date=night.date)
 
     @property
     def total_value(self) -> Decimal:
@@ -305,6 +316,121 @@ def sessions_from_env(environ: Mapping[str, str] | None = None, thresholds: Thre
             f"for its default ({defaults.sessions})."
         )
     return int(value)
+
+
+def check_correction(today: Session, replaced: Session, thresholds: Thresholds | None = None) -> list[Finding]:
+    """A restatement's findings against the revision it replaces: the same thresholds, with that one session as
+    the history (so a total moves only relatively: 40% holds, 15% warns). ``same_input`` is left out: a correction
+    is the same day's file by design."""
+    thresholds = thresholds or Thresholds()
+    history = [replaced]
+    return [
+        total(ROW_COUNT, lambda s: Decimal(s.transaction_count), today, history, thresholds),
+        total(TOTAL_VALUE, lambda s: s.total_value, today, history, thresholds),
+        missing_sectors(today, history),
+        sector_share(today, history, thresholds),
+        price_level(today, history, thresholds),
+    ]
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """Findings a person said are real for this night (a rerun's conf: a half-day session, a sector delisted), with
+    why: they still show, but hold nothing."""
+
+    checks: tuple[str, ...]
+    reason: str
+
+    @classmethod
+    def of(cls, checks: Sequence[str], reason: str | None) -> Acceptance | None:
+        """The acceptance a run's conf asks for (none when it names no check); refused in one paragraph when it
+        names an unknown check or gives no reason."""
+        if not checks:
+            return None
+        unknown = sorted(set(checks) - set(CHECKS))
+        if unknown:
+            raise ReportError(
+                f"accept_findings names {', '.join(unknown)}, which no plausibility check is: name any of "
+                f"{', '.join(CHECKS)} (the held findings' checks, as the report's checks section shows them)."
+            )
+        if not (reason or "").strip():
+            raise ReportError(
+                f"accept_findings accepts {', '.join(checks)} without accept_reason: say why the day is real "
+                "(a half-day session, a sector delisted); the history records it with the revision."
+            )
+        return cls(tuple(sorted(set(checks))), (reason or "").strip())
+
+
+@dataclass(frozen=True)
+class NightChecks:
+    """A night's findings (``checks.json``): what they were compared with (``against``: the earlier published
+    sessions, or the revision a correction replaces), what a person accepted, and whether a held finding holds the
+    night (``holds``: not when the run's checks only warn)."""
+
+    against: str
+    findings: list[Finding]
+    accepted: Acceptance | None = None
+    holds: bool = True
+
+    def holding(self) -> list[Finding]:
+        """The held findings nobody accepted, when they hold: while there is one, the night waits for a person."""
+        accepted = self.accepted.checks if self.accepted else ()
+        return [f for f in held(self.findings) if f.check not in accepted] if self.holds else []
+
+    def audit_entry(self) -> dict[str, Json]:
+        """What the history records of the checks with the revision: what held it, and what a person accepted."""
+        return {
+            "against": self.against,
+            "held": [f.check for f in held(self.findings)],
+            "warned": [f.check for f in self.findings if f.verdict == "warned"],
+            "accepted": self.to_json()["accepted"],
+        }
+
+    def to_json(self) -> dict[str, Json]:
+        accepted: Json = None
+        if self.accepted:
+            accepted = {"checks": list(self.accepted.checks), "reason": self.accepted.reason}
+        findings: Json = [f.to_json() for f in self.findings]
+        return {"against": self.against, "findings": findings, "accepted": accepted, "holds": self.holds}
+
+    def write(self, night: RunFolder) -> None:
+        with atomic_writer(night.checks_json) as out:
+            json.dump(self.to_json(), out, indent=2, ensure_ascii=False)
+
+    @classmethod
+    def read(cls, night: NightFolder) -> NightChecks | None:
+        """A night's findings; None for a night checked by no release (or with the checks off)."""
+        if not night.checks_json.is_file():
+            return None
+        data = json.loads(night.checks_json.read_text(encoding="utf-8"))
+        accepted = data.get("accepted")
+        return cls(
+            str(data["against"]),
+            [Finding.from_json(f) for f in data["findings"]],
+            Acceptance(tuple(accepted["checks"]), str(accepted["reason"])) if accepted else None,
+            bool(data.get("holds", True)),
+        )
+
+
+# Which history a night was checked against (NightChecks.against).
+HISTORY, REPLACED = "history", "replaced"
+
+
+def check_run(
+    night: RunFolder, *, sessions: int, accepted: Acceptance | None = None, holds: bool = True
+) -> NightChecks:
+    """Check a validated night and write its ``checks.json``: against the revision it would replace when its date
+    is published (a correction, or a rerun), else against the ``sessions`` latest published sessions before it.
+    ``holds``: whether a held finding holds the night (the run's checks are set to hold, not to warn)."""
+    today = Session.read(night)
+    replaced = published_revision(night.data_folder, night.date)
+    if replaced is not None:
+        checks = NightChecks(REPLACED, check_correction(today, Session.read(replaced)), accepted, holds)
+    else:
+        history = history_before(night.data_folder, night.date, sessions)
+        checks = NightChecks(HISTORY, check_night(today, history), accepted, holds)
+    checks.write(night)
+    return checks
 
 
 _NONE = Figures(Decimal(0), 0, 0)

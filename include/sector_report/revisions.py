@@ -67,7 +67,15 @@ def _sha256(path: Path, size: int, mtime_ns: int) -> str:
 PUBLISHED, WITHDRAWN = "published", "withdrawn"
 # The files of a work area a revision keeps, but its report: the input is linked (see Revisions.write), the rest copied.
 _LINKED = ("input/transactions.csv", "input/stocks.csv", "rejected.csv")
-_COPIED = ("control.json", "validation.json", "summary.csv", "summary.json", "revision.json")
+_COPIED = (
+    "control.json",
+    "validation.json",
+    "summary.csv",
+    "summary.json",
+    "stock_totals.csv",
+    "checks.json",
+    "revision.json",
+)
 KEPT_FILES = (*_LINKED, *_COPIED)
 
 

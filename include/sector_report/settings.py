@@ -16,6 +16,7 @@ from typing import TypeVar
 from airflow_report_kit.calendars import is_exchange
 
 from . import paths
+from .plausibility import PLAUSIBILITY_MODES, sessions_from_env
 from .report_dates import SEOUL
 from .trading_days import unknown_exchange
 from .transactions import SOURCES
@@ -143,3 +144,13 @@ CORRECTIONS_POLL_SECONDS = limit_from_env(
     seconds_from_env,
     zero="the watcher in the triggerer would look in incoming/ without pausing, taking a core",
 )
+# What the plausibility checks (plausibility.py) do with a night that looks wrong beside the published history:
+# "hold" it until a person approves it in the UI (the default), "warn" (the findings show in the report, nothing
+# waits: a deployment whose history is not yet its real feed's), or "off" (no checks). A run's conf may say.
+PLAUSIBILITY = os.environ.get("SECTOR_REPORT_PLAUSIBILITY", "hold").strip() or "hold"
+if PLAUSIBILITY not in PLAUSIBILITY_MODES:
+    raise ValueError(
+        f"SECTOR_REPORT_PLAUSIBILITY={PLAUSIBILITY!r} is not one of {', '.join(PLAUSIBILITY_MODES)}; empty for hold."
+    )
+# How many earlier published sessions a night is compared with (SECTOR_REPORT_PLAUSIBILITY_SESSIONS, default 20).
+PLAUSIBILITY_SESSIONS = sessions_from_env()

@@ -94,6 +94,25 @@ def exact_sum(amounts: Any) -> Decimal:
     return from_cents(sum(to_cents(a) for a in amounts))
 
 
+def write_stock_totals(night: RunFolder, stocks: list[StockSummary]) -> None:
+    """``stock_totals.csv``: every stock's totals as Flink summed them (a summary keeps only each sector's top few)."""
+    columns = StockSummary.columns()
+    with atomic_writer(night.stock_totals_csv, newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([getattr(s, column) for column in columns] for s in sorted(stocks, key=lambda s: s.stock_code))
+
+
+def read_stock_totals(night: NightFolder) -> list[StockSummary] | None:
+    """What :func:`write_stock_totals` wrote; None for a night of a release that did not keep it."""
+    if not night.stock_totals_csv.is_file():
+        return None
+    with night.stock_totals_csv.open(encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle)
+        next(rows)
+        return [StockSummary.from_fields(values) for values in rows]
+
+
 @dataclass(frozen=True)
 class NightSummary:
     """What one night's report says: every sector (biggest first), each sector's top stocks, the totals."""

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from .atomic_files import atomic_writer
 from .errors import ValidationFailed
 from .layout import RunFolder
-from .summary import NightSummary, SectorSummary, StockSummary, exact_sum, read_sink
+from .summary import NightSummary, SectorSummary, StockSummary, exact_sum, read_sink, write_stock_totals
 from .transactions import ControlTotals
 
 
@@ -120,4 +120,5 @@ def validate_run(run: RunFolder, *, logical_date: str) -> NightSummary:
         rejected_rows=manifest["rejected_rows"],
     )
     summary.write(run)
+    write_stock_totals(run, stocks)
     return summary

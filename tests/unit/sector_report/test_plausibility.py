@@ -15,21 +15,27 @@ from pathlib import Path
 
 import pytest
 
+from include.sector_report.errors import ReportError
 from include.sector_report.layout import DataFolder
 from include.sector_report.plausibility import (
     CHECKS,
     SESSIONS_VARIABLE,
+    Acceptance,
     Figures,
     Finding,
+    NightChecks,
     Session,
     Thresholds,
+    check_correction,
     check_night,
+    check_run,
     held,
     history_before,
     sessions_from_env,
 )
 from include.sector_report.published_nights import pointing
 from include.sector_report.revisions import Revisions
+from include.sector_report.summary import StockSummary, write_stock_totals
 from tests.support.nights import sector, validated_night
 
 # Each sector's stocks: their usual price (KRW) and volume.
@@ -269,3 +275,65 @@ def test_every_threshold_has_a_default_and_nonsense_is_refused() -> None:
         Thresholds(min_sessions=0)
     with pytest.raises(ValueError, match="price_factor"):
         Thresholds(price_factor=Decimal(1))
+
+
+def test_a_correction_is_checked_against_the_revision_it_replaces_and_only_a_large_change_holds() -> None:
+    replaced = day(TODAY, 7)
+    small = dataclasses.replace(day(TODAY, 7), sectors={**replaced.sectors, "bank": Figures(Decimal(1), 1, 1)})
+    assert not held(check_correction(small, replaced))
+    findings = check_correction(day(TODAY, 7, scale=0.5), replaced)
+    assert {f.check for f in held(findings)} == {"row_count", "total_value"}
+    assert "same_input" not in {f.check for f in findings}, "a correction is the same day's file by design"
+    assert finding(findings, "total_value").compared.sessions == 1
+
+
+def test_accepting_findings_needs_known_checks_and_a_reason() -> None:
+    assert Acceptance.of([], None) is None
+    assert Acceptance.of(["row_count", "total_value", "row_count"], " half-day session ") == Acceptance(
+        ("row_count", "total_value"), "half-day session"
+    )
+    with pytest.raises(ReportError, match=r"accept_findings names rows, which no plausibility check is"):
+        Acceptance.of(["rows"], "half-day session")
+    with pytest.raises(ReportError, match=r"without accept_reason"):
+        Acceptance.of(["row_count"], "  ")
+
+
+def test_an_accepted_finding_still_shows_and_holds_nothing_and_the_checks_read_back(tmp_path: Path) -> None:
+    run = validated_night(tmp_path, TODAY, [sector("bank", "1.00")])
+    findings = check_night(day(TODAY, 99, scale=0.5), HISTORY)
+    checks = NightChecks("history", findings, Acceptance(("row_count",), "half-day session"))
+    assert [f.check for f in checks.holding()] == ["total_value"]
+    checks.write(run)
+    assert NightChecks.read(run) == checks
+    assert checks.audit_entry() == {
+        "against": "history",
+        "held": ["row_count", "total_value"],
+        "warned": [],
+        "accepted": {"checks": ["row_count"], "reason": "half-day session"},
+    }
+    assert NightChecks.read(validated_night(tmp_path, "2024-05-03", [sector("bank", "1.00")])) is None
+
+
+def stock(code: str, value: str, volume: int) -> StockSummary:
+    return StockSummary("bank", code, Decimal(value), volume, 1)
+
+
+def test_a_run_is_checked_against_the_history_or_against_the_revision_it_would_replace(tmp_path: Path) -> None:
+    rows = [sector("bank", "1000.00", volume=10, count=10)]
+    for number, date in enumerate(reversed(sessions(5, before=TODAY))):
+        published(tmp_path, date, rows, {}, f"{number:064x}")
+    tonight = validated_night(tmp_path, TODAY, [sector("bank", "500.00", volume=5, count=5)], input_sha256="f" * 64)
+    # Every stock's price, as validation keeps them: the price level compares all of them, not the top few.
+    write_stock_totals(tonight, [stock("105560", "300.00", 3), stock("055550", "200.00", 2)])
+    checks = check_run(tonight, sessions=20)
+    assert checks.against == "history"
+    assert {f.check for f in checks.holding()} == {"row_count", "total_value"}
+    assert NightChecks.read(tonight) == checks
+    assert Session.read(tonight).stocks["055550"] == Figures(Decimal("200.00"), 2, 1)
+
+    published(tmp_path, TODAY, rows, {}, "e" * 64)
+    halved = [sector("bank", "500.00", volume=5, count=5)]
+    correction = check_run(validated_night(tmp_path, TODAY, halved, restatement=True), sessions=20)
+    assert correction.against == "replaced"
+    assert finding(correction.findings, "row_count").figures["median"] == "10"
+    assert {f.check for f in correction.holding()} == {"row_count", "total_value"}
