@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from ..atomic_files import atomic_writer
 from ..layout import MonthFolder, NightFolder, RunFolder, relative_link
 from ..month import DaySectorSummary
+from ..plausibility import PRICE_LEVEL, REPLACED, Compared, Finding, Json, NightChecks
 from ..published_nights import published_before
 from ..revisions import Revisions, StatedRevision, sector_changes
 from ..summary import NightSummary, SectorSummary
@@ -110,6 +112,7 @@ def report_view(run: NightFolder, *, locale: str) -> dict[str, Any]:
         "data_rows": summary.data_rows,
         "rejected_rows": summary.rejected_rows,
         "rejected_file": run.rejected_csv.name,
+        "checks": checks_view(NightChecks.read(run), locale=locale),
     }
 
 
@@ -157,6 +160,131 @@ def revision_view(run: NightFolder, number: int, rendered_at: str) -> dict[str, 
         "changes": changes,
         "changed": any(change.changed for change in changes),
     }
+
+
+def checks_view(checks: NightChecks | None, *, locale: str) -> dict[str, Any] | None:
+    """What the report's checks section shows, each finding worded in ``locale``; None without findings."""
+    if checks is None:
+        return None
+    t = messages(locale)
+    holding = checks.holding()
+    findings = [
+        {
+            "check": f.check,
+            "name": t[f"check_{f.check}"],
+            "verdict": f.verdict,
+            "verdict_label": t[f"verdict_{f.verdict}"],
+            "compared": t["compared_replaced"] if checks.against == REPLACED else _compared(f, t),
+            "figures": _figures(f, t, locale),
+            "accepted": checks.accepted.reason if checks.accepted and f.check in checks.accepted.checks else None,
+            "holding": f in holding,
+        }
+        for f in checks.findings
+    ]
+    holding_names = [t[f"check_{f.check}"] for f in holding]
+    intro = t["checks_intro_replaced"] if checks.against == REPLACED else t["checks_intro"]
+    return {"intro": intro, "findings": findings, "holding": holding_names}
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """What the person asked to approve a held night reads in Airflow's "Required actions" (the body is Markdown)."""
+
+    subject: str
+    body: str
+
+
+def approval_request(night: NightFolder, *, staged_url: str | None, locale: str) -> ApprovalRequest:
+    """The request for a night its checks hold: the findings that hold it, worded as the report words them, and
+    a link to the staged report (``staged_url``, through the report viewer)."""
+    t = messages(locale)
+    view = checks_view(NightChecks.read(night), locale=locale)
+    holding = [f for f in view["findings"] if f["holding"]] if view else []
+    lines = [t["approval_intro"].format(date=night.date), ""]
+    lines += [f"- **{f['name']}** ({f['verdict_label']}): {f['figures']} — {f['compared']}" for f in holding]
+    if staged_url:
+        lines += ["", f"[{t['approval_open']}]({staged_url})"]
+    lines += ["", t["approval_choices"]]
+    return ApprovalRequest(t["approval_subject"].format(date=night.date), "\n".join(lines))
+
+
+def _compared(finding: Finding, t: dict[str, str]) -> str:
+    """The sessions a finding compared the night with; for the price level, those its stocks were last seen in."""
+    compared: Compared = finding.compared
+    if not compared.sessions or compared.first is None or compared.last is None:
+        return t["compared_no_stock"] if finding.check == PRICE_LEVEL else t["compared_no_session"]
+    if compared.sessions == 1 and compared.first == compared.last:
+        sessions = t["compared_one_session"].format(date=compared.last)
+    else:
+        sessions = t["compared_sessions"].format(count=compared.sessions, first=compared.first, last=compared.last)
+    return t["compared_last_seen"].format(sessions=sessions) if finding.check == PRICE_LEVEL else sessions
+
+
+def _figures(finding: Finding, t: dict[str, str], locale: str) -> str:
+    """A finding's key figures, briefly."""
+    figures, check = finding.figures, finding.check
+    if check == PRICE_LEVEL:
+        if figures.get("median_ratio") is None:
+            return t["figures_price_few"].format(stocks=figures["stocks_compared"], required=figures["required_stocks"])
+        return t["figures_price"].format(
+            ratio=_decimal(figures["median_ratio"], 2),
+            stocks=format_int(int(str(figures["stocks_compared"]))),
+            moved=format_int(int(str(figures["stocks_moved"]))),
+            low=_decimal(figures["low"], 1),
+            high=_decimal(figures["high"], 1),
+        )
+    if finding.verdict == "too_little_history":
+        return t["figures_too_little"].format(required=figures["required_sessions"])
+    if check in ("row_count", "total_value"):
+
+        def amount(value: Json) -> str:
+            number = Decimal(str(value))
+            if check == "row_count":
+                return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,.1f}"
+            return f"{compact_money(number, locale)} {t['currency']}"
+
+        deviation = Decimal(str(figures["deviation"]))
+        return t["figures_total"].format(
+            today=amount(figures["today"]),
+            median=amount(figures["median"]),
+            z=_decimal(figures["robust_z"], 1, exactly=True),
+            deviation=format_change(deviation * 100) if deviation.is_finite() else "∞",
+        )
+    if check == "missing_sectors":
+        missing = ", ".join(str(sector) for sector in _items(figures["missing"]))
+        key = "figures_missing" if missing else "figures_none_missing"
+        return t[key].format(sectors=missing, expected=figures["expected"])
+    if check == "sector_share":
+        moved = [
+            t["figures_share_moved"].format(
+                sector=item["sector"],
+                today=_decimal(item["today"], 1, exactly=True),
+                median=_decimal(item["median"], 1, exactly=True),
+                points=f"{Decimal(str(item['points'])):+.1f}",
+            )
+            for item in _items(figures["moved"])
+            if isinstance(item, dict)
+        ]
+        return "; ".join(moved) or t["figures_share_steady"].format(points=_decimal(figures["threshold_points"], 0))
+    if check == "same_input":
+        matched_by = figures.get("matched_by")
+        key = {"sha256": "figures_same_files", "figures": "figures_same_figures"}.get(str(matched_by), "")
+        return t[key or "figures_new_input"].format(date=figures.get("date"))
+    return ""
+
+
+def _items(value: Json) -> list[Json]:
+    return value if isinstance(value, list) else []
+
+
+def _decimal(value: Json, places: int, *, exactly: bool = False) -> str:
+    """A decimal figure to ``places`` places (at least, unless ``exactly``); infinity as ∞."""
+    number = Decimal(str(value))
+    if not number.is_finite():
+        return "∞"
+    exponent = number.normalize().as_tuple().exponent
+    shown = places if exactly or not isinstance(exponent, int) else max(places, -exponent)
+    return f"{number:,.{shown}f}"
 
 
 def _change(value: Decimal, previous: Decimal | None) -> Decimal | None:

@@ -8,6 +8,7 @@ import re
 import pytest
 from airflow.utils.state import DagRunState
 
+from include.sector_report.plausibility import CHECKS, VERDICTS
 from include.sector_report.reporting.i18n import LOCALES, MESSAGES, messages
 from tests.support import PROJECT_ROOT
 
@@ -62,3 +63,9 @@ def test_a_late_alert_can_word_every_state_of_the_nights_run(locale: str) -> Non
 def test_an_unknown_locale_is_refused_naming_it_and_the_locales(locale: str) -> None:
     with pytest.raises(ValueError, match=rf"^locale {re.escape(repr(locale))} is not one of ko, en$"):
         messages(locale)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_plausibility_check_and_verdict_is_worded(locale: str) -> None:
+    wanted = [f"check_{check}" for check in CHECKS] + [f"verdict_{verdict}" for verdict in VERDICTS]
+    assert [key for key in wanted if key not in messages(locale)] == []
