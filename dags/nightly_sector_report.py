@@ -14,8 +14,11 @@ its trading days; `SECTOR_REPORT_EXCHANGE` names another), this DAG
 2. **aggregate**: runs `include/sql/nightly_sector_report/sector_summary.sql` as one PyFlink batch job:
    per sector total value `SUM(price * volume)` (exact DECIMAL), average price, total volume, count;
 3. **validate**: reconciles Flink's output with the control totals to the cent, then writes
-   `summary.csv` / `summary.json`;
+   `summary.csv` / `summary.json`; **check_plausibility**: compares the night with the published history
+   (row count, value, sectors, shares, the same input, price level) and writes `checks.json`;
 4. **render_report**: renders the report (Korean or English) and logs the summary table;
+   **wait_for_approval**: a night its checks hold waits here for a person (Airflow's Required actions):
+   Approve publishes it, Reject fails it; any other night passes at once;
 5. **publish**: the one moment the night is published: its report, the reports index and `latest`
    together, the "Report" tab and button, and the `sector_report_daily` Asset event;
 6. **deliver_report**: mails the report to `email_to` (through the `smtp_default` connection).
@@ -52,6 +55,7 @@ from include.sector_report.dag_support import (
     dag_args,
     email_list_param,
     locale_param,
+    plausibility_params,
     report_chain,
     report_date,
     send_with_report,
@@ -157,6 +161,7 @@ with DAG(
             "(remote target); default: SECTOR_REPORT_FLINK_SLOT_WAIT_SECONDS.",
         ),
         "locale": locale_param(),
+        **plausibility_params(),
     },
 ):
     earlier_runs = PreviousRunSensor(task_id="wait_for_earlier_runs")

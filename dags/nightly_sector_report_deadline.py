@@ -21,6 +21,7 @@ from airflow_report_kit.timetables.exchange_sessions import ExchangeSessionTimet
 
 from include.sector_report import settings
 from include.sector_report.dag_support import (
+    APPROVAL_TASK,
     DATA,
     alert_late_night,
     alert_to_param,
@@ -52,11 +53,22 @@ def check_published(**context: Any) -> bool:
     state = next(
         (s for s in NIGHT_STATES if ti.get_dr_count(dag_id=NIGHTLY_DAG_ID, logical_dates=session, states=[s])), "none"
     )
+    held_run = None
+    if state == "running":  # held for approval (see NightApproval): a running night that waits for a person
+        tasks = ti.get_task_states(dag_id=NIGHTLY_DAG_ID, logical_dates=session, task_ids=[APPROVAL_TASK])
+        held_run = next((run for run, of in tasks.items() if of.get(APPROVAL_TASK) == "awaiting_input"), None)
+        state = "held" if held_run else state
     failure = last_failure(DATA.run(day)) if state == "failed" else None
     why = f"; {failure.task_id} failed" if failure else ""
     print(f"The night of {day} was not published by {deadline} (its run: {state}{why}): alerting alert_to")
     alert_late_night(
-        context, night_dag_id=NIGHTLY_DAG_ID, report_date=day, deadline=deadline, night_state=state, failure=failure
+        context,
+        night_dag_id=NIGHTLY_DAG_ID,
+        report_date=day,
+        deadline=deadline,
+        night_state=state,
+        failure=failure,
+        held_run=held_run,
     )
     return False
 

@@ -12,7 +12,8 @@ date's latest revision was made from, reissues that night as its next **revision
 1. **take_up_correction**: takes up the oldest waiting correction for this run (recorded in
    `revisions/<date>/claims.jsonl` with its SHA-256: the same file dropped again starts nothing) and
    moves it, with its control file, out of `incoming/` to `corrections/<date>/`, where it is kept;
-2. **prepare_input**, **aggregate**, **validate**, **render_report**: as the nightly DAG, in its own work
+2. **prepare_input**, **aggregate**, **validate**, **check_plausibility** (against the revision it replaces),
+   **render_report**, **wait_for_approval**: as the nightly DAG, in its own work
    area `restatements/<date>/`, while readers keep seeing the published revision; the report says it is
    revision N, from which file, and what changed by sector since the previous revision;
 3. **publish**: as the nightly DAG's: revision N is written to `revisions/<date>/r<N>/`, the date's
@@ -44,6 +45,7 @@ from include.sector_report.dag_support import (
     dag_args,
     fail_without_retry,
     locale_param,
+    plausibility_params,
     report_chain,
     send_with_report,
 )
@@ -145,6 +147,7 @@ with DAG(
         "allow_empty": Param(False, type="boolean", description="A corrected day without transactions is valid."),
         "alert_to": alert_to_param(),
         "locale": locale_param(),
+        **plausibility_params(),
     },
 ):
     correction = take_up_correction()

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import pendulum
+from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Asset, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
@@ -26,6 +27,7 @@ from airflow_report_kit.viewer.links import ReportLink, publish_pages
 from . import settings
 from .errors import ReportError
 from .layout import DataFolder, RevisionFolder, RunFolder
+from .plausibility import CHECKS, PLAUSIBILITY_MODES
 from .report_dates import report_date_of
 from .reporting.i18n import LOCALES
 
@@ -45,6 +47,8 @@ DATA = DataFolder(settings.DATA_ROOT)
 SECTOR_SUMMARY_SQL = "sql/nightly_sector_report/sector_summary.sql"
 # The restatement DAG's first task: what it returns names the corrected file and its date.
 CLAIM_TASK = "take_up_correction"
+# The task a night whose checks hold it waits in for a person (see NightApproval).
+APPROVAL_TASK = "wait_for_approval"
 
 # Mail addresses as a DAG param's JSON schema.
 EMAIL_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s,;]+@[^@\s,;]+$"}}
@@ -61,6 +65,28 @@ def alert_to_param(description: str = "Addresses told when a run fails.") -> Par
 
 def locale_param(of: str = "the report") -> Param:
     return Param(settings.LOCALE, enum=list(LOCALES), description=f"Language of {of}.")
+
+
+def plausibility_params() -> dict[str, Param]:
+    """The Params of a DAG that checks its night against the published history before publishing it."""
+    return {
+        "plausibility": Param(
+            settings.PLAUSIBILITY,
+            enum=list(PLAUSIBILITY_MODES),
+            description="A night whose checks find it implausible: 'hold' it for a person to approve, only 'warn' "
+            "in its report, or check 'off'; default: SECTOR_REPORT_PLAUSIBILITY.",
+        ),
+        "accept_findings": Param(
+            [],
+            type="array",
+            items={"type": "string", "enum": list(CHECKS)},
+            description="Checks whose held findings this run accepts as real (a half-day session, a sector "
+            "delisted): they show in the report and the history, and hold nothing. Needs accept_reason.",
+        ),
+        "accept_reason": Param(
+            None, type=["null", "string"], description="Why the accepted findings are real, for the history."
+        ),
+    }
 
 
 @contextmanager
@@ -118,13 +144,32 @@ def revision_audit(context: Context) -> Audit:
     # that does not answer would hold every other publication.
     job = ti.xcom_pull(task_ids="aggregate")
 
+    approval = ti.xcom_pull(task_ids=APPROVAL_TASK)
+
     def audit(run: RunFolder, number: int) -> dict[str, Any]:
+        from .plausibility import NightChecks
+
         recipients = params["email_to"] if "email_to" in params else night_recipients(run, before=number)
-        return audit_record(
+        record = audit_record(
             run, revision=number, flink_job_id=job["job_id"], dag_id=ti.dag_id, run_id=ti.run_id, recipients=recipients
         )
+        if checks := NightChecks.read(run):
+            record["checks"] = checks.audit_entry()
+        if approval:  # the night was held, and a person approved it
+            record["approved"] = approval_entry(approval)
+        return record
 
     return audit
+
+
+def approval_entry(approval: Mapping[str, Any]) -> dict[str, Any]:
+    """Who approved a held night, when, and what they said (the approval task's result, as its XCom holds it)."""
+    user = approval.get("responded_by_user") or {}
+    return {
+        "by": user.get("name") or user.get("id") or "(unknown)",
+        "at": str(approval.get("responded_at")),
+        "comment": (approval.get("params_input") or {}).get("comment") or "",
+    }
 
 
 def take_over_earlier_release() -> None:
@@ -240,25 +285,25 @@ def alert_late_night(
     deadline: dt.datetime,
     night_state: str,
     failure: Failure | None,
+    held_run: str | None = None,
 ) -> None:
     """The night of ``report_date`` was not published by ``deadline``: tell ``alert_to`` (the running task's
     params) what its run is doing (``night_state``) and, if it failed, what failed, with a link to the nightly
-    DAG's runs."""
-    from airflow.configuration import conf as airflow_conf
-
+    DAG's runs, or, when it is held for approval (``held_run``), to the run's approval."""
     from .reporting.mail import late_alert
 
     params = context["params"]
     if not params.get("alert_to"):
         return
-    base_url = airflow_conf.get("api", "base_url", fallback="http://localhost:8080/").rstrip("/")
+    base_url = airflow_conf_base_url()
     mail = late_alert(
         dag_id=night_dag_id,
         report_date=report_date,
         deadline=deadline.isoformat(),
         night_state=night_state,
         failure=failure,
-        run_url=f"{base_url}/dags/{quote(night_dag_id, safe='')}/runs",
+        run_url=f"{base_url}/dags/{quote(night_dag_id, safe='')}/runs"
+        + (f"/{quote(held_run, safe='')}/tasks/{APPROVAL_TASK}/required_actions" if held_run else ""),
         locale=params["locale"],
     )
     send(context, params["alert_to"], mail)
@@ -301,6 +346,70 @@ FLINK_JOB: dict[str, Any] = {
 DAILY_REPORT = Asset(settings.DAILY_REPORT_ASSET)
 
 
+class NightApproval(HITLOperator):
+    """Waits for a person when the night's plausibility checks hold it, and only then: a night with no held finding
+    (or accepted ones, or the checks set to warn or off) passes at once. The person sees the findings and a link to
+    the staged report in Airflow's "Required actions"; Approve publishes it (publish records who, when, and their
+    comment), Reject fails the night without a retry, naming who rejected it, which alerts on-call.
+
+    Airflow's HITLOperator does the waiting (the task waits in ``awaiting_input``, holding no worker slot). Not its
+    ApprovalOperator: that skips publish on Reject, and a skipped publish leaves a green run and no report; here a
+    rejection fails the night."""
+
+    APPROVE, REJECT = "Approve", "Reject"
+
+    def __init__(self, *, render_task: str, params: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        # The form asks for a comment alone: ``params`` (the DAG's, which Airflow hands every operator) are the
+        # run's, not the person's. Optional: the UI's form will not send an empty string that may not be null.
+        comment = Param(None, type=["null", "string"], description="Why you approve or reject the night.")
+        super().__init__(
+            subject="Held for approval", options=[self.APPROVE, self.REJECT], params={"comment": comment}, **kwargs
+        )
+        self.render_task = render_task
+
+    def execute(self, context: TaskContext) -> Any:
+        from .plausibility import NightChecks
+        from .reporting.render import approval_request
+
+        night = RunFolder(Path(context["ti"].xcom_pull(task_ids=self.render_task)))
+        checks = NightChecks.read(night)
+        holding = checks.holding() if checks else []
+        if not holding:
+            print(f"Nothing holds the night of {night.date}: it is published without waiting.")
+            return None
+        staged = publish_pages(context, night.staged_report_html)
+        # A link from the UI's own page: its path alone, whichever host name the person reached the UI by.
+        staged_url = f"{urlparse(airflow_conf_base_url()).path.rstrip('/')}{staged}" if staged else None
+        request = approval_request(night, staged_url=staged_url, locale=context["params"]["locale"])
+        self.subject, self.body = request.subject, request.body
+        print(f"The night of {night.date} is held for approval: {', '.join(f.check for f in holding)}")
+        return super().execute(context)
+
+    def execute_complete(self, context: TaskContext, event: dict[str, Any]) -> Any:
+        result = super().execute_complete(context, event)
+        if result["chosen_options"] == [self.APPROVE]:
+            return result
+        from .plausibility import NightChecks
+
+        entry = approval_entry(result)
+        checks = NightChecks.read(RunFolder(Path(context["ti"].xcom_pull(task_ids=self.render_task))))
+        holding = ", ".join(f.check for f in checks.holding()) if checks else "?"
+        said = f" ({entry['comment']})" if entry["comment"] else ""
+        raise AirflowFailException(
+            f"{entry['by']} rejected the night of {report_date(context).isoformat()} at {entry['at']}{said}, held by "
+            f"its plausibility checks ({holding}). Nothing was published or mailed. To be asked again, clear this "
+            f"task with its downstream tasks; to publish the day as real, trigger it again with accept_findings "
+            f"{holding} and an accept_reason; to replace it, drop a corrected file."
+        )
+
+
+def airflow_conf_base_url() -> str:
+    """The UI's address, as links in mails and approval requests give it (``[api] base_url``)."""
+    from airflow.configuration import conf as airflow_conf
+
+    return str(airflow_conf.get("api", "base_url", fallback="http://localhost:8080/")).rstrip("/")
+
+
 class ReportChain(NamedTuple):
     """The XComArgs of a report chain that the DAG wires on: the prepared night's, and the published report's."""
 
@@ -336,6 +445,26 @@ def report_chain(
         night = RunFolder(Path(prepared["run_dir"]))
         with fail_without_retry():
             validate_run(night, logical_date=night.date)
+
+    @task(task_id="check_plausibility")
+    def check_plausibility(prepared: dict[str, str], **context: Any) -> list[str]:
+        """The night against the published history (or the revision it replaces): ``checks.json``, which the report
+        shows and the approval reads. Returns the checks that hold the night."""
+        from .plausibility import Acceptance, check_run
+
+        params = context["params"]
+        night = RunFolder(Path(prepared["run_dir"]))
+        night.checks_json.unlink(missing_ok=True)
+        if params["plausibility"] == "off":
+            print("Plausibility checks are off for this run (plausibility: off).")
+            return []
+        with fail_without_retry():
+            accepted = Acceptance.of(params["accept_findings"], params["accept_reason"])
+            holds = params["plausibility"] == "hold"
+            checks = check_run(night, sessions=settings.PLAUSIBILITY_SESSIONS, accepted=accepted, holds=holds)
+        for finding in checks.findings:
+            print(f"{finding.check}: {finding.verdict} {finding.figures}")
+        return [f.check for f in checks.holding()]
 
     @task(task_id="render_report")
     def render_report(prepared: dict[str, str], flink_job: dict[str, Any], **context: Any) -> str:
@@ -378,8 +507,10 @@ def report_chain(
     )
     flink_job_facts: Any = aggregate.output
     rendered: Any = render_report(prepared, flink_job_facts)
-    aggregate >> validate(prepared) >> rendered
+    aggregate >> validate(prepared) >> check_plausibility(prepared) >> rendered
+    approval = NightApproval(task_id=APPROVAL_TASK, render_task="render_report")
     published: Any = publish(rendered)
+    rendered >> approval >> published
     # TaskFlow takes no operator_extra_links argument; the link is the published report's.
     published.operator.operator_extra_links = (ReportLink(),)
     return ReportChain(prepared, published)
