@@ -223,6 +223,8 @@ def _compared(finding: Finding, t: dict[str, str]) -> str:
 def _figures(finding: Finding, t: dict[str, str], locale: str) -> str:
     """A finding's key figures, briefly."""
     figures, check = finding.figures, finding.check
+    if "required_sessions" in figures:  # any check, with fewer earlier sessions than it needs
+        return t["figures_too_little"].format(required=figures["required_sessions"])
     if check == PRICE_LEVEL:
         if figures.get("median_ratio") is None:
             return t["figures_price_few"].format(stocks=figures["stocks_compared"], required=figures["required_stocks"])
@@ -233,8 +235,6 @@ def _figures(finding: Finding, t: dict[str, str], locale: str) -> str:
             low=_decimal(figures["low"], 1),
             high=_decimal(figures["high"], 1),
         )
-    if finding.verdict == "too_little_history":
-        return t["figures_too_little"].format(required=figures["required_sessions"])
     if check in ("row_count", "total_value"):
 
         def amount(value: Json) -> str:

@@ -394,3 +394,18 @@ def test_a_restatement_checked_against_the_revision_it_replaces_says_so(tmp_path
     assert '<td class="compared">the published revision it replaces</td>' in row
     assert "today 512, median 1,003" in row
     assert "Held for approval" in html
+
+
+@pytest.mark.parametrize("earlier", [0, 1], ids=["first_night", "one_earlier_session"])
+def test_a_night_with_too_little_history_renders_every_check_as_such(tmp_path: Path, earlier: int) -> None:
+    """The findings check_night makes of a deployment's first nights (a night of `make run`) render in both locales."""
+    figures = {"semiconductor": Figures(Decimal("1000"), 10, 3)}
+    history = [Session("2024-03-07", {"semiconductor": Figures(Decimal("990"), 9, 3)}, {}, frozenset({"a"}))][:earlier]
+    findings = check_night(Session("2024-03-08", figures, {}, frozenset({"b"})), history)
+    run = with_checks(night(tmp_path, SECTORS), [f.to_json() for f in findings])
+    for locale in ("en", "ko"):
+        html = render(run, locale)
+        verdicts = dict(re.findall(r'data-check="(\w+)" data-verdict="(\w+)"', html))
+        assert set(verdicts.values()) <= {"too_little_history", "passed"}
+        assert len(verdicts) == len(CHECKS)
+    assert "needs 5 earlier sessions" in finding_row(render(run, "en"), "price_level")
