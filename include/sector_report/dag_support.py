@@ -164,10 +164,10 @@ def revision_audit(context: Context) -> Audit:
 
 def approval_entry(approval: Mapping[str, Any]) -> dict[str, Any]:
     """Who approved a held night, when, and what they said (the approval task's result, as its XCom holds it)."""
-    user = approval.get("responded_by_user") or {}
+    user, at = approval.get("responded_by_user") or {}, approval.get("responded_at")
     return {
         "by": user.get("name") or user.get("id") or "(unknown)",
-        "at": str(approval.get("responded_at")),
+        "at": at.isoformat() if isinstance(at, dt.datetime) else str(at),
         "comment": (approval.get("params_input") or {}).get("comment") or "",
     }
 

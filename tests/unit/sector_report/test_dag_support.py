@@ -20,6 +20,7 @@ from include.sector_report.dag_support import (
     alert_failed_restatement,
     alert_failed_task,
     alert_failed_withdrawal,
+    alert_late_night,
     dag_args,
     daily_report_event,
     fail_without_retry,
@@ -96,8 +97,9 @@ def test_a_restatement_is_of_its_corrected_files_date_else_of_the_date_asked_for
 def test_a_revisions_audit_line_names_its_run_job_and_recipients(data_root: Path) -> None:
     published_night(data_root, "2024-03-08", [sector("semiconductor", "100.00")])
     night = night_of(NIGHT)  # the work area a revision is published from
+    results = {"aggregate": {"job_id": "j1"}}
     ti = SimpleNamespace(
-        dag_id="nightly_sector_report", run_id="manual__1", xcom_pull=lambda task_ids: {"job_id": "j1"}
+        dag_id="nightly_sector_report", run_id="manual__1", xcom_pull=lambda task_ids: results.get(task_ids)
     )
     nightly = revision_audit({"ti": ti, "params": {"email_to": ["desk@example.com"]}})(night, 2)
     assert (nightly["flink_job_id"], nightly["run_id"], nightly["recipients"]) == (
@@ -105,8 +107,48 @@ def test_a_revisions_audit_line_names_its_run_job_and_recipients(data_root: Path
         "manual__1",
         ["desk@example.com"],
     )
+    assert "approved" not in nightly, "nothing held the night: nobody approved it"
     restatement = revision_audit({"ti": ti, "params": {}})(night, 2)
     assert restatement["recipients"] == [], "a restatement's mail goes to whoever earlier revisions went to: nobody"
+
+
+def test_an_approved_nights_audit_line_says_who_approved_it_when_and_why(data_root: Path) -> None:
+    published_night(data_root, "2024-03-08", [sector("semiconductor", "100.00")])
+    answered = dt.datetime(2024, 3, 8, 22, 30, tzinfo=dt.UTC)
+    results = {
+        "aggregate": {"job_id": "j1"},
+        # What the approval task returns (Airflow's HITLOperator.execute_complete), as its XCom gives it back.
+        "wait_for_approval": {
+            "chosen_options": ["Approve"],
+            "params_input": {"comment": "half-day session"},
+            "responded_at": answered,
+            "responded_by_user": {"id": "7", "name": "kim"},
+        },
+    }
+    ti = SimpleNamespace(
+        dag_id="nightly_sector_report", run_id="manual__1", xcom_pull=lambda task_ids: results.get(task_ids)
+    )
+    line = revision_audit({"ti": ti, "params": {"email_to": []}})(night_of(NIGHT), 2)
+    assert line["approved"] == {"by": "kim", "at": "2024-03-08T22:30:00+00:00", "comment": "half-day session"}
+
+
+def test_a_night_held_past_its_deadline_is_said_to_be_held_with_a_link_to_its_approval(smtp_server) -> None:
+    context = {"params": {"alert_to": ["oncall@example.com"], "locale": "en"}}
+    deadline = dt.datetime(2024, 3, 8, 22, 0, tzinfo=dt.UTC)
+    alert_late_night(
+        context,
+        night_dag_id="nightly_sector_report",
+        report_date="2024-03-08",
+        deadline=deadline,
+        night_state="held",
+        failure=None,
+        held_run="scheduled__2024-03-08T14:00:00+00:00",
+    )
+    [(_, mail)] = smtp_server.about("[LATE] nightly_sector_report 2024-03-08")
+    html = mail.get_body(("html",)).get_content()
+    assert "held for approval" in html
+    run = "scheduled__2024-03-08T14%3A00%3A00%2B00%3A00"
+    assert f"/dags/nightly_sector_report/runs/{run}/tasks/wait_for_approval/required_actions" in html
 
 
 def test_the_flink_jobs_paths_are_the_nights_files() -> None:

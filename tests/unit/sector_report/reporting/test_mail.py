@@ -75,3 +75,12 @@ def test_a_correction_mail_names_the_date_the_revision_and_each_sectors_differen
     assert "+10.0%" in rows["semiconductor"]
     assert re.findall(r'data-figure="\w+">([^<]+)<', rows["bank"]) == ["+5.00", "+1", "+1"]
     assert "<style" not in mail.html, "inline styles only: mail clients drop style sheets"
+
+
+def test_a_late_alert_of_a_held_night_says_it_waits_for_approval() -> None:
+    late = dict(dag_id="nightly_sector_report", report_date="2024-03-08", deadline="2024-03-08T22:00:00+00:00",
+                run_url="http://airflow.example/required_actions", failure=None)  # fmt: skip
+    assert (
+        "held for approval: its plausibility checks held it" in late_alert(night_state="held", locale="en", **late).html
+    )
+    assert "승인 대기 중" in late_alert(night_state="held", locale="ko", **late).html
