@@ -20,7 +20,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -33,18 +32,16 @@ from pathlib import Path
 import airflow_flink_sql
 import psutil
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from include.sector_report.corrections import corrections_waiting
-from include.sector_report.layout import DataFolder, NightFolder, RunFolder
-from include.sector_report.plausibility import NightChecks
+from include.sector_report.layout import DataFolder, RunFolder
 from include.sector_report.published_nights import is_published, published_nights
 from include.sector_report.reporting.publish import index_lock
 from include.sector_report.reporting.render import format_change
 from include.sector_report.revisions import Revisions
 from include.sector_report.summary import NightSummary
 from tests.support import PROJECT_ROOT
-from tests.support.airflow_admin import admin_env
 from tests.support.airflow_api import (
     DAG_ID,
     DAG_IDS,
@@ -55,12 +52,11 @@ from tests.support.airflow_api import (
     seoul_date,
 )
 from tests.support.browser import launch_chromium, signed_in_page
-from tests.support.landing import days_records, drop_days_file, drop_export, landed_rows, sector_figures
-from tests.support.nights import published, published_night
-from tests.support.nights import sector as sector_row
+from tests.support.deployment import airflow_cli, assert_exact, deployment, ready_api, trigger, triggered_night
+from tests.support.landing import days_records, drop_days_file, drop_export, sector_figures
+from tests.support.nights import published
 from tests.support.report_html import previous_date, report_rows
 from tools.airflow_local import AirflowStandalone
-from tools.processes import free_port
 
 pytestmark = [pytest.mark.airflow_server, pytest.mark.postgres, pytest.mark.flink]
 
@@ -74,25 +70,10 @@ LINEAGE_FILE = "lineage.jsonl"
 
 @pytest.fixture(scope="module")
 def airflow(flink_cluster, smtp_server, postgres_server, tmp_path_factory):
-    """`airflow standalone` on its own home, data folder and PostgreSQL database, configured as a deployment:
-    nights land the day's file and run on the remote Flink cluster."""
+    """The deployment (tests.support.deployment) on its own home, data folder and PostgreSQL database."""
     home = tmp_path_factory.mktemp("airflow-home")
     data = tmp_path_factory.mktemp("data")
-    env = {
-        **os.environ,
-        **admin_env(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_server.create_database("deployment"),
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        # The scheduler looks for work every 0.2 s instead of every 1 s when idle: a night's nine tasks
-        # follow each other sooner (measured: a third off each scheduled test), nothing else changes.
-        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
-        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
-        "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(
-            {"conn_type": "flink", "host": "localhost", "port": flink_cluster.rest_port}
-        ),
-        "SECTOR_REPORT_FLINK_TARGET": "remote",
-        "SECTOR_REPORT_SOURCE": "file",
+    settings = {
         # A scheduled night waits 3 minutes for its file whatever the hour: by default it would wait until 06:00
         # Seoul time after its session, already past when the suite runs between 06:00 and 23:00. Not longer:
         # a night the scheduler starts meanwhile (a test run alone, the suite crossing 23:00 in Seoul) holds
@@ -100,67 +81,20 @@ def airflow(flink_cluster, smtp_server, postgres_server, tmp_path_factory):
         "SECTOR_REPORT_FILE_WAIT_SECONDS": "180",
         "SECTOR_REPORT_ALERT_TO": ONCALL,
         "SECTOR_REPORT_PUBLISH_DEADLINE_MINUTES": str(LATE_AFTER_SECONDS / 60),
-        "SECTOR_REPORT_RETRY_DELAY_SECONDS": "3",
         "SECTOR_REPORT_CORRECTIONS_POLL_SECONDS": str(CORRECTIONS_POLL_SECONDS),
-        "SECTOR_REPORT_DATA_DIR": str(data),
-        "AIRFLOW__REPORT_VIEWER__ROOT": str(data),
-        # A night is checked against the 5 sessions before it (the fewest the checks accept), so the plausibility
-        # test's history is the five it publishes; its nights ask to be held (the tests' default only warns).
-        "SECTOR_REPORT_PLAUSIBILITY_SESSIONS": "5",
         # The deployment's lineage (docker-compose names the console transport), into a file the tests read.
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
             {"type": "file", "log_file_path": str(home / LINEAGE_FILE), "append": True}
         ),
     }
-    standalone = AirflowStandalone(home, port=free_port(), env=env)
-    standalone.start()
-    try:
+    url = postgres_server.create_database("deployment")
+    with deployment(home, data, database_url=url, flink_port=flink_cluster.rest_port, **settings) as standalone:
         yield standalone, data
-    finally:
-        standalone.stop()
-
-
-def airflow_cli(standalone: AirflowStandalone, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow", *args], env=standalone.env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
-def trigger(standalone: AirflowStandalone, day: str, conf: dict) -> None:
-    """`airflow dags trigger` for the night of ``day`` (23:00 in Seoul)."""
-    logical = dt.datetime.fromisoformat(f"{day}T14:00:00+00:00").isoformat()
-    airflow_cli(standalone, "dags", "trigger", DAG_ID, "--logical-date", logical, "--conf", json.dumps(conf))
-
-
-def triggered_night(standalone: AirflowStandalone, api: Api, day: str, conf: dict) -> dict:
-    """The run of ``day``'s night, triggered with ``conf`` (the DAG unpaused)."""
-    api.unpause(DAG_ID)
-    trigger(standalone, day, conf)
-    return api.run_of(DAG_ID, "manual", day)
-
-
-def assert_exact(run: NightFolder) -> None:
-    """The night's figures equal a computation from its input, to the cent (a published revision: from the input it
-    keeps)."""
-    expected: dict[str, list[Decimal | int]] = {}
-    for _code, sector, cents, volume, _day in landed_rows(run):
-        figures = expected.setdefault(sector, [Decimal(0), 0, 0])
-        figures[0] += Decimal(cents) * volume / 100
-        figures[1] += volume
-        figures[2] += 1
-    published = {s.sector: [s.total_value, s.total_volume, s.transaction_count] for s in NightSummary.read(run).sectors}
-    assert published == expected
 
 
 @pytest.fixture(scope="module")
 def api(airflow) -> Api:
-    standalone, _ = airflow
-    api = Api(standalone.url)
-    for dag_id in DAG_IDS:
-        api.wait_for(lambda dag_id=dag_id: api.call("GET", f"/dags/{dag_id}"), f"the dag-processor to parse {dag_id}")
-    return api
+    return ready_api(airflow[0])
 
 
 @pytest.fixture(autouse=True)
@@ -820,100 +754,3 @@ def test_a_corrected_file_reissues_its_night_as_its_next_revision_and_the_month_
         revision_2,
     )
     assert 'data-revision="3"' in DataFolder(data).index_html.read_text()
-
-
-# Five ordinary sessions published before the plausibility test's nights (their history): after every date the other
-# tests publish, so the deployment's history of 5 sessions (SECTOR_REPORT_PLAUSIBILITY_SESSIONS) is theirs alone.
-ORDINARY_SESSIONS = ["2025-06-16", "2025-06-17", "2025-06-18", "2025-06-19", "2025-06-20"]
-
-
-def approval_path(night: dict) -> str:
-    quoted = urllib.parse.quote(night["dag_run_id"], safe="")
-    return f"/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/wait_for_approval/-1/hitlDetails"
-
-
-def held_for_approval(api: Api, night: dict) -> dict:
-    """The night's approval request, once its run waits in it for a person."""
-    return api.wait_for(
-        lambda: (
-            (request := api.call("GET", approval_path(night)))["task_instance"]["state"] == "awaiting_input" and request
-        ),
-        "the night to wait for approval",
-    )
-
-
-def test_a_night_that_looks_wrong_is_held_for_a_person_and_only_an_approval_publishes_it(
-    airflow, api, smtp_server
-) -> None:
-    """After ordinary sessions, an ordinary night publishes without waiting; half a day's trades wait for a person
-    (the request in Chromium, with the staged report) and publish exact once approved, who and why in the history;
-    the same trades twice wait, and a rejection publishes nothing and alerts on-call."""
-    standalone, data = airflow
-    for rows, day in enumerate(ORDINARY_SESSIONS, start=200):
-        figures = sector_figures(days_records(day, rows))
-        sectors = [
-            sector_row(name, str(value), volume=volume, count=count) for name, (value, volume, count) in figures.items()
-        ]
-        published_night(data, day, sectors, input_sha256=f"{rows:064x}")
-    conf = {"source": "file", "plausibility": "hold", "email_to": [READER], "alert_to": [ONCALL], "locale": "en"}
-
-    drop_days_file(data, "2025-06-23", rows=205)
-    ordinary = triggered_night(standalone, api, "2025-06-23", conf)
-    assert api.finished_run(ordinary["dag_run_id"])["state"] == "success"
-    assert api.task(ordinary["dag_run_id"], "wait_for_approval")["state"] == "success", "published without waiting"
-    assert {f.verdict for f in NightChecks.read(published(data, "2025-06-23")).findings} <= {
-        "passed",
-        "too_little_history",
-    }
-
-    # Half a day: its control file made from the same half, so every exactness check passes.
-    drop_days_file(data, "2025-06-24", rows=102)
-    half = triggered_night(standalone, api, "2025-06-24", conf)
-    request = held_for_approval(api, half)
-    assert request["subject"] == "Held for approval: the night of 2025-06-24"
-    assert "**Row count vs. history** (held)" in request["body"]
-    assert not is_published(DataFolder(data), "2025-06-24")
-    assert not smtp_server.about("Sector transaction summary 2025-06-24")
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = signed_in_page(browser, standalone.url)
-        run = urllib.parse.quote(half["dag_run_id"], safe="")
-        page.goto(f"{standalone.url}/dags/{DAG_ID}/runs/{run}/tasks/wait_for_approval/required_actions?map_index=-1")
-        page.get_by_text("Held for approval: the night of 2025-06-24").first.wait_for(timeout=30_000)
-        page.get_by_text("Row count vs. history").first.wait_for()
-        expect(page.get_by_test_id("hitl-option-Approve")).to_be_enabled(timeout=30_000)
-        with page.context.expect_page() as opened:
-            page.get_by_role("link", name="Open the staged report").click()
-        staged = opened.value
-        staged.wait_for_load_state()
-        assert "/reports/runs/2025-06-24/report.staged.html" in staged.url
-        # The viewer frames the report; the held banner and the checks section are in it.
-        frame = staged.frame_locator("iframe").first if staged.locator("iframe").count() else staged
-        frame.locator("#held").wait_for(timeout=30_000)
-        browser.close()
-    comment = "half-day session: the exchange closed at noon"
-    answer = {"chosen_options": ["Approve"], "params_input": {"comment": comment}}
-    assert api.call("PATCH", approval_path(half), answer)["responded_by"]["name"] == "admin"
-    assert api.finished_run(half["dag_run_id"])["state"] == "success"
-    approved = published(data, "2025-06-24")
-    assert_exact(approved)
-    [line] = Revisions.of(approved).history()
-    assert (line["approved"]["by"], line["approved"]["comment"]) == ("admin", comment)
-    assert line["checks"]["held"] == ["row_count", "total_value"]
-    api.wait_for(lambda: smtp_server.about("Sector transaction summary 2025-06-24"), "the approved night's mail")
-
-    # The same trades twice (a file appended to itself): rejected.
-    drop_export(data, "export_2025-06-25.csv", days_records("2025-06-25", 204) * 2)
-    doubled = triggered_night(standalone, api, "2025-06-25", conf)
-    assert "**Row count vs. history** (held)" in held_for_approval(api, doubled)["body"]
-    answer = {"chosen_options": ["Reject"], "params_input": {"comment": "the vendor sent the file twice"}}
-    api.call("PATCH", approval_path(doubled), answer)
-    assert api.finished_run(doubled["dag_run_id"])["state"] == "failed"
-    assert not is_published(DataFolder(data), "2025-06-25")
-    subject = "[FAILED] nightly_sector_report 2025-06-25: wait_for_approval"
-    [(recipients, alert)] = api.wait_for(lambda: smtp_server.about(subject), "the rejection's alert")
-    assert ONCALL in recipients
-    body = alert.get_body(("html",)).get_content()
-    assert "admin rejected the night of 2025-06-25" in body
-    assert "the vendor sent the file twice" in body
-    assert not smtp_server.about("Sector transaction summary 2025-06-25")
