@@ -14,7 +14,7 @@ from include.sector_report.published_nights import published_revision
 from include.sector_report.reporting.publish import publish
 from include.sector_report.reporting.render import render_report
 from include.sector_report.revisions import audit_record
-from include.sector_report.summary import NightSummary, SectorSummary, StockSummary
+from include.sector_report.summary import NightSummary, SectorSummary, StockSummary, write_stock_totals
 from include.sector_report.transactions import ControlTotals, to_cents
 
 FACTS = {"run_id": "manual__2026-12-01T22:13:53.123456+00:00", "flink_job_id": "abc123", "flink_duration_s": 4.2}
@@ -30,9 +30,10 @@ def validated_night(
     rejected_rows: int = 1,
     restatement: bool = False,
     input_sha256: str = "0" * 64,
+    stock_totals: list[dict] | None = None,
 ) -> RunFolder:
     """A night whose summary validation has written (its folder otherwise empty), not yet published; in the
-    date's restatement folder with ``restatement``."""
+    date's restatement folder with ``restatement``; with every stock's totals (``stock_totals``) if given."""
     data = DataFolder(data_root)
     run = data.restatement(day) if restatement else data.run(day)
     run.reset()
@@ -45,6 +46,8 @@ def validated_night(
     )
     top = {sector: [StockSummary.from_json(s) for s in stocks] for sector, stocks in (top_stocks or {}).items()}
     NightSummary(day, rows, top, totals, data_rows, rejected_rows).write(run)
+    if stock_totals is not None:
+        write_stock_totals(run, [StockSummary.from_json(s) for s in stock_totals])
     manifest = {
         "source": "file",
         "data_rows": data_rows,
