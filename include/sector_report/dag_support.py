@@ -22,7 +22,7 @@ from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Asset, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow_flink_sql.operators.flink_sql import PyFlinkSqlOperator
-from airflow_report_kit.viewer.links import ReportLink, publish_pages
+from airflow_report_kit.viewer.links import ReportLink, publish_pages, serve_pages
 
 from . import settings
 from .errors import ReportError
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context as TaskContext
 
     from .failure_record import Failure
+    from .plausibility import Finding
     from .reporting.mail import Mail
     from .reporting.publish import Audit
 
@@ -155,8 +156,8 @@ def revision_audit(context: Context) -> Audit:
         )
         if checks := NightChecks.read(run):
             record["checks"] = checks.audit_entry()
-        if approval:  # the night was held, and a person approved it
-            record["approved"] = approval_entry(approval)
+        if holding_findings(run) and approved_since_checked(run, approval):  # held, and a person approved it
+            record["approved"] = approval_entry(approval or {})
         return record
 
     return audit
@@ -368,39 +369,59 @@ class NightApproval(HITLOperator):
         self.render_task = render_task
 
     def execute(self, context: TaskContext) -> Any:
-        from .plausibility import NightChecks
-        from .reporting.render import approval_request
+        from .reporting.render import approval_request, render_report
 
         night = RunFolder(Path(context["ti"].xcom_pull(task_ids=self.render_task)))
-        checks = NightChecks.read(night)
-        holding = checks.holding() if checks else []
+        holding = holding_findings(night)
         if not holding:
             print(f"Nothing holds the night of {night.date}: it is published without waiting.")
             return None
-        staged = publish_pages(context, night.staged_report_html)
+        # The person reads the staged report with a banner saying it waits, served while it waits and linked from no
+        # run's "Report" tab: readers read only what is published.
+        locale = context["params"]["locale"]
+        facts = run_facts(context, context["ti"].xcom_pull(task_ids="aggregate"))
+        preview = render_report(night, locale=locale, run_facts=facts, held_preview=True)
+        [served] = serve_pages(context, preview)
         # A link from the UI's own page: its path alone, whichever host name the person reached the UI by.
-        staged_url = f"{urlparse(airflow_conf_base_url()).path.rstrip('/')}{staged}" if staged else None
-        request = approval_request(night, staged_url=staged_url, locale=context["params"]["locale"])
+        preview_url = f"{urlparse(airflow_conf_base_url()).path.rstrip('/')}{served}" if served else None
+        request = approval_request(night, staged_url=preview_url, locale=locale)
         self.subject, self.body = request.subject, request.body
         print(f"The night of {night.date} is held for approval: {', '.join(f.check for f in holding)}")
         return super().execute(context)
 
     def execute_complete(self, context: TaskContext, event: dict[str, Any]) -> Any:
+        night = RunFolder(Path(context["ti"].xcom_pull(task_ids=self.render_task)))
+        night.held_preview_html.unlink(missing_ok=True)  # answered: no longer waits, no longer served
         result = super().execute_complete(context, event)
         if result["chosen_options"] == [self.APPROVE]:
             return result
-        from .plausibility import NightChecks
-
         entry = approval_entry(result)
-        checks = NightChecks.read(RunFolder(Path(context["ti"].xcom_pull(task_ids=self.render_task))))
-        holding = ", ".join(f.check for f in checks.holding()) if checks else "?"
+        holding = ", ".join(f.check for f in holding_findings(night))
         said = f" ({entry['comment']})" if entry["comment"] else ""
         raise AirflowFailException(
-            f"{entry['by']} rejected the night of {report_date(context).isoformat()} at {entry['at']}{said}, held by "
-            f"its plausibility checks ({holding}). Nothing was published or mailed. To be asked again, clear this "
-            f"task with its downstream tasks; to publish the day as real, trigger it again with accept_findings "
-            f"{holding} and an accept_reason; to replace it, drop a corrected file."
+            f"{entry['by']} rejected the night of {night.date} at {entry['at']}{said}, held by its plausibility "
+            f"checks ({holding}). Nothing was published or mailed. If the day is real after all, clear this task "
+            "with its downstream tasks and approve it, saying why; otherwise drop a corrected file for the date."
         )
+
+
+def holding_findings(night: RunFolder) -> list[Finding]:
+    """The night's findings that hold it for a person (none without checks: a night of the checks switched off)."""
+    from .plausibility import NightChecks
+
+    checks = NightChecks.read(night)
+    return checks.holding() if checks else []
+
+
+def approved_since_checked(night: RunFolder, approval: Mapping[str, Any] | None) -> bool:
+    """Whether a held night was approved after its checks last ran: an approval of earlier checks (check_plausibility
+    cleared alone since) approves nothing."""
+    from .plausibility import NightChecks
+
+    checks = NightChecks.read(night)
+    answered = approval.get("responded_at") if approval else None
+    checked = dt.datetime.fromisoformat(checks.checked_at) if checks and checks.checked_at else None
+    return isinstance(answered, dt.datetime) and checked is not None and answered >= checked
 
 
 def airflow_conf_base_url() -> str:
@@ -486,10 +507,19 @@ def report_chain(
         from .reporting.publish import publish as publish_revision
 
         audit = revision_audit(context)
+        night = RunFolder(Path(run_dir))
+        if (held := holding_findings(night)) and not approved_since_checked(
+            night, context["ti"].xcom_pull(task_ids=APPROVAL_TASK)
+        ):
+            raise AirflowFailException(
+                f"The night of {night.date} is held by its plausibility checks ({', '.join(f.check for f in held)}) "
+                f"and nobody approved it since they ran: nothing was published. Clear {APPROVAL_TASK} with its "
+                "downstream tasks to ask for approval."
+            )
         take_over_earlier_release()
         with fail_without_retry():
             revision = publish_revision(
-                RunFolder(Path(run_dir)), locale=context["params"]["locale"], exchange=settings.EXCHANGE, audit=audit
+                night, locale=context["params"]["locale"], exchange=settings.EXCHANGE, audit=audit
             )
         # After the moment of publication: a failure here fails the try, and the next one (or clearing publish)
         # finds the revision published and does these again.

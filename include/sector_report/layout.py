@@ -126,6 +126,12 @@ class RunFolder(NightFolder):
         return self.root / "report.staged.html"
 
     @property
+    def held_preview_html(self) -> Path:
+        """The staged report with a "held for approval" banner, for the person asked to approve it: served only while
+        the night waits (the report readers get says nothing of a wait that is over by then)."""
+        return self.root / "report.held.html"
+
+    @property
     def date(self) -> str:
         return self.root.name
 

@@ -21,6 +21,7 @@ the revision it replaces can reuse them with a history of one. No Airflow: it ru
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
@@ -101,8 +102,9 @@ class Figures:
 
 @dataclass(frozen=True)
 class Session:
-    """One session's figures as the checks see them: per sector, per stock (each sector's top stocks, which is
-    what a summary keeps), and the SHA-256 of the files its input was made from (None when not recorded)."""
+    """One session's figures as the checks see them: per sector, per stock (every stock, as validation keeps them;
+    each sector's top stocks for a night kept before), and the SHA-256 of the files its input was made from (None
+    when not recorded)."""
 
     date: str
     sectors: dict[str, Figures]
@@ -365,12 +367,14 @@ class Acceptance:
 class NightChecks:
     """A night's findings (``checks.json``): what they were compared with (``against``: the earlier published
     sessions, or the revision a correction replaces), what a person accepted, and whether a held finding holds the
-    night (``holds``: not when the run's checks only warn)."""
+    night (``holds``: not when the run's checks only warn), and when they ran (``checked_at``, ISO UTC: an approval
+    given before counts for nothing)."""
 
     against: str
     findings: list[Finding]
     accepted: Acceptance | None = None
     holds: bool = True
+    checked_at: str | None = None
 
     def holding(self) -> list[Finding]:
         """The held findings nobody accepted, when they hold: while there is one, the night waits for a person."""
@@ -384,6 +388,7 @@ class NightChecks:
             "held": [f.check for f in held(self.findings)],
             "warned": [f.check for f in self.findings if f.verdict == "warned"],
             "accepted": self.to_json()["accepted"],
+            "holds": self.holds,
         }
 
     def to_json(self) -> dict[str, Json]:
@@ -391,7 +396,13 @@ class NightChecks:
         if self.accepted:
             accepted = {"checks": list(self.accepted.checks), "reason": self.accepted.reason}
         findings: Json = [f.to_json() for f in self.findings]
-        return {"against": self.against, "findings": findings, "accepted": accepted, "holds": self.holds}
+        return {
+            "against": self.against,
+            "findings": findings,
+            "accepted": accepted,
+            "holds": self.holds,
+            "checked_at": self.checked_at,
+        }
 
     def write(self, night: RunFolder) -> None:
         with atomic_writer(night.checks_json) as out:
@@ -409,6 +420,7 @@ class NightChecks:
             [Finding.from_json(f) for f in data["findings"]],
             Acceptance(tuple(accepted["checks"]), str(accepted["reason"])) if accepted else None,
             bool(data.get("holds", True)),
+            data.get("checked_at"),
         )
 
 
@@ -423,12 +435,13 @@ def check_run(
     is published (a correction, or a rerun), else against the ``sessions`` latest published sessions before it.
     ``holds``: whether a held finding holds the night (the run's checks are set to hold, not to warn)."""
     today = Session.read(night)
+    checked_at = dt.datetime.now(dt.UTC).isoformat()
     replaced = published_revision(night.data_folder, night.date)
     if replaced is not None:
-        checks = NightChecks(REPLACED, check_correction(today, Session.read(replaced)), accepted, holds)
+        findings, against = check_correction(today, Session.read(replaced)), REPLACED
     else:
-        history = history_before(night.data_folder, night.date, sessions)
-        checks = NightChecks(HISTORY, check_night(today, history), accepted, holds)
+        findings, against = check_night(today, history_before(night.data_folder, night.date, sessions)), HISTORY
+    checks = NightChecks(against, findings, accepted, holds, checked_at)
     checks.write(night)
     return checks
 

@@ -160,7 +160,7 @@ def test_a_night_that_looks_wrong_is_held_for_a_person_and_only_an_approval_publ
             page.get_by_role("link", name="Open the staged report").click()
         staged = opened.value
         staged.wait_for_load_state()
-        assert "/reports/runs/2025-06-24/report.staged.html" in staged.url
+        assert "/reports/runs/2025-06-24/report.held.html" in staged.url
         staged.locator("#held").wait_for(timeout=30_000)
         assert "Row count vs. history" in staged.locator('tr[data-check="row_count"][data-verdict="held"]').inner_text()
         assert "Held for approval" in staged.locator("#held").inner_text()
@@ -171,6 +171,8 @@ def test_a_night_that_looks_wrong_is_held_for_a_person_and_only_an_approval_publ
     assert api.finished_run(half["dag_run_id"])["state"] == "success"
     approved = published(data, "2025-06-24")
     assert_exact(approved)
+    assert 'id="held"' not in approved.report_html.read_text(), "what readers read waits for no one"
+    assert not DataFolder(data).run("2025-06-24").held_preview_html.exists(), "answered: the preview is gone"
     [line] = Revisions.of(approved).history()
     assert (line["approved"]["by"], line["approved"]["comment"]) == ("admin", comment)
     assert line["checks"]["held"] == ["row_count", "total_value"]

@@ -116,21 +116,35 @@ def report_view(run: NightFolder, *, locale: str) -> dict[str, Any]:
     }
 
 
-def render_report(run: RunFolder, *, locale: str, run_facts: dict[str, Any]) -> Path:
+def render_report(run: RunFolder, *, locale: str, run_facts: dict[str, Any], held_preview: bool = False) -> Path:
     """Write the report of a validated night, staged: publishing it is a step of its own. The report is the date's
-    next revision (its first, unless one was published before): ``revision.json`` says which."""
-    number = Revisions.of(run).next_number()
-    rendered_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    next revision (its first, unless one was published before): ``revision.json`` says which.
+
+    ``held_preview``: instead, the same report with a "held for approval" banner, for the person asked to approve
+    a night its checks hold (``report.held.html``); the staged report, which readers get if it is approved, has none.
+    """
+    revision = StatedRevision.read(run) if held_preview else None
+    number = revision.number if revision else Revisions.of(run).next_number()
+    rendered_at = revision.rendered_at if revision else dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     view = report_view(run, locale=locale)
     html = (
         template_env()
         .get_template(REPORT_TEMPLATE)
-        .render(**view, run_facts=run_facts, revision=revision_view(run, number, rendered_at))
+        .render(
+            **view,
+            run_facts=run_facts,
+            revision=revision_view(run, number, rendered_at),
+            held_preview=held_preview,
+        )
     )
-    StatedRevision(number, rendered_at).write(run)
-    with atomic_writer(run.staged_report_html) as out:
+    if held_preview:
+        target = run.held_preview_html
+    else:
+        StatedRevision(number, rendered_at).write(run)
+        target = run.staged_report_html
+    with atomic_writer(target) as out:
         out.write(html)
-    return run.staged_report_html
+    return target
 
 
 def revision_view(run: NightFolder, number: int, rendered_at: str) -> dict[str, Any]:

@@ -21,10 +21,12 @@ from include.sector_report.dag_support import (
     alert_failed_task,
     alert_failed_withdrawal,
     alert_late_night,
+    approved_since_checked,
     dag_args,
     daily_report_event,
     fail_without_retry,
     flink_paths,
+    holding_findings,
     night_of,
     record_night_failure,
     report_chain,
@@ -35,6 +37,7 @@ from include.sector_report.dag_support import (
 from include.sector_report.errors import ReportError
 from include.sector_report.failure_record import last_failure
 from include.sector_report.layout import RunFolder
+from include.sector_report.plausibility import Compared, Finding, NightChecks
 from include.sector_report.settings import INCLUDE_DIR
 from tests.support.nights import published_night, sector
 
@@ -112,24 +115,45 @@ def test_a_revisions_audit_line_names_its_run_job_and_recipients(data_root: Path
     assert restatement["recipients"] == [], "a restatement's mail goes to whoever earlier revisions went to: nobody"
 
 
+def approval_of(answered: dt.datetime) -> dict:
+    """What the approval task returns (Airflow's HITLOperator.execute_complete), as its XCom gives it back."""
+    return {
+        "chosen_options": ["Approve"],
+        "params_input": {"comment": "half-day session"},
+        "responded_at": answered,
+        "responded_by_user": {"id": "7", "name": "kim"},
+    }
+
+
+def held_night(checked_at: dt.datetime) -> RunFolder:
+    """Tonight's work area, its checks holding it (row count), run at ``checked_at``."""
+    night = night_of(NIGHT)
+    held = Finding("row_count", "held", Compared(5, "2024-03-01", "2024-03-07"), {})
+    NightChecks("history", [held], checked_at=checked_at.isoformat()).write(night)
+    return night
+
+
 def test_an_approved_nights_audit_line_says_who_approved_it_when_and_why(data_root: Path) -> None:
     published_night(data_root, "2024-03-08", [sector("semiconductor", "100.00")])
-    answered = dt.datetime(2024, 3, 8, 22, 30, tzinfo=dt.UTC)
-    results = {
-        "aggregate": {"job_id": "j1"},
-        # What the approval task returns (Airflow's HITLOperator.execute_complete), as its XCom gives it back.
-        "wait_for_approval": {
-            "chosen_options": ["Approve"],
-            "params_input": {"comment": "half-day session"},
-            "responded_at": answered,
-            "responded_by_user": {"id": "7", "name": "kim"},
-        },
-    }
+    checked = dt.datetime(2024, 3, 8, 22, 10, tzinfo=dt.UTC)
+    night = held_night(checked)
+    results = {"aggregate": {"job_id": "j1"}, "wait_for_approval": approval_of(checked + dt.timedelta(minutes=20))}
     ti = SimpleNamespace(
         dag_id="nightly_sector_report", run_id="manual__1", xcom_pull=lambda task_ids: results.get(task_ids)
     )
-    line = revision_audit({"ti": ti, "params": {"email_to": []}})(night_of(NIGHT), 2)
+    line = revision_audit({"ti": ti, "params": {"email_to": []}})(night, 2)
     assert line["approved"] == {"by": "kim", "at": "2024-03-08T22:30:00+00:00", "comment": "half-day session"}
+    assert line["checks"]["held"] == ["row_count"]
+
+
+def test_an_approval_given_before_the_checks_last_ran_approves_nothing(data_root: Path) -> None:
+    """check_plausibility cleared alone after an approval: publish finds the night held and not approved since."""
+    checked = dt.datetime(2024, 3, 8, 22, 10, tzinfo=dt.UTC)
+    night = held_night(checked)
+    assert approved_since_checked(night, approval_of(checked + dt.timedelta(seconds=1)))
+    assert not approved_since_checked(night, approval_of(checked - dt.timedelta(seconds=1)))
+    assert not approved_since_checked(night, None)
+    assert [f.check for f in holding_findings(night)] == ["row_count"]
 
 
 def test_a_night_held_past_its_deadline_is_said_to_be_held_with_a_link_to_its_approval(smtp_server) -> None:

@@ -310,6 +310,7 @@ def test_an_accepted_finding_still_shows_and_holds_nothing_and_the_checks_read_b
         "held": ["row_count", "total_value"],
         "warned": [],
         "accepted": {"checks": ["row_count"], "reason": "half-day session"},
+        "holds": True,
     }
     assert NightChecks.read(validated_night(tmp_path, "2024-05-03", [sector("bank", "1.00")])) is None
 

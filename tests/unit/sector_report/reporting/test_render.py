@@ -53,8 +53,8 @@ def earlier(data_root: Path, sectors: list[dict], day: str) -> RunFolder:
     return published_night(data_root, day, sectors, top_stocks=TOP_STOCKS)
 
 
-def render(run: RunFolder, locale: str = "ko") -> str:
-    return render_report(run, locale=locale, run_facts=FACTS).read_text(encoding="utf-8")
+def render(run: RunFolder, locale: str = "ko", *, held_preview: bool = False) -> str:
+    return render_report(run, locale=locale, run_facts=FACTS, held_preview=held_preview).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -276,7 +276,11 @@ def test_the_checks_section_words_each_finding_and_a_held_night_says_it_waits_fo
     tmp_path: Path, locale: str, words: dict
 ) -> None:
     accepted = {"checks": ["same_input"], "reason": "resent by the exchange"}
-    html = render(with_checks(night(tmp_path, SECTORS), FINDINGS, accepted), locale)
+    run = with_checks(night(tmp_path, SECTORS), FINDINGS, accepted)
+    staged = render(run, locale)
+    assert 'id="held"' not in staged, "the report readers get if it is approved: by then it waits for no one"
+    html = render(run, locale, held_preview=True)
+    assert run.held_preview_html.is_file()
     assert words["section"] in html
     banner = re.search(r'<section id="held" class="held-banner">(.*?)</section>', html, re.S)
     assert banner is not None
@@ -304,7 +308,7 @@ def test_the_checks_section_words_each_finding_and_a_held_night_says_it_waits_fo
 def test_a_night_held_only_by_accepted_findings_waits_for_no_one(tmp_path: Path) -> None:
     held = [f for f in FINDINGS if f["verdict"] == "held"]
     accepted = {"checks": [f["check"] for f in held], "reason": "split day, confirmed with the desk"}
-    html = render(with_checks(night(tmp_path, SECTORS), held, accepted), "en")
+    html = render(with_checks(night(tmp_path, SECTORS), held, accepted), "en", held_preview=True)
     assert 'id="held"' not in html
     assert "Held for approval" not in html
     assert html.count("accepted: split day, confirmed with the desk") == len(held)
@@ -333,7 +337,7 @@ def test_passed_findings_and_too_little_history_hold_nothing(tmp_path: Path) -> 
             last=None,
         ),
     ]
-    html = render(with_checks(night(tmp_path, SECTORS), findings), "en")
+    html = render(with_checks(night(tmp_path, SECTORS), findings), "en", held_preview=True)
     assert 'id="held"' not in html
     assert "Plausibility checks" in html
     row = finding_row(html, "row_count")
@@ -393,7 +397,7 @@ def test_a_restatement_checked_against_the_revision_it_replaces_says_so(tmp_path
     row = finding_row(html, "row_count")
     assert '<td class="compared">the published revision it replaces</td>' in row
     assert "today 512, median 1,003" in row
-    assert "Held for approval" in html
+    assert "Held for approval" in render(run, "en", held_preview=True)
 
 
 @pytest.mark.parametrize("earlier", [0, 1], ids=["first_night", "one_earlier_session"])

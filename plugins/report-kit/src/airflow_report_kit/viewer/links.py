@@ -39,16 +39,13 @@ class ReportLink(BaseOperatorLink):
 REGISTRY = ".report-viewer"
 
 
-def publish_pages(context: Any, report: Path, *pages: Path) -> str | None:
-    """Let readers of the running task's DAG see ``report`` and ``pages`` in the viewer, and make ``report``
-    the task's "Report" button and its run's "Report" tab. Returns the report's URL (None outside the root).
-
-    A page is served while it exists: taking it away (withdrawing a report) unpublishes it in the viewer too.
-    """
+def serve_pages(context: Any, *pages: Path) -> list[str | None]:
+    """Let readers of the running task's DAG see ``pages`` in the viewer, each while it exists. Returns each page's
+    URL (None for a page outside the root). Links nothing: see :func:`publish_pages`."""
     root = reports_root().resolve()
     dag_id = context["ti"].dag_id
-    urls = []
-    for page in (report, *pages):
+    urls: list[str | None] = []
+    for page in pages:
         path = Path(page).resolve()
         if path.is_relative_to(root):
             relative = path.relative_to(root).as_posix()
@@ -57,7 +54,17 @@ def publish_pages(context: Any, report: Path, *pages: Path) -> str | None:
             urls.append(page_url(relative))
         else:
             log.warning("Page %s is outside the report viewer's root %s: not served", path, root)
-    report_url = urls[0] if urls and Path(report).resolve().is_relative_to(root) else None
+            urls.append(None)
+    return urls
+
+
+def publish_pages(context: Any, report: Path, *pages: Path) -> str | None:
+    """Serve ``report`` and ``pages`` (:func:`serve_pages`), and make ``report`` the task's "Report" button and its
+    run's "Report" tab. Returns the report's URL (None outside the root).
+
+    A page is served while it exists: taking it away (withdrawing a report) unpublishes it in the viewer too.
+    """
+    report_url = serve_pages(context, report, *pages)[0]
     if report_url:
         context["ti"].xcom_push(key=ReportLink().xcom_key, value=report_url)
     return report_url

@@ -8,12 +8,13 @@ against a real api-server in test_report_ui.py.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from airflow.api_fastapi.app import init_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow_report_kit.viewer.app import app
-from airflow_report_kit.viewer.links import publishers, publishers_folder, reports_root, serve_like
+from airflow_report_kit.viewer.links import publishers, publishers_folder, reports_root, serve_like, serve_pages
 from fastapi.testclient import TestClient
 
 
@@ -91,3 +92,19 @@ def test_a_page_that_moved_is_served_to_the_readers_of_the_page_it_was(client, a
     assert publishers(root, "revisions/2099-01-03/r1/report.html") == {"nightly_sector_report"}
     assert client.get("/revisions/2099-01-03/r1/report.html", headers=token(auth_manager, "admin")).status_code == 200
     assert not serve_like(Path("/elsewhere/report.html"), old), "outside the viewer's root"
+
+
+def test_serving_a_page_lets_the_dags_readers_see_it_and_links_no_report(client, auth_manager) -> None:
+    """A preview (a held night's staged report) is served to the DAG's readers, and is no run's "Report"."""
+    root = reports_root().resolve()
+    page = root / "runs/2099-01-04/report.held.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text("<html><body>held</body></html>")
+    pushed: list[object] = []
+    ti = SimpleNamespace(dag_id="nightly_sector_report", xcom_push=lambda **kwargs: pushed.append(kwargs))
+    assert serve_pages({"ti": ti}, page, Path("/elsewhere/page.html")) == [
+        "/reports/runs/2099-01-04/report.held.html",
+        None,
+    ]
+    assert publishers(root, "runs/2099-01-04/report.held.html") == {"nightly_sector_report"}
+    assert pushed == [], "no Report button or tab"
