@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context as TaskContext
 
     from .failure_record import Failure
-    from .plausibility import Finding
+    from .plausibility import Finding, NightChecks
     from .reporting.mail import Mail
     from .reporting.publish import Audit
 
@@ -156,8 +156,8 @@ def revision_audit(context: Context) -> Audit:
         )
         if checks := NightChecks.read(run):
             record["checks"] = checks.audit_entry()
-        if holding_findings(run) and approved_since_checked(run, approval):  # held, and a person approved it
-            record["approved"] = approval_entry(approval or {})
+            if checks.holding() and approved_since_checked(checks, approval):  # held, and a person approved it
+                record["approved"] = approval_entry(approval or {})
         return record
 
     return audit
@@ -413,14 +413,11 @@ def holding_findings(night: RunFolder) -> list[Finding]:
     return checks.holding() if checks else []
 
 
-def approved_since_checked(night: RunFolder, approval: Mapping[str, Any] | None) -> bool:
-    """Whether a held night was approved after its checks last ran: an approval of earlier checks (check_plausibility
-    cleared alone since) approves nothing."""
-    from .plausibility import NightChecks
-
-    checks = NightChecks.read(night)
+def approved_since_checked(checks: NightChecks, approval: Mapping[str, Any] | None) -> bool:
+    """Whether a held night was approved after its ``checks`` last ran: an approval of earlier checks
+    (check_plausibility cleared alone since) approves nothing."""
     answered = approval.get("responded_at") if approval else None
-    checked = dt.datetime.fromisoformat(checks.checked_at) if checks and checks.checked_at else None
+    checked = dt.datetime.fromisoformat(checks.checked_at) if checks.checked_at else None
     return isinstance(answered, dt.datetime) and checked is not None and answered >= checked
 
 
@@ -504,13 +501,14 @@ def report_chain(
     def publish(run_dir: str, **context: Any) -> str:
         """The night's revision becomes what readers see here, and only here: all or nothing, and completed by a
         retry or by clearing publish alone."""
+        from .plausibility import NightChecks
         from .reporting.publish import publish as publish_revision
 
         audit = revision_audit(context)
         night = RunFolder(Path(run_dir))
-        if (held := holding_findings(night)) and not approved_since_checked(
-            night, context["ti"].xcom_pull(task_ids=APPROVAL_TASK)
-        ):
+        checks = NightChecks.read(night)
+        held = checks.holding() if checks else []
+        if checks and held and not approved_since_checked(checks, context["ti"].xcom_pull(task_ids=APPROVAL_TASK)):
             raise AirflowFailException(
                 f"The night of {night.date} is held by its plausibility checks ({', '.join(f.check for f in held)}) "
                 f"and nobody approved it since they ran: nothing was published. Clear {APPROVAL_TASK} with its "

@@ -201,8 +201,8 @@ def check_night(today: Session, history: Sequence[Session], thresholds: Threshol
     thresholds = thresholds or Thresholds()
     _check_order(today, history)
     checks: dict[str, Callable[[], Finding]] = {
-        ROW_COUNT: lambda: total(ROW_COUNT, lambda s: Decimal(s.transaction_count), today, history, thresholds),
-        TOTAL_VALUE: lambda: total(TOTAL_VALUE, lambda s: s.total_value, today, history, thresholds),
+        ROW_COUNT: lambda: total(ROW_COUNT, _row_count, today, history, thresholds),
+        TOTAL_VALUE: lambda: total(TOTAL_VALUE, _total_value, today, history, thresholds),
         MISSING_SECTORS: lambda: missing_sectors(today, history),
         SECTOR_SHARE: lambda: sector_share(today, history, thresholds),
         SAME_INPUT: lambda: same_input(today, history),
@@ -327,8 +327,8 @@ def check_correction(today: Session, replaced: Session, thresholds: Thresholds |
     thresholds = thresholds or Thresholds()
     history = [replaced]
     return [
-        total(ROW_COUNT, lambda s: Decimal(s.transaction_count), today, history, thresholds),
-        total(TOTAL_VALUE, lambda s: s.total_value, today, history, thresholds),
+        total(ROW_COUNT, _row_count, today, history, thresholds),
+        total(TOTAL_VALUE, _total_value, today, history, thresholds),
         missing_sectors(today, history),
         sector_share(today, history, thresholds),
         price_level(today, history, thresholds),
@@ -447,6 +447,16 @@ def check_run(
 
 
 _NONE = Figures(Decimal(0), 0, 0)
+
+
+def _row_count(session: Session) -> Decimal:
+    """The figure the row count check compares: the session's transactions."""
+    return Decimal(session.transaction_count)
+
+
+def _total_value(session: Session) -> Decimal:
+    """The figure the total value check compares."""
+    return session.total_value
 
 
 def _check_order(today: Session, history: Sequence[Session]) -> None:

@@ -150,9 +150,11 @@ def test_an_approval_given_before_the_checks_last_ran_approves_nothing(data_root
     """check_plausibility cleared alone after an approval: publish finds the night held and not approved since."""
     checked = dt.datetime(2024, 3, 8, 22, 10, tzinfo=dt.UTC)
     night = held_night(checked)
-    assert approved_since_checked(night, approval_of(checked + dt.timedelta(seconds=1)))
-    assert not approved_since_checked(night, approval_of(checked - dt.timedelta(seconds=1)))
-    assert not approved_since_checked(night, None)
+    checks = NightChecks.read(night)
+    assert checks is not None
+    assert approved_since_checked(checks, approval_of(checked + dt.timedelta(seconds=1)))
+    assert not approved_since_checked(checks, approval_of(checked - dt.timedelta(seconds=1)))
+    assert not approved_since_checked(checks, None)
     assert [f.check for f in holding_findings(night)] == ["row_count"]
 
 
