@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import psutil
 from airflow.providers.standard.triggers.external_task import DagStateTrigger
-from airflow.sdk import BaseOperator, timezone
+from airflow.sdk import BaseOperator, conf, timezone
 from airflow.utils.state import DagRunState
 
 ENDED = (DagRunState.SUCCESS, DagRunState.FAILED)
+# Airflow's variable for the metadata database's URL ([database] sql_alchemy_conn).
+DATABASE_VARIABLE = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 
 
 class PreviousRunSensor(BaseOperator):
@@ -27,7 +31,8 @@ class PreviousRunSensor(BaseOperator):
     Under ``airflow dags test`` no scheduler stands behind the runs: a run left ``running`` by an
     interrupted ``dags test``, or by Airflow stopped mid-run, would be waited for forever. There the
     previous run is waited for only while a process on this machine works on it (its own
-    ``airflow dags test``, or a scheduler, which ends or retries a run whose tasks died); otherwise
+    ``airflow dags test``, or a scheduler of the same metadata database, which ends or retries a run
+    whose tasks died; another deployment's scheduler never moves this run); otherwise
     the sensor logs which run it does not wait for, why, and how to end it, and goes on. Under a
     scheduler, the scheduler itself fails the tasks of a run whose workers died, so the run ends.
     """
@@ -61,7 +66,8 @@ class PreviousRunSensor(BaseOperator):
             if not (worker := _working_on(self.dag_id, previous.logical_date)):
                 self.log.warning(
                     "Not waiting for the previous run %s: it is still 'running' in the metadata database, but no "
-                    "process on this machine works on it (no `airflow dags test %s` of its date, no scheduler): an "
+                    "process on this machine works on it (no `airflow dags test %s` of its date, no scheduler of "
+                    "this metadata database): an "
                     "interrupted `airflow dags test` or an Airflow stopped mid-run left it so. End it by marking it "
                     "failed: in the UI (the run's 'Mark Failed'), or `PATCH /api/v2/dags/%s/dagRuns/%s` with "
                     '{"state": "failed"}.',
@@ -95,17 +101,43 @@ def dags_test_of(command: list[str]) -> tuple[str, str | None] | None:
 
 def _working_on(dag_id: str, logical_date: Any) -> str | None:
     """A process on this machine that may move the run of ``dag_id`` at ``logical_date`` along: that run's own
-    ``airflow dags test``, or any scheduler. Described, or None."""
+    ``airflow dags test``, or a scheduler of this metadata database. Described, or None."""
+    database = conf.get("database", "sql_alchemy_conn", fallback=None)
     for process in psutil.process_iter(["pid", "cmdline"]):
         command = process.info["cmdline"] or []
         if process.pid == psutil.Process().pid:
             continue
-        if "scheduler" in command and "airflow" in " ".join(command):
+        if "scheduler" in command and "airflow" in " ".join(command) and _may_schedule_for(process, database):
             return f"a scheduler, pid {process.pid}"
         test = dags_test_of(command)
         if test and test[0] == dag_id and test[1] and logical_date and _same_moment(test[1], logical_date):
             return f"airflow dags test, pid {process.pid}"
     return None
+
+
+def _may_schedule_for(scheduler: psutil.Process, database: str | None) -> bool:
+    """Whether ``scheduler`` may schedule the runs of the metadata database ``database`` (this process's): one
+    configured for another database (another deployment on the machine, a compose stack's container) never moves
+    this database's runs along. A scheduler whose configuration cannot be read here counts: waiting too long is a
+    lesser harm than a later night running beside a run that a scheduler still moves."""
+    try:
+        environ = scheduler.environ()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True
+    url = environ.get(DATABASE_VARIABLE)
+    if url is not None:
+        return database is None or url == database
+    if any(name.startswith(DATABASE_VARIABLE) for name in environ):
+        return True  # from a command or a secret (`..._CMD`, `..._SECRET`): not read here
+    # Configured by its AIRFLOW_HOME's airflow.cfg: the same home's configuration names the same database.
+    return _airflow_home(environ) == _airflow_home(os.environ)
+
+
+def _airflow_home(environ: Mapping[str, str]) -> str:
+    home = environ.get("AIRFLOW_HOME") or os.path.join(environ.get("HOME", "~"), "airflow")
+    return os.path.realpath(os.path.expanduser(home))
 
 
 def _same_moment(argument: str, logical_date: Any) -> bool:
