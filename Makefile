@@ -58,8 +58,8 @@ SYSTEM_TESTS := $(wildcard tests/system plugins/*/tests/system)
 # JUNIT=<file>: the tier's JUnit XML report (make test's table reads it).
 PYTEST := $(LOCAL_ENV) $(BIN)/python -m pytest -p no:cacheprovider $(if $(JUNIT),--junitxml=$(JUNIT))
 
-# Lint, then each tier in turn, cheapest first, stopping at the first that fails; then one table of each tier's
-# count and time (tools/suite.py).
+# Lint and every tier in two lanes side by side (the system tier in one, the others in turn in the other), stopping
+# at the first that fails; then one table of each tier's count and time (tools/suite.py).
 test: check-java test-system-deps $(VENV)/.installed-test
 	@$(BIN)/python -m tools.suite lint unit integration system compose
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tools.suite import Counts, StepResult, junit_counts, run_step, table
+from tools.processes import alive
+from tools.suite import LANES, TARGETS, Counts, StepResult, Suite, junit_counts, lanes_of, table
 
 MAKEFILE = """\
 PYTEST := {python} -m pytest -q -p no:cacheprovider $(if $(JUNIT),--junitxml=$(JUNIT))
@@ -14,7 +19,11 @@ lint:
 test-unit:
 \t$(PYTEST) test_some.py
 test-integration:
-\t@exit 3
+\t@sleep 0.3; exit 3
+test-system:
+\t@echo $$$$ > system.pid; echo waiting; exec sleep 60
+test-compose:
+\t@true
 """
 TESTS = """\
 import pytest
@@ -38,20 +47,60 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_a_tier_is_counted_from_its_junit_report_and_fails_with_its_tests(tmp_path: Path) -> None:
-    result = run_step("unit", project(tmp_path))
+    out = io.StringIO()
+    result = Suite(project(tmp_path), out).run_step("unit")
     assert result.status == "failed"
     assert result.counts == Counts(passed=1, failed=1, skipped=1)
     assert result.seconds is not None
     assert result.seconds > 0
+    log = (tmp_path / ".test-results" / "unit.log").read_text()
+    assert "1 failed, 1 passed, 1 skipped" in log
+    assert all(line.startswith("unit       | ") for line in out.getvalue().splitlines()), "each line names its step"
 
 
 def test_a_step_without_tests_has_no_counts_and_a_missing_report_counts_nothing(tmp_path: Path) -> None:
-    root = project(tmp_path)
-    lint = run_step("lint", root)
+    suite = Suite(project(tmp_path), io.StringIO())
+    lint = suite.run_step("lint")
     assert (lint.status, lint.counts) == ("passed", None)
-    failed = run_step("integration", root)
+    failed = suite.run_step("integration")
     assert (failed.status, failed.counts) == ("failed", None)
     assert junit_counts(tmp_path / "nowhere.xml") is None
+
+
+def test_the_lanes_run_side_by_side_and_the_first_failure_stops_the_others(tmp_path: Path) -> None:
+    started = time.monotonic()
+    results = Suite(project(tmp_path), io.StringIO()).run([["system"], ["lint", "integration", "compose"]])
+    assert [(r.step, r.status) for r in results] == [
+        ("system", "stopped"),
+        ("lint", "passed"),
+        ("integration", "failed"),
+        ("compose", "not run"),
+    ]
+    assert time.monotonic() - started < 30, "the system step was interrupted, not waited for"
+    assert "waiting" in (tmp_path / ".test-results" / "system.log").read_text()
+
+
+def test_a_sigterm_to_the_suite_stops_its_steps_and_leaves_no_process_behind(tmp_path: Path) -> None:
+    """Started as a shell starts a job in the background (SIGINT ignored, and inherited): the steps still hear it."""
+    root = project(tmp_path)
+    code = f"import sys, pathlib, tools.suite; sys.exit(tools.suite.main(['system'], pathlib.Path({str(root)!r})))"
+    suite = subprocess.Popen(
+        ["sh", "-c", 'trap "" INT; exec "$0" -c "$1"', sys.executable, code],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert suite.stdout is not None
+    assert suite.stdout.readline() == "system     | waiting\n"
+    suite.send_signal(signal.SIGTERM)
+    output = suite.stdout.read()
+    assert suite.wait(timeout=30) == 1
+    assert "system       stopped" in output
+    assert not alive(int((root / "system.pid").read_text())), "the step's sleep is gone with it"
+
+
+def test_the_system_tier_has_a_lane_of_its_own_and_every_step_has_one() -> None:
+    assert ("system",) in LANES
+    assert sorted(step for lane in LANES for step in lane) == sorted(TARGETS)
+    assert lanes_of(["unit", "compose"]) == [["unit", "compose"]]
 
 
 def test_the_table_has_a_line_per_step_the_whole_and_the_suites_closing_count() -> None:
@@ -61,7 +110,7 @@ def test_the_table_has_a_line_per_step_the_whole_and_the_suites_closing_count() 
         StepResult("system", "failed", 600.0, Counts(20, 2, 0)),
         StepResult("compose", "not run"),
     ]
-    lines = table(results).splitlines()
+    lines = table(results, wall=620.0).splitlines()
     assert [line.split()[:2] for line in lines[1:5]] == [
         ["lint", "passed"],
         ["unit", "passed"],
@@ -70,5 +119,5 @@ def test_the_table_has_a_line_per_step_the_whole_and_the_suites_closing_count() 
     ]
     assert lines[2].split()[2:] == ["295", "0", "1", "40", "s"]
     assert lines[3].split()[-2:] == ["10.0", "min"]
-    assert lines[-2].split() == ["all", "315", "2", "1", "10.9", "min"]
+    assert lines[-2].split() == ["all", "315", "2", "1", "10.3", "min"]
     assert lines[-1] == "suite: 315 passed, 2 failed, 1 skipped"
