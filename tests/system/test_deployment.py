@@ -252,8 +252,7 @@ def test_a_failed_night_alerts_and_clearing_it_through_the_api_publishes_it(airf
     # race Airflow's executor event for the deferring try, which the scheduler then retries (seen on a loaded
     # machine: two tries, two alerts).
     conf = {"source": "file", "file_wait_timeout": 15, "alert_to": [ONCALL]}
-    trigger(standalone, "2024-09-02", conf)
-    night = api.run_of(DAG_ID, "manual", "2024-09-02")
+    night = trigger(api, "2024-09-02", conf)
     assert api.finished_run(night["dag_run_id"])["state"] == "failed"
     failed_subject = "[실패] nightly_sector_report 2024-09-02: wait_for_input"
     [(_, failed)] = api.wait_for(lambda: smtp_server.about(failed_subject), "the failure alert")
@@ -281,8 +280,7 @@ def test_a_published_night_triggers_the_monthly_rollup_through_its_asset(airflow
     )
     assert unpaused.returncode == 0, unpaused.stderr[-3000:]
     assert [api.call("GET", f"/dags/{dag_id}")["is_paused"] for dag_id in DAG_IDS] == [False] * len(DAG_IDS)
-    trigger(standalone, "2023-01-05", {"source": "generate", "rows": 300})
-    night = api.run_of(DAG_ID, "manual", "2023-01-05")
+    night = trigger(api, "2023-01-05", {"source": "generate", "rows": 300})
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
 
     # No month param: the months are the triggering reports' (the events of the nights published
@@ -308,7 +306,7 @@ def test_a_taskmanager_killed_mid_job_ends_the_night_exact_or_failed_never_half_
     airflow, api, flink_cluster
 ) -> None:
     standalone, data = airflow
-    night = triggered_night(standalone, api, "2024-10-07", {"source": "generate", "rows": 4_000_000, "seed": 4})
+    night = triggered_night(api, "2024-10-07", {"source": "generate", "rows": 4_000_000, "seed": 4})
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     api.wait_for(
         lambda: any(j["name"] == name and j["tasks"]["running"] for j in flink_cluster.jobs()),
@@ -379,7 +377,7 @@ def test_clearing_any_task_leaves_what_readers_see_until_a_publish_succeeds(airf
     downstream tasks: the published revision is byte for byte what it was, and in the index, until publish ends."""
     standalone, data = airflow
     day = "2024-11-04"
-    night = triggered_night(standalone, api, day, {"source": "generate", "rows": 2000, "seed": 5})
+    night = triggered_night(api, day, {"source": "generate", "rows": 2000, "seed": 5})
     assert api.finished_run(night["dag_run_id"])["state"] == "success"
     first = what_readers_see(data, day)
     assert api.asset_events(night) == 1
@@ -435,7 +433,7 @@ def test_a_publish_the_disk_refuses_publishes_and_records_nothing_and_clearing_i
     index.unlink(missing_ok=True)
     index.mkdir()  # the index write refused on every try
     try:
-        night = triggered_night(standalone, api, day, {"source": "generate", "rows": 2000, "seed": 6})
+        night = triggered_night(api, day, {"source": "generate", "rows": 2000, "seed": 6})
         assert api.finished_run(night["dag_run_id"])["state"] == "failed"
         publish = api.task(night["dag_run_id"], "publish")
         assert publish["state"] == "failed"
@@ -468,7 +466,7 @@ def test_a_worker_killed_after_publish_moved_the_pointer_leaves_a_publication_th
     and waits on the API server (to register the report's link). There its worker is killed."""
     standalone, data = airflow
     day = "2024-10-14"
-    night = triggered_night(standalone, api, day, {"source": "generate", "rows": 2000, "seed": 14})
+    night = triggered_night(api, day, {"source": "generate", "rows": 2000, "seed": 14})
     api.wait_for(
         lambda: api.task(night["dag_run_id"], "render_report")["state"] == "running", "render_report", every=0.2
     )
@@ -551,10 +549,10 @@ def without_taskmanagers(flink_cluster) -> Iterator[None]:
         flink_cluster.restart_taskmanager()
 
 
-def night_waiting_on_the_cluster(standalone, api: Api, flink_cluster, day: str, **conf) -> tuple[dict, str]:
+def night_waiting_on_the_cluster(api: Api, flink_cluster, day: str, **conf) -> tuple[dict, str]:
     """A small night triggered on a cluster without TaskManagers, once its Flink job runs there: its run and the
     job's name."""
-    night = triggered_night(standalone, api, day, {"source": "generate", "rows": 300, "flink_slot_wait": 600, **conf})
+    night = triggered_night(api, day, {"source": "generate", "rows": 300, "flink_slot_wait": 600, **conf})
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     api.wait_for(
         lambda: [j["state"] for j in flink_cluster.jobs() if j["name"] == name] == ["RUNNING"],
@@ -573,7 +571,7 @@ def test_a_worker_killed_or_stopped_mid_job_leaves_the_job_running_and_the_retry
 ) -> None:
     standalone, data = airflow
     with without_taskmanagers(flink_cluster):
-        night, name = night_waiting_on_the_cluster(standalone, api, flink_cluster, day)
+        night, name = night_waiting_on_the_cluster(api, flink_cluster, day)
         stopped_at = dt.datetime.now(dt.UTC)
         worker_of(api, night["dag_run_id"], "aggregate").send_signal(stop)
         # The job is still waiting when the retry looks for it: the TaskManager comes back once the retry runs.
@@ -598,7 +596,7 @@ def test_a_worker_killed_or_stopped_mid_job_leaves_the_job_running_and_the_retry
 def test_marking_a_night_failed_mid_job_cancels_its_flink_job(airflow, api, flink_cluster) -> None:
     standalone, data = airflow
     with without_taskmanagers(flink_cluster):
-        night, name = night_waiting_on_the_cluster(standalone, api, flink_cluster, "2024-10-09")
+        night, name = night_waiting_on_the_cluster(api, flink_cluster, "2024-10-09")
         quoted = urllib.parse.quote(night["dag_run_id"], safe="")
         marked_at = time.monotonic()
         api.call("PATCH", f"/dags/{DAG_ID}/dagRuns/{quoted}", {"state": "failed"})
@@ -616,9 +614,7 @@ def test_a_night_without_taskmanagers_fails_at_its_slot_limit_saying_why_and_the
 ) -> None:
     standalone, data = airflow
     with without_taskmanagers(flink_cluster):
-        night = triggered_night(
-            standalone, api, "2024-10-10", {"source": "generate", "rows": 300, "flink_slot_wait": 5}
-        )
+        night = triggered_night(api, "2024-10-10", {"source": "generate", "rows": 300, "flink_slot_wait": 5})
         assert api.finished_run(night["dag_run_id"])["state"] == "failed"
     name = f"{DAG_ID}.aggregate {night['dag_run_id']}"
     states = [job["state"] for job in flink_cluster.jobs() if job["name"] == name]
@@ -631,15 +627,14 @@ def test_a_night_without_taskmanagers_fails_at_its_slot_limit_saying_why_and_the
     assert not is_published(DataFolder(data), "2024-10-10")
     # At the deadline, on-call also hears which task failed and why.
     api.unpause(DEADLINE_DAG_ID)
-    airflow_cli(standalone, "dags", "trigger", DEADLINE_DAG_ID, "--logical-date", night["logical_date"])
+    api.call("POST", f"/dags/{DEADLINE_DAG_ID}/dagRuns", {"logical_date": night["logical_date"]})
     [(_, late)] = api.wait_for(lambda: smtp_server.about("[지연] nightly_sector_report 2024-10-10"), "the late alert")
     body = late.get_body(("html",)).get_content()
     assert "실패" in body
     assert "aggregate" in body
     assert "no TaskManager offered it slots in 5 s" in body
 
-    trigger(standalone, "2024-10-11", {"source": "generate", "rows": 300})
-    following = api.run_of(DAG_ID, "manual", "2024-10-11")
+    following = trigger(api, "2024-10-11", {"source": "generate", "rows": 300})
     assert api.finished_run(following["dag_run_id"])["state"] == "success"
 
 
@@ -684,7 +679,7 @@ def test_a_corrected_file_reissues_its_night_as_its_next_revision_and_the_month_
     api.unpause(DAG_ID, MONTHLY_DAG_ID, RESTATEMENT_DAG_ID)
     original = days_records(day, 300)
     drop_export(data, f"export_{day}.csv", original)
-    first = triggered_night(standalone, api, day, {"source": "file", "email_to": [READER]})
+    first = triggered_night(api, day, {"source": "file", "email_to": [READER]})
     assert api.finished_run(first["dag_run_id"])["state"] == "success"
     assert published_figures(data, day) == sector_figures(original)
     month_summary = DataFolder(data).month(month).summary_json

@@ -127,7 +127,7 @@ def test_a_night_that_looks_wrong_is_held_for_a_person_and_only_an_approval_publ
     conf = {"source": "file", "plausibility": "hold", "email_to": [READER], "alert_to": [ONCALL], "locale": "en"}
 
     drop_export(data, "export_2025-06-23.csv", session_records("2025-06-23", 205))
-    ordinary = triggered_night(standalone, api, "2025-06-23", conf)
+    ordinary = triggered_night(api, "2025-06-23", conf)
     assert api.finished_run(ordinary["dag_run_id"])["state"] == "success"
     assert api.task(ordinary["dag_run_id"], "wait_for_approval")["state"] == "success", "published without waiting"
     checked = NightChecks.read(published(data, "2025-06-23"))
@@ -142,7 +142,7 @@ def test_a_night_that_looks_wrong_is_held_for_a_person_and_only_an_approval_publ
 
     # Half a day: its control file made from the same half, so every exactness check passes.
     drop_export(data, "export_2025-06-24.csv", session_records("2025-06-24", 102))
-    half = triggered_night(standalone, api, "2025-06-24", conf)
+    half = triggered_night(api, "2025-06-24", conf)
     request = held_for_approval(api, half)
     assert request["subject"] == "Held for approval: the night of 2025-06-24"
     assert "**Row count vs. history** (held)" in request["body"]
@@ -180,7 +180,7 @@ def test_a_night_that_looks_wrong_is_held_for_a_person_and_only_an_approval_publ
 
     # The same trades twice (a file appended to itself): rejected.
     drop_export(data, "export_2025-06-25.csv", session_records("2025-06-25", 204) * 2)
-    doubled = triggered_night(standalone, api, "2025-06-25", conf)
+    doubled = triggered_night(api, "2025-06-25", conf)
     assert "**Row count vs. history** (held)" in held_for_approval(api, doubled)["body"]
     answer = {"chosen_options": ["Reject"], "params_input": {"comment": "the vendor sent the file twice"}}
     api.call("PATCH", approval_path(doubled), answer)
@@ -198,7 +198,7 @@ def test_a_night_that_looks_wrong_is_held_for_a_person_and_only_an_approval_publ
     drop_export(data, "export_2025-06-26.csv", session_records("2025-06-26", 204, sectors=("반도체",)))
     reason = "internet stocks moved to another feed from today"
     accepted = {**conf, "accept_findings": ["missing_sectors"], "accept_reason": reason}
-    delisted = triggered_night(standalone, api, "2025-06-26", accepted)
+    delisted = triggered_night(api, "2025-06-26", accepted)
     assert api.finished_run(delisted["dag_run_id"])["state"] == "success"
     assert api.task(delisted["dag_run_id"], "wait_for_approval")["state"] == "success", "accepted: no wait"
     [line] = Revisions.of(published(data, "2025-06-26")).history()
@@ -223,7 +223,7 @@ def test_a_night_that_looks_wrong_is_held_for_a_person_and_only_an_approval_publ
 
     # Prices in another unit (x100 after a format change): held, and nothing published while it waits.
     drop_export(data, "export_2025-06-27.csv", session_records("2025-06-27", 205, price_factor=100))
-    priced = triggered_night(standalone, api, "2025-06-27", conf)
+    priced = triggered_night(api, "2025-06-27", conf)
     assert "**Price level (unit of prices)** (held)" in held_for_approval(api, priced)["body"]
     assert not is_published(DataFolder(data), "2025-06-27")
     assert not smtp_server.about("Sector transaction summary 2025-06-27")
