@@ -26,9 +26,11 @@ def test_the_dags_test_command_line_is_recognised() -> None:
 
 @contextmanager
 def scheduler_process(**environ: str) -> Iterator[psutil.Process]:
-    """A process whose command line reads as an Airflow scheduler's, with ``environ`` over this one's."""
+    """A process whose command line reads as an Airflow scheduler's, its environment this one's without its metadata
+    database's URL, with ``environ``."""
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith(DATABASE_VARIABLE)}
     command = [sys.executable, "-c", "import time; time.sleep(60)", "airflow", "scheduler"]
-    process = subprocess.Popen(command, env={**os.environ, **environ})
+    process = subprocess.Popen(command, env={**inherited, **environ})
     try:
         yield psutil.Process(process.pid)
     finally:
@@ -59,8 +61,9 @@ def test_only_a_scheduler_of_this_metadata_database_moves_its_runs_along(tmp_pat
 
 
 def test_the_wait_looks_for_schedulers_of_its_own_database_only(monkeypatch) -> None:
-    monkeypatch.setenv(DATABASE_VARIABLE, "postgresql+psycopg2://postgres@localhost:5432/ours")
+    ours = "postgresql+psycopg2://postgres@localhost:5432/ours"
+    monkeypatch.setenv(DATABASE_VARIABLE, ours)
     with scheduler_process(**{DATABASE_VARIABLE: "postgresql+psycopg2://airflow@postgres/airflow"}):
         assert _working_on(DAG_ID, None) is None
-    with scheduler_process() as scheduler:
+    with scheduler_process(**{DATABASE_VARIABLE: ours}) as scheduler:
         assert _working_on(DAG_ID, None) == f"a scheduler, pid {scheduler.pid}"
