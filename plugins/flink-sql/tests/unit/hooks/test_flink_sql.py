@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from airflow_flink_sql.hooks.flink_sql import DEFAULT_FINAL_FAILURES, FIXED_JOB_ID_OPTION, PyFlinkSqlHook
+from airflow_flink_sql.hooks.flink_sql import (
+    DEFAULT_FINAL_FAILURES,
+    DEFAULT_JVM_OPTIONS,
+    FIXED_JOB_ID_OPTION,
+    PLANNING_ONLY_JVM_OPTIONS,
+    PyFlinkSqlHook,
+)
 from airflow_flink_sql.protocol import JobFailure, JobReport
 
 
@@ -157,3 +163,12 @@ def test_an_unreachable_cluster_is_a_retryable_error_and_a_failed_connection_tes
     ok, message = hook.test_connection()
     assert not ok
     assert message.startswith(f"Flink cluster at http://localhost:{port} is unreachable")
+
+
+def test_the_remote_targets_jvm_compiles_with_c1_alone_unless_told_otherwise() -> None:
+    """It only plans and submits: the local target's JVM runs the job, and keeps C2."""
+    assert PyFlinkSqlHook(target="local").job_process.jvm_options == list(DEFAULT_JVM_OPTIONS)
+    remote = PyFlinkSqlHook(target="remote").job_process.jvm_options
+    assert remote == [*PLANNING_ONLY_JVM_OPTIONS, *DEFAULT_JVM_OPTIONS]
+    told = PyFlinkSqlHook(target="remote", jvm_options=["-XX:TieredStopAtLevel=4"]).job_process.jvm_options
+    assert told[-1] == "-XX:TieredStopAtLevel=4", "the caller's option comes last: the JVM takes the last one"
