@@ -29,9 +29,12 @@ def scheduler_process(**environ: str) -> Iterator[psutil.Process]:
     """A process whose command line reads as an Airflow scheduler's, its environment this one's without its metadata
     database's URL, with ``environ``."""
     inherited = {name: value for name, value in os.environ.items() if not name.startswith(DATABASE_VARIABLE)}
-    command = [sys.executable, "-c", "import time; time.sleep(60)", "airflow", "scheduler"]
-    process = subprocess.Popen(command, env={**inherited, **environ})
+    command = [sys.executable, "-c", "import time; print(flush=True); time.sleep(60)", "airflow", "scheduler"]
+    process = subprocess.Popen(command, env={**inherited, **environ}, stdout=subprocess.PIPE)
     try:
+        # Once it writes, it runs the new program: until its exec, /proc shows this process's environment.
+        assert process.stdout is not None
+        process.stdout.readline()
         yield psutil.Process(process.pid)
     finally:
         process.kill()
