@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
+import psutil
+
 from include.sector_report.layout import NightFolder
 from include.sector_report.summary import NightSummary
 from tests.support.airflow_admin import admin_env
@@ -97,3 +99,11 @@ def assert_exact(run: NightFolder) -> None:
         figures[2] += 1
     published = {s.sector: [s.total_value, s.total_volume, s.transaction_count] for s in NightSummary.read(run).sectors}
     assert published == expected
+
+
+def workers_of(task_instance_id: str) -> list[psutil.Process]:
+    """The processes running a task instance: Airflow's task runner titles its worker "airflow worker -- <task instance
+    id>" while it runs the try. OpenLineage's listener forks children that add to that title ("... - OpenLineage -
+    on_running"): not them."""
+    title = f"airflow worker -- {task_instance_id}"
+    return [p for p in psutil.process_iter(["cmdline"]) if " ".join(p.info["cmdline"] or []).strip() == title]

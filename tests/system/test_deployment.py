@@ -52,7 +52,15 @@ from tests.support.airflow_api import (
     seoul_date,
 )
 from tests.support.browser import launch_chromium, signed_in_page
-from tests.support.deployment import airflow_cli, assert_exact, deployment, ready_api, trigger, triggered_night
+from tests.support.deployment import (
+    airflow_cli,
+    assert_exact,
+    deployment,
+    ready_api,
+    trigger,
+    triggered_night,
+    workers_of,
+)
 from tests.support.landing import days_records, drop_days_file, drop_export, sector_figures
 from tests.support.nights import published
 from tests.support.report_html import previous_date, report_rows
@@ -531,10 +539,8 @@ def waits_for_a_lock(process: psutil.Process) -> bool:
 
 
 def worker_of(api: Api, run_id: str, task_id: str) -> psutil.Process:
-    """The process running a task of the run: Airflow's task runner titles it "airflow worker -- <task instance id>".
-    OpenLineage's listener forks children that add to that title ("... - OpenLineage - on_running"): not them."""
-    title = f"airflow worker -- {api.task(run_id, task_id)['id']}"
-    [worker] = [p for p in psutil.process_iter(["cmdline"]) if " ".join(p.info["cmdline"] or []).strip() == title]
+    """The process running a task of the run."""
+    [worker] = workers_of(api.task(run_id, task_id)["id"])
     return worker
 
 

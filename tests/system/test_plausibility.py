@@ -6,6 +6,7 @@ a night held there would wait for a person no test is; here every night and rest
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,7 @@ from include.sector_report.published_nights import is_published
 from include.sector_report.revisions import Revisions
 from tests.support.airflow_api import DAG_ID, RESTATEMENT_DAG_ID, Api
 from tests.support.browser import launch_chromium, signed_in_page
-from tests.support.deployment import assert_exact, deployment, ready_api, triggered_night
+from tests.support.deployment import assert_exact, deployment, ready_api, triggered_night, workers_of
 from tests.support.landing import drop_export, sector_figures
 from tests.support.nights import published, published_night
 from tests.support.nights import sector as sector_row
@@ -103,13 +104,21 @@ def approval_path(run: dict, dag_id: str = DAG_ID) -> str:
 
 
 def held_for_approval(api: Api, run: dict, dag_id: str = DAG_ID) -> dict:
-    """The run's approval request, once it waits in it for a person."""
+    """The run's approval request, once it waits in it for a person and the try that asked has ended.
+
+    A person answers seconds later at the soonest. An answer within about 5 s of the request can race Airflow's
+    executor event for the try that deferred (as any deferral that ends that soon: test_deployment.py), and the
+    scheduler then retries the task, which asks again and waits for a new answer (seen under load: a rejected
+    night that never ended). So the test answers once that try's worker is done."""
 
     def request() -> dict | None:
         detail = api.call("GET", approval_path(run, dag_id))
         return detail if detail["task_instance"]["state"] == "awaiting_input" else None
 
-    return api.wait_for(request, "the run to wait for approval")
+    detail = api.wait_for(request, "the run to wait for approval")
+    api.wait_for(lambda: not workers_of(detail["task_instance"]["id"]), "the try that asked to end", every=0.2)
+    time.sleep(1)  # the scheduler's loop (0.2 s here) takes the ended try's executor event
+    return detail
 
 
 def test_a_night_that_looks_wrong_is_held_for_a_person_and_only_an_approval_publishes_it(
