@@ -48,8 +48,15 @@ class Api:
         return wait_for(found_yet, what, timeout, every=every)
 
     def unpause(self, *dag_ids: str) -> None:
+        """Unpause each DAG that is paused, and have its file parsed again now (the UI's "Reparse"): Airflow starts a
+        DAG's asset watchers (the restatements' corrections watcher) when it parses the DAG unpaused
+        (``add_asset_trigger_references`` in airflow/dag_processing/collection.py), and the tests' deployments parse
+        a file every 10 minutes."""
         for dag_id in dag_ids:
-            self.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+            dag = self.call("GET", f"/dags/{dag_id}")
+            if dag["is_paused"]:
+                self.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+                self.call("PUT", f"/parseDagFile/{dag['file_token']}")
 
     def runs(self, dag_id: str, run_type: str) -> list[dict]:
         return self.call("GET", f"/dags/{dag_id}/dagRuns?run_type={run_type}&limit=100")["dag_runs"]

@@ -88,6 +88,15 @@ def triggered_night(api: Api, day: str, conf: dict) -> dict:
     return trigger(api, day, conf)
 
 
+def without_the_scheduled_night(api: Api) -> None:
+    """The nightly DAG unpaused, and the night Airflow then schedules for the latest session ended: catch-up or not,
+    unpausing schedules it, and it waits for its file (SECTOR_REPORT_FILE_WAIT_SECONDS), holding every triggered
+    night behind it (max_active_runs=1)."""
+    api.unpause(DAG_ID)
+    api.wait_for(lambda: api.runs(DAG_ID, "scheduled"), "the latest session's scheduled night")
+    api.end_unfinished_runs()
+
+
 def assert_exact(run: NightFolder) -> None:
     """The night's figures equal a computation from its input, to the cent (a published revision: from the input it
     keeps)."""

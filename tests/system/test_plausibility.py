@@ -20,7 +20,14 @@ from include.sector_report.published_nights import is_published
 from include.sector_report.revisions import Revisions
 from tests.support.airflow_api import DAG_ID, RESTATEMENT_DAG_ID, Api
 from tests.support.browser import launch_chromium, signed_in_page
-from tests.support.deployment import assert_exact, deployment, ready_api, triggered_night, workers_of
+from tests.support.deployment import (
+    assert_exact,
+    deployment,
+    ready_api,
+    triggered_night,
+    without_the_scheduled_night,
+    workers_of,
+)
 from tests.support.landing import drop_export, sector_figures
 from tests.support.nights import published, published_night
 from tests.support.nights import sector as sector_row
@@ -52,6 +59,7 @@ def airflow(flink_cluster, smtp_server, postgres_server, tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(airflow) -> Api:
     api = ready_api(airflow[0])
+    without_the_scheduled_night(api)
     yield api
     api.end_unfinished_runs()  # the nights left held for approval
 
