@@ -33,7 +33,7 @@ FLINK_WORKDIR := $(CURDIR)/.flink-cluster
 # The session cluster's TaskManager process size (the same as docker-compose.yaml's).
 FLINK_TM_MEMORY ?= 2g
 
-.PHONY: run run-month test test-fast test-unit test-integration test-system test-compose standin-images lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
+.PHONY: run run-month test test-fast test-unit test-integration test-system test-system-deployment test-system-rest test-compose standin-images lint install check-python check-java test-system-deps airflow stop unpause trigger flink-cluster flink-stop \
 	bench bench-flink bench-dag profile-flink screenshots clean
 
 # One line per task as it ends, then the summary table and the report's path (or the failed task's error);
@@ -58,10 +58,11 @@ SYSTEM_TESTS := $(wildcard tests/system plugins/*/tests/system)
 # JUNIT=<file>: the tier's JUnit XML report (make test's table reads it).
 PYTEST := $(LOCAL_ENV) $(BIN)/python -m pytest -p no:cacheprovider $(if $(JUNIT),--junitxml=$(JUNIT))
 
-# Lint and every tier in two lanes side by side (the system tier in one, the others in turn in the other), stopping
-# at the first that fails; then one table of each tier's count and time (tools/suite.py).
+# Lint and every tier in three lanes side by side (the system tier's two halves in lanes of their own, compose after
+# the second, lint, unit and integration in turn in the third), stopping at the first that fails; then one table of
+# each step's count and time (tools/suite.py).
 test: check-java test-system-deps $(VENV)/.installed-test
-	@$(BIN)/python -m tools.suite lint unit integration system compose
+	@$(BIN)/python -m tools.suite lint unit integration system-deployment system-rest compose
 
 # The unit tier with few property-test examples: no JVM, server, browser or Debian package. Without the check that
 # each distribution passes its tests from a copy of its folder (test_distributions.py: two more pytest runs beside
@@ -80,6 +81,15 @@ test-integration: check-java $(VENV)/.installed-test
 # Tests that start Airflow's servers on PostgreSQL, Flink, SMTP and Chromium: the deployment as operators meet it.
 test-system: check-java test-system-deps $(VENV)/.installed-test
 	$(PYTEST) $(SYSTEM_TESTS) -m "not compose"
+
+# The system tier's two halves, which `make test` runs in lanes of their own: test_deployment.py (the production
+# shapes on one shared deployment, half the tier's time), and the rest.
+SYSTEM_DEPLOYMENT_TESTS := tests/system/test_deployment.py
+test-system-deployment: check-java test-system-deps $(VENV)/.installed-test
+	$(PYTEST) $(SYSTEM_DEPLOYMENT_TESTS)
+
+test-system-rest: check-java test-system-deps $(VENV)/.installed-test
+	$(PYTEST) $(SYSTEM_TESTS) -m "not compose" --ignore=$(SYSTEM_DEPLOYMENT_TESTS)
 
 # docker-compose.yaml brought up on podman with the stand-in images (as root): a night, a restart, down and up.
 test-compose: check-java test-system-deps $(VENV)/.installed-test

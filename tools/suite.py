@@ -1,9 +1,9 @@
-"""`make test`: lint and each tier of tests, in two lanes side by side, and one table of each tier's count and time.
+"""`make test`: lint and each tier of tests, in lanes side by side, and one table of each step's count and time.
 
-    python -m tools.suite lint unit integration system compose
+    python -m tools.suite lint unit integration system-deployment system-rest compose
 
-Each step is its own make target (`make lint`, `make test-unit`, ...), so a tier runs the same way alone. The
-system tier has a lane of its own; the other steps run in turn, cheapest first, in the second lane (`LANES`).
+Each step is its own make target (`make lint`, `make test-unit`, ...), so a tier runs the same way alone. The steps
+run in three lanes side by side, each lane's steps in turn (`LANES`).
 Each step's output is printed as it comes, each line after its step's name, and kept whole in
 `.test-results/<step>.log`. The first step that fails stops the suite, as make would: no step starts after it, and
 the steps still running are interrupted (SIGINT, so pytest tears its servers down). The table is printed either
@@ -37,14 +37,22 @@ TARGETS = {
     "lint": "lint",
     "unit": "test-unit",
     "integration": "test-integration",
-    "system": "test-system",
+    # The system tier in two halves (`make test-system` runs it whole): test_deployment.py on its shared deployment,
+    # and the rest (the plausibility deployment, the report viewer's api-servers, the run order of local runs).
+    "system-deployment": "test-system-deployment",
+    "system-rest": "test-system-rest",
     "compose": "test-compose",
 }
-# The lanes that run side by side, each its steps in turn. The system tier is most of the suite's time, and much of
-# it waits on the scheduler and the cluster with a core idle (a third of the machine, sampled with vmstat); the
-# other steps fill that core. Measured on this 2-core machine: integration beside system took 11.0 and 25.3 min, one
-# after the other 8.7 and 21.8 (30.5 min). Every tier starts its own servers on free ports, in its own folders.
-LANES: tuple[tuple[str, ...], ...] = (("system",), ("lint", "unit", "integration", "compose"))
+# The lanes that run side by side, each its steps in turn. The system tier is most of the suite's time and mostly
+# waits: on the scheduler, the deferred tasks, the cluster (alone, it leaves the machine half idle, sampled with
+# vmstat), so its halves have lanes of their own, and each other lane fills the cores it leaves. Measured on this
+# 2-core machine (docs/development.md, "Tests by tier"): in two lanes, the whole system tier took 22.8 min and the
+# other lane 17.0. Every tier starts its own servers on free ports, in its own folders.
+LANES: tuple[tuple[str, ...], ...] = (
+    ("system-deployment",),
+    ("system-rest", "compose"),
+    ("lint", "unit", "integration"),
+)
 # How long an interrupted step has to tear its servers down before its process group is killed.
 TEARDOWN_SECONDS = 120
 
@@ -141,7 +149,7 @@ class Suite:
         for line in make.stdout:
             log.write(line)
             with self._printing:
-                self.out.write(f"{step:<11}| {line}")
+                self.out.write(f"{step:<17} | {line}")
                 self.out.flush()
 
     def _wait(self, make: subprocess.Popen[str]) -> bool:
@@ -175,7 +183,7 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-ROW = "{:<12} {:<8} {:>7} {:>7} {:>8} {:>9}"
+ROW = "{:<18} {:<8} {:>7} {:>7} {:>8} {:>9}"
 
 
 def table(results: list[StepResult], wall: float) -> str:

@@ -20,7 +20,7 @@ test-unit:
 \t$(PYTEST) test_some.py
 test-integration:
 \t@sleep 0.3; exit 3
-test-system:
+test-system-deployment:
 \t@echo $$$$ > system.pid; echo waiting; exec sleep 60
 test-compose:
 \t@true
@@ -55,7 +55,8 @@ def test_a_tier_is_counted_from_its_junit_report_and_fails_with_its_tests(tmp_pa
     assert result.seconds > 0
     log = (tmp_path / ".test-results" / "unit.log").read_text()
     assert "1 failed, 1 passed, 1 skipped" in log
-    assert all(line.startswith("unit       | ") for line in out.getvalue().splitlines()), "each line names its step"
+    lines = out.getvalue().splitlines()
+    assert all(line.startswith("unit              | ") for line in lines), "each line names its step"
 
 
 def test_a_step_without_tests_has_no_counts_and_a_missing_report_counts_nothing(tmp_path: Path) -> None:
@@ -69,52 +70,54 @@ def test_a_step_without_tests_has_no_counts_and_a_missing_report_counts_nothing(
 
 def test_the_lanes_run_side_by_side_and_the_first_failure_stops_the_others(tmp_path: Path) -> None:
     started = time.monotonic()
-    results = Suite(project(tmp_path), io.StringIO()).run([["system"], ["lint", "integration", "compose"]])
+    results = Suite(project(tmp_path), io.StringIO()).run([["system-deployment"], ["lint", "integration", "compose"]])
     assert [(r.step, r.status) for r in results] == [
-        ("system", "stopped"),
+        ("system-deployment", "stopped"),
         ("lint", "passed"),
         ("integration", "failed"),
         ("compose", "not run"),
     ]
     assert time.monotonic() - started < 30, "the system step was interrupted, not waited for"
-    assert "waiting" in (tmp_path / ".test-results" / "system.log").read_text()
+    assert "waiting" in (tmp_path / ".test-results" / "system-deployment.log").read_text()
 
 
 def test_a_sigterm_to_the_suite_stops_its_steps_and_leaves_no_process_behind(tmp_path: Path) -> None:
     """Started as a shell starts a job in the background (SIGINT ignored, and inherited): the steps still hear it."""
     root = project(tmp_path)
-    code = f"import sys, pathlib, tools.suite; sys.exit(tools.suite.main(['system'], pathlib.Path({str(root)!r})))"
+    main = f"tools.suite.main(['system-deployment'], pathlib.Path({str(root)!r}))"
+    code = f"import sys, pathlib, tools.suite; sys.exit({main})"
     suite = subprocess.Popen(
         ["sh", "-c", 'trap "" INT; exec "$0" -c "$1"', sys.executable, code],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert suite.stdout is not None
-    assert suite.stdout.readline() == "system     | waiting\n"
+    assert suite.stdout.readline() == "system-deployment | waiting\n"
     suite.send_signal(signal.SIGTERM)
     output = suite.stdout.read()
     assert suite.wait(timeout=30) == 1
-    assert "system       stopped" in output
+    assert "system-deployment  stopped" in output
     assert not alive(int((root / "system.pid").read_text())), "the step's sleep is gone with it"
 
 
-def test_the_system_tier_has_a_lane_of_its_own_and_every_step_has_one() -> None:
-    assert ("system",) in LANES
+def test_the_system_tiers_halves_have_lanes_of_their_own_and_every_step_has_one() -> None:
+    assert ("system-deployment",) in LANES
+    assert [lane[0] for lane in LANES].count("system-rest") == 1
     assert sorted(step for lane in LANES for step in lane) == sorted(TARGETS)
-    assert lanes_of(["unit", "compose"]) == [["unit", "compose"]]
+    assert lanes_of(["unit", "integration"]) == [["unit", "integration"]]
 
 
 def test_the_table_has_a_line_per_step_the_whole_and_the_suites_closing_count() -> None:
     results = [
         StepResult("lint", "passed", 12.0),
         StepResult("unit", "passed", 40.0, Counts(295, 0, 1)),
-        StepResult("system", "failed", 600.0, Counts(20, 2, 0)),
+        StepResult("system-deployment", "failed", 600.0, Counts(20, 2, 0)),
         StepResult("compose", "not run"),
     ]
     lines = table(results, wall=620.0).splitlines()
     assert [line.split()[:2] for line in lines[1:5]] == [
         ["lint", "passed"],
         ["unit", "passed"],
-        ["system", "failed"],
+        ["system-deployment", "failed"],
         ["compose", "not"],
     ]
     assert lines[2].split()[2:] == ["295", "0", "1", "40", "s"]
