@@ -58,9 +58,9 @@ SYSTEM_TESTS := $(wildcard tests/system plugins/*/tests/system)
 # JUNIT=<file>: the tier's JUnit XML report (make test's table reads it).
 PYTEST := $(LOCAL_ENV) $(BIN)/python -m pytest -p no:cacheprovider $(if $(JUNIT),--junitxml=$(JUNIT))
 
-# Lint and every tier in three lanes side by side (the system tier's two halves in lanes of their own, compose after
-# the second, lint, unit and integration in turn in the third), stopping at the first that fails; then one table of
-# each step's count and time (tools/suite.py).
+# Lint and every tier in two lanes side by side (the system tier's halves apart: test_deployment.py then compose in
+# one; lint, unit, integration and the rest of the system tier in the other), stopping at the first that fails; then
+# one table of each step's count and time (tools/suite.py).
 test: check-java test-system-deps $(VENV)/.installed-test
 	@$(BIN)/python -m tools.suite lint unit integration system-deployment system-rest compose
 
@@ -82,8 +82,8 @@ test-integration: check-java $(VENV)/.installed-test
 test-system: check-java test-system-deps $(VENV)/.installed-test
 	$(PYTEST) $(SYSTEM_TESTS) -m "not compose"
 
-# The system tier's two halves, which `make test` runs in lanes of their own: test_deployment.py (the production
-# shapes on one shared deployment, half the tier's time), and the rest.
+# The system tier's two halves, which `make test` runs in different lanes: test_deployment.py (the production shapes
+# on one shared deployment, half the tier's time), and the rest.
 SYSTEM_DEPLOYMENT_TESTS := tests/system/test_deployment.py
 test-system-deployment: check-java test-system-deps $(VENV)/.installed-test
 	$(PYTEST) $(SYSTEM_DEPLOYMENT_TESTS)

@@ -3,7 +3,7 @@
     python -m tools.suite lint unit integration system-deployment system-rest compose
 
 Each step is its own make target (`make lint`, `make test-unit`, ...), so a tier runs the same way alone. The steps
-run in three lanes side by side, each lane's steps in turn (`LANES`).
+run in two lanes side by side, each lane's steps in turn (`LANES`).
 Each step's output is printed as it comes, each line after its step's name, and kept whole in
 `.test-results/<step>.log`. The first step that fails stops the suite, as make would: no step starts after it, and
 the steps still running are interrupted (SIGINT, so pytest tears its servers down). The table is printed either
@@ -43,15 +43,16 @@ TARGETS = {
     "system-rest": "test-system-rest",
     "compose": "test-compose",
 }
-# The lanes that run side by side, each its steps in turn. The system tier is most of the suite's time and mostly
-# waits: on the scheduler, the deferred tasks, the cluster (alone, it leaves the machine half idle, sampled with
-# vmstat), so its halves have lanes of their own, and each other lane fills the cores it leaves. Measured on this
-# 2-core machine (docs/development.md, "Tests by tier"): in two lanes, the whole system tier took 22.8 min and the
-# other lane 17.0. Every tier starts its own servers on free ports, in its own folders.
+# The lanes that run side by side, each its steps in turn: two, for two cores, with about half the work each. Measured
+# from fresh clones on this 2-core machine (docs/development.md, "Tests by tier"): the system tier whole in one lane
+# took 22.8 min while lint, unit, integration and compose ended after 17.0 in the other; in three lanes (its halves
+# apart, lint, unit and integration in the third) the machine had no idle core left and every step slowed
+# (integration 7.8 -> 14.6 min): 21.4 min. So the system tier's halves go to different lanes, the compose tier after
+# test_deployment.py, and lint and unit come first in theirs, to fail fast. Every tier starts its own servers on free
+# ports, in its own folders.
 LANES: tuple[tuple[str, ...], ...] = (
-    ("system-deployment",),
-    ("system-rest", "compose"),
-    ("lint", "unit", "integration"),
+    ("system-deployment", "compose"),
+    ("lint", "unit", "integration", "system-rest"),
 )
 # How long an interrupted step has to tear its servers down before its process group is killed.
 TEARDOWN_SECONDS = 120
