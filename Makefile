@@ -4,6 +4,7 @@
 #   make test                                             lint, types and every tier of tests (what CI runs)
 #   make test-fast                                        the unit tier but the distributions' copies: no JVM, server or browser
 #   make test-integration / test-system / test-compose    one heavier tier (docs/development.md "Tests by tier")
+#   make test-system-deployment / test-system-rest        the system tier's halves, as make test runs them
 #   make screenshots                                      the browser tests' screenshots into docs/screenshots/
 #   make bench [ROWS=1e3,1e6,1e7] [REPEATS=3]             Flink against PySpark, DuckDB and pandas
 #   make clean                                            delete .venv, .airflow/ and data/ (every report made here)
@@ -58,8 +59,8 @@ SYSTEM_TESTS := $(wildcard tests/system plugins/*/tests/system)
 # JUNIT=<file>: the tier's JUnit XML report (make test's table reads it).
 PYTEST := $(LOCAL_ENV) $(BIN)/python -m pytest -p no:cacheprovider $(if $(JUNIT),--junitxml=$(JUNIT))
 
-# Lint and every tier in two lanes side by side (the system tier's halves apart: test_deployment.py then compose in
-# one; lint, unit, integration and the rest of the system tier in the other), stopping at the first that fails; then
+# Lint and every tier in two lanes side by side (the system tier's halves apart: lint, unit, test_deployment.py and
+# compose in one; integration and the rest of the system tier in the other), stopping at the first that fails; then
 # one table of each step's count and time (tools/suite.py).
 test: check-java test-system-deps $(VENV)/.installed-test
 	@$(BIN)/python -m tools.suite lint unit integration system-deployment system-rest compose

@@ -45,14 +45,14 @@ TARGETS = {
 }
 # The lanes that run side by side, each its steps in turn: two, for two cores, with about half the work each. Measured
 # from fresh clones on this 2-core machine (docs/development.md, "Tests by tier"): the system tier whole in one lane
-# took 22.8 min while lint, unit, integration and compose ended after 17.0 in the other; in three lanes (its halves
-# apart, lint, unit and integration in the third) the machine had no idle core left and every step slowed
-# (integration 7.8 -> 14.6 min): 21.4 min. So the system tier's halves go to different lanes, the compose tier after
-# test_deployment.py, and lint and unit come first in theirs, to fail fast. Every tier starts its own servers on free
-# ports, in its own folders.
+# took 22.8 min while lint, unit, integration and compose ended after 17.0 in the other; in three lanes the machine
+# had no idle core left and every step slowed (integration 7.8 -> 14.6 min): 21.4 min; test_deployment.py and
+# compose in one lane (19.8 min) and lint, unit, integration and the rest of the system tier in the other (23.2 min):
+# 23.2. So lint and unit (first, to fail fast) go with test_deployment.py and compose, about 21.5 min of work in each.
+# Every tier starts its own servers on free ports, in its own folders.
 LANES: tuple[tuple[str, ...], ...] = (
-    ("system-deployment", "compose"),
-    ("lint", "unit", "integration", "system-rest"),
+    ("lint", "unit", "system-deployment", "compose"),
+    ("integration", "system-rest"),
 )
 # How long an interrupted step has to tear its servers down before its process group is killed.
 TEARDOWN_SECONDS = 120

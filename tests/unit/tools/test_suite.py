@@ -104,7 +104,7 @@ def test_the_system_tiers_halves_run_in_different_lanes_and_every_step_has_one()
     assert "system-rest" not in deployment_lane
     assert len(LANES) == 2, "two cores"
     assert sorted(step for lane in LANES for step in lane) == sorted(TARGETS)
-    assert lanes_of(["unit", "integration"]) == [["unit", "integration"]]
+    assert lanes_of(["unit", "compose"]) == [["unit", "compose"]]
 
 
 def test_the_table_has_a_line_per_step_the_whole_and_the_suites_closing_count() -> None:
