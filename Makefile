@@ -90,7 +90,7 @@ test-system-deployment: check-java test-system-deps $(VENV)/.installed-test
 	$(PYTEST) $(SYSTEM_DEPLOYMENT_TESTS)
 
 test-system-rest: check-java test-system-deps $(VENV)/.installed-test
-	$(PYTEST) $(SYSTEM_TESTS) -m "not compose" --ignore=$(SYSTEM_DEPLOYMENT_TESTS)
+	$(PYTEST) $(SYSTEM_TESTS) -m "not compose" $(addprefix --ignore=,$(SYSTEM_DEPLOYMENT_TESTS))
 
 # docker-compose.yaml brought up on podman with the stand-in images (as root): a night, a restart, down and up.
 test-compose: check-java test-system-deps $(VENV)/.installed-test
